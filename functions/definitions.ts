@@ -1,0 +1,20 @@
+import type { FunctionDefinition } from '../shared/host/functionDefinition.js';
+import { importerSettingsFunction } from './importerSettings.js';
+import { importerStatusFunction } from './importerStatus.js';
+import { importHelpdeskFunction } from './importHelpdesk.js';
+import { importMailboxFunction } from './importMailbox.js';
+import { importMailboxPoisonFunction } from './importMailboxPoison.js';
+import { keptAsideMessagesFunction, retryKeptAsideMessageFunction } from './keptAsideMessages.js';
+import { pollMailboxesFunction } from './pollMailboxes.js';
+
+/** Every function of the app: registered with the Functions host by index.ts, run by local/host.ts. */
+export const allFunctions: FunctionDefinition[] = [
+  pollMailboxesFunction,
+  importMailboxFunction,
+  importMailboxPoisonFunction,
+  importHelpdeskFunction,
+  importerSettingsFunction,
+  importerStatusFunction,
+  keptAsideMessagesFunction,
+  retryKeptAsideMessageFunction,
+];

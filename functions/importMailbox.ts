@@ -1,0 +1,33 @@
+import type { InvocationContext } from '@azure/functions';
+import { appServices, invocationLog } from '../shared/app/services.js';
+import type { QueueFunction } from '../shared/host/functionDefinition.js';
+import { importMailbox } from '../shared/import/importMailbox.js';
+import { importJobSchema } from '../shared/queue/importJobs.js';
+
+/** Failures escape on purpose: the host retries the job and finally moves it to the poison queue. */
+export async function importMailboxHandler(message: unknown, context: InvocationContext): Promise<void> {
+  const job = importJobSchema.safeParse(message);
+  if (!job.success) {
+    // A malformed job can never succeed; retrying it would only delay the poison queue.
+    context.error(`importMailbox: invalid job ${JSON.stringify(message)}: ${job.error.issues[0]?.message}`);
+    return;
+  }
+  const services = appServices();
+  const result = await importMailbox(services.dependencies(invocationLog(context)), job.data, {
+    trigger: job.data.reason,
+    deadline: services.deadline(),
+    telemetry: services.telemetry(context),
+  });
+  const c = result.counts;
+  context.log(
+    `importMailbox ${job.data.helpdeskId}/${job.data.mailboxId}: ${result.status}; created ${c.created}, supplemented ${c.supplemented}, skipped ${c.skipped}, kept aside ${c.keptAside}, failed ${c.failed}, already imported ${c.alreadyImported} in ${result.durationMs} ms`,
+  );
+}
+
+export const importMailboxFunction: QueueFunction = {
+  trigger: 'queue',
+  name: 'importMailbox',
+  queueName: '%IMPORT_QUEUE_NAME%',
+  connection: 'AzureWebJobsStorage',
+  handler: importMailboxHandler,
+};

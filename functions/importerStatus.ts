@@ -1,0 +1,23 @@
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { appServices, invocationLog } from '../shared/app/services.js';
+import { importerStatus } from '../shared/helpdesk/importerSettingsService.js';
+import type { HttpFunction } from '../shared/host/functionDefinition.js';
+import { mappingErrors, ok } from '../shared/http/errors.js';
+import { helpdeskParam, routeParams } from '../shared/http/input.js';
+
+export const importerStatusHandler = mappingErrors(
+  async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    const { helpdeskId } = routeParams(request, helpdeskParam);
+    const { helpdesks } = appServices().dependencies(invocationLog(context));
+    return ok(await importerStatus(helpdesks, helpdeskId));
+  },
+);
+
+export const importerStatusFunction: HttpFunction = {
+  trigger: 'http',
+  name: 'importerStatus',
+  methods: ['GET'],
+  route: 'helpdesks/{helpdeskId}/importer/status',
+  authLevel: 'function',
+  handler: importerStatusHandler,
+};

@@ -1,0 +1,51 @@
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { z } from 'zod';
+import { appServices, invocationLog } from '../shared/app/services.js';
+import type { HttpFunction } from '../shared/host/functionDefinition.js';
+import { accepted, mappingErrors, ok } from '../shared/http/errors.js';
+import { helpdeskParam, routeParams } from '../shared/http/input.js';
+import { listKeptAside, retryKeptAside } from '../shared/import/keptAside.js';
+
+export const keptAsideMessagesHandler = mappingErrors(
+  async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    const { helpdeskId } = routeParams(request, helpdeskParam);
+    const deps = appServices().dependencies(invocationLog(context));
+    return ok({ helpdeskId, messages: await listKeptAside(deps, helpdeskId) });
+  },
+);
+
+export const retryKeptAsideMessageHandler = mappingErrors(
+  async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    const { helpdeskId, key } = routeParams(request, {
+      ...helpdeskParam,
+      key: z.string().regex(/^[A-Za-z0-9_-]{10,64}$/, 'a message key as listed'),
+    });
+    const services = appServices();
+    const { mailboxId } = await retryKeptAside(services.dependencies(invocationLog(context)), {
+      helpdeskId,
+      key,
+    });
+    await services.jobQueue.enqueue([
+      { helpdeskId, mailboxId, reason: 'retry', enqueuedAt: new Date().toISOString() },
+    ]);
+    return accepted({ helpdeskId, mailboxId, key, status: 'queued for import' });
+  },
+);
+
+export const keptAsideMessagesFunction: HttpFunction = {
+  trigger: 'http',
+  name: 'keptAsideMessages',
+  methods: ['GET'],
+  route: 'helpdesks/{helpdeskId}/messages',
+  authLevel: 'function',
+  handler: keptAsideMessagesHandler,
+};
+
+export const retryKeptAsideMessageFunction: HttpFunction = {
+  trigger: 'http',
+  name: 'retryKeptAsideMessage',
+  methods: ['POST'],
+  route: 'helpdesks/{helpdeskId}/messages/{key}/retry',
+  authLevel: 'function',
+  handler: retryKeptAsideMessageHandler,
+};

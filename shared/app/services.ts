@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import type { InvocationContext } from '@azure/functions';
+import { BlobImageStore, BlobRawMailStore } from '../blob/blobMailStores.js';
+import { type Environment, environment } from '../config/environment.js';
+import { blobServiceClient, queueServiceClient } from '../config/storage.js';
+import { connectCosmos } from '../cosmos/cosmosClient.js';
+import { CosmosContactDirectory } from '../cosmos/cosmosContactDirectory.js';
+import { CosmosHelpdeskStore } from '../cosmos/cosmosHelpdeskStore.js';
+import { CosmosMailRecordStore } from '../cosmos/cosmosMailRecordStore.js';
+import { CosmosTicketStore } from '../cosmos/cosmosTicketStore.js';
+import { createGraphClient } from '../graph/graphClient.js';
+import { GraphMailSource } from '../graph/graphMailSource.js';
+import type { ImportDependencies, ImportLog } from '../import/dependencies.js';
+import { createTelemetry, type ImportTelemetry } from '../observability/telemetry.js';
+import { type JobQueue, StorageJobQueue } from '../queue/importJobs.js';
+
+/** Adapters shared by all invocations of this process; the per-invocation log goes in per call. */
+export interface AppServices {
+  env: Environment;
+  dependencies(log: ImportLog): ImportDependencies;
+  jobQueue: JobQueue;
+  telemetry(context: InvocationContext): ImportTelemetry;
+  /** Epoch milliseconds by which a run started now must stop starting new messages. */
+  deadline(): number;
+}
+
+export function invocationLog(context: InvocationContext): ImportLog {
+  return {
+    info: (message) => context.log(message),
+    warn: (message) => context.warn(message),
+    error: (message) => context.error(message),
+  };
+}
+
+export function createServices(env: Environment): AppServices {
+  const database = connectCosmos({
+    endpoint: env.COSMOS_ENDPOINT,
+    database: env.COSMOS_DATABASE,
+    ...(env.COSMOS_KEY ? { key: env.COSMOS_KEY } : {}),
+    ...(env.AZURE_CLIENT_ID ? { managedIdentityClientId: env.AZURE_CLIENT_ID } : {}),
+  });
+  const blobs = blobServiceClient(env);
+  const graph = createGraphClient({
+    baseUrl: env.GRAPH_BASE_URL,
+    ...(env.GRAPH_ACCESS_TOKEN ? { accessToken: env.GRAPH_ACCESS_TOKEN } : {}),
+    ...(env.GRAPH_CA_CERT_PATH ? { caCertPem: readFileSync(env.GRAPH_CA_CERT_PATH, 'utf8') } : {}),
+    ...(env.AZURE_CLIENT_ID ? { clientId: env.AZURE_CLIENT_ID } : {}),
+  });
+  const shared = {
+    helpdesks: new CosmosHelpdeskStore(database),
+    contacts: new CosmosContactDirectory(database),
+    tickets: new CosmosTicketStore(database),
+    records: new CosmosMailRecordStore(database),
+    images: new BlobImageStore(blobs, env.IMAGES_CONTAINER),
+    rawMail: new BlobRawMailStore(blobs, env.RAW_MAIL_CONTAINER, env.KEPT_ASIDE_CONTAINER),
+    mailSource: new GraphMailSource(graph),
+  };
+  return {
+    env,
+    dependencies: (log) => ({
+      ...shared,
+      clock: () => new Date(),
+      log,
+      imageUrl: (blobName) => `${env.IMAGES_CONTAINER}/${blobName}`,
+      checkpoint: () => undefined,
+    }),
+    jobQueue: new StorageJobQueue(queueServiceClient(env).getQueueClient(env.IMPORT_QUEUE_NAME)),
+    telemetry: (context) => createTelemetry(invocationLog(context)),
+    deadline: () => Date.now() + env.IMPORT_TIME_BUDGET_SECONDS * 1000,
+  };
+}
+
+let services: AppServices | undefined;
+
+/** Built once, on first use — never at import time, so a bad setting fails an invocation, not the app load. */
+export function appServices(): AppServices {
+  services ??= createServices(environment());
+  return services;
+}

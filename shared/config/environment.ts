@@ -1,0 +1,99 @@
+import { z } from 'zod';
+
+/**
+ * Every setting the app reads from its environment. Connections come in two forms:
+ * identity-based in Azure (`…__accountName` / `…__credential` / `…__clientId`, Cosmos endpoint only)
+ * and key/connection-string based for the local emulators.
+ */
+const optionalText = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https URL' });
+
+export const environmentSchema = z
+  .object({
+    AzureWebJobsStorage: optionalText,
+    AzureWebJobsStorage__accountName: optionalText,
+    AzureWebJobsStorage__blobServiceUri: z.url().optional(),
+    AzureWebJobsStorage__queueServiceUri: z.url().optional(),
+    AzureWebJobsStorage__credential: z.enum(['managedidentity']).optional(),
+    AzureWebJobsStorage__clientId: optionalText,
+
+    COSMOS_ENDPOINT: httpsUrl,
+    COSMOS_KEY: optionalText,
+    COSMOS_DATABASE: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,255}$/, 'letters, digits, - and _ only')
+      .default('helpdesk'),
+
+    GRAPH_BASE_URL: httpsUrl.default('https://graph.microsoft.com'),
+    GRAPH_ACCESS_TOKEN: optionalText,
+    GRAPH_CA_CERT_PATH: optionalText,
+    AZURE_CLIENT_ID: optionalText,
+
+    IMPORT_QUEUE_NAME: z
+      .string()
+      .regex(
+        /^[a-z0-9](?!.*--)[a-z0-9-]{1,53}[a-z0-9]$/,
+        'a storage queue name: 3-55 lowercase letters, digits, -',
+      )
+      .default('mailbox-imports'),
+    IMPORT_SCHEDULE: z
+      .string()
+      .trim()
+      .refine((value) => value.split(/\s+/).length === 6, 'an NCRONTAB expression with six fields')
+      .default('0 */5 * * * *'),
+    IMPORT_TIME_BUDGET_SECONDS: z.coerce.number().int().min(10).max(3600).default(480),
+    IMAGES_CONTAINER: z
+      .string()
+      .regex(/^[a-z0-9-]{3,63}$/)
+      .default('ticket-images'),
+    RAW_MAIL_CONTAINER: z
+      .string()
+      .regex(/^[a-z0-9-]{3,63}$/)
+      .default('raw-mail'),
+    KEPT_ASIDE_CONTAINER: z
+      .string()
+      .regex(/^[a-z0-9-]{3,63}$/)
+      .default('kept-aside-mail'),
+  })
+  .superRefine((env, ctx) => {
+    if (
+      !env.AzureWebJobsStorage &&
+      !env.AzureWebJobsStorage__accountName &&
+      !env.AzureWebJobsStorage__blobServiceUri
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AzureWebJobsStorage__accountName'],
+        message:
+          'set AzureWebJobsStorage__accountName (Azure) or AzureWebJobsStorage (emulator connection string)',
+      });
+    }
+  });
+
+export type Environment = z.infer<typeof environmentSchema>;
+
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+}
+
+/** Reads and validates the environment; the message names the first bad setting on one line. */
+export function readEnvironment(source: NodeJS.ProcessEnv = process.env): Environment {
+  const result = environmentSchema.safeParse(source);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const setting = issue?.path.join('.') || 'environment';
+  throw new ConfigurationError(`Invalid setting ${setting}: ${issue?.message ?? 'invalid'}`);
+}
+
+let cached: Environment | undefined;
+
+/** The environment of this process, validated once on first use (never at import time). */
+export function environment(): Environment {
+  cached ??= readEnvironment();
+  return cached;
+}

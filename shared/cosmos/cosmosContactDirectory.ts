@@ -1,0 +1,33 @@
+import type { Container, Database } from '@azure/cosmos';
+import type { ContactDirectory } from '../import/ports.js';
+import type { Contact } from '../tickets/model.js';
+import { container, readOrNull } from './containers.js';
+
+export class CosmosContactDirectory implements ContactDirectory {
+  private readonly contacts: Container;
+
+  constructor(database: Database) {
+    this.contacts = container(database, 'contacts');
+  }
+
+  async findByAddress(helpdeskId: string, address: string): Promise<Contact | null> {
+    const { resources } = await this.contacts.items
+      .query<Contact>(
+        {
+          query: 'SELECT * FROM c WHERE c.emailLower = @email',
+          parameters: [{ name: '@email', value: address.trim().toLowerCase() }],
+        },
+        { partitionKey: helpdeskId, maxItemCount: 1 },
+      )
+      .fetchNext();
+    return resources[0] ?? null;
+  }
+
+  async get(helpdeskId: string, contactId: string): Promise<Contact | null> {
+    return (await readOrNull<Contact>(this.contacts, contactId, helpdeskId))?.resource ?? null;
+  }
+
+  async put(contact: Contact): Promise<void> {
+    await this.contacts.items.upsert({ ...contact, emailLower: contact.emailLower.toLowerCase() });
+  }
+}

@@ -1,0 +1,309 @@
+import { randomUUID } from 'node:crypto';
+import type { Container, Database } from '@azure/cosmos';
+import { type Helpdesk, helpdeskSchema, type ImporterSettings } from '../helpdesk/settings.js';
+import type { HelpdeskStore, Lease, MailboxRef, MailboxStatus } from '../import/ports.js';
+import { container, cosmosStatus, readOrNull } from './containers.js';
+
+interface HelpdeskDocument {
+  id: 'settings';
+  helpdeskId: string;
+  docType: 'helpdesk';
+  /** Denormalised so the timer's query reads two small fields instead of whole settings. */
+  importerEnabled: boolean;
+  mailboxIds: string[];
+  helpdesk: Helpdesk;
+}
+
+interface StatusDocument extends MailboxStatus {
+  id: string;
+  docType: 'mailboxStatus';
+}
+
+interface LeaseDocument {
+  id: string;
+  helpdeskId: string;
+  docType: 'lease';
+  owner: string;
+  expiresAt: number;
+}
+
+interface CounterDocument {
+  id: 'ticket-counter';
+  helpdeskId: string;
+  docType: 'ticketCounter';
+  lastNumber: number;
+}
+
+interface AcknowledgementLogDocument {
+  id: string;
+  helpdeskId: string;
+  docType: 'acknowledgementLog';
+  sentAt: number[];
+}
+
+const DAY_MS = 86_400_000;
+const MAX_COUNTER_ATTEMPTS = 50;
+
+function statusId(mailboxId: string): string {
+  return `mailbox-status-${mailboxId}`;
+}
+
+function emptyStatus(helpdeskId: string, mailboxId: string): MailboxStatus {
+  return {
+    helpdeskId,
+    mailboxId,
+    lastSuccessfulCheckAt: null,
+    lastScanStartedAt: null,
+    lastRunAt: null,
+    lastRunComplete: null,
+    lastCounts: null,
+    lastError: null,
+  };
+}
+
+function senderLogId(sender: string): string {
+  return `ack-log-${Buffer.from(sender.toLowerCase()).toString('base64url').slice(0, 200)}`;
+}
+
+export class CosmosHelpdeskStore implements HelpdeskStore {
+  private readonly helpdesks: Container;
+
+  constructor(database: Database) {
+    this.helpdesks = container(database, 'helpdesks');
+  }
+
+  async get(helpdeskId: string): Promise<Helpdesk | null> {
+    const found = await readOrNull<HelpdeskDocument>(this.helpdesks, 'settings', helpdeskId);
+    return found ? helpdeskSchema.parse(found.resource.helpdesk) : null;
+  }
+
+  async put(helpdesk: Helpdesk): Promise<void> {
+    await this.helpdesks.items.upsert<HelpdeskDocument>(this.document(helpdesk));
+  }
+
+  async saveImporterSettings(helpdeskId: string, importer: ImporterSettings): Promise<Helpdesk | null> {
+    const found = await readOrNull<HelpdeskDocument>(this.helpdesks, 'settings', helpdeskId);
+    if (!found) return null;
+    const helpdesk = helpdeskSchema.parse({ ...found.resource.helpdesk, importer });
+    // Conditional on the version read, so a concurrent change of the other settings is not lost.
+    await this.helpdesks.item('settings', helpdeskId).replace(this.document(helpdesk), {
+      accessCondition: { type: 'IfMatch', condition: found.etag ?? '' },
+    });
+    return helpdesk;
+  }
+
+  async *enabledMailboxes(pageSize = 500): AsyncIterable<MailboxRef[]> {
+    const iterator = this.helpdesks.items.query<{ helpdeskId: string; mailboxIds: string[] }>(
+      {
+        query:
+          'SELECT c.helpdeskId, c.mailboxIds FROM c WHERE c.docType = @docType AND c.importerEnabled = true',
+        parameters: [{ name: '@docType', value: 'helpdesk' }],
+      },
+      { maxItemCount: pageSize },
+    );
+    while (iterator.hasMoreResults()) {
+      const page = await iterator.fetchNext();
+      const mailboxes = page.resources.flatMap((row) =>
+        row.mailboxIds.map((mailboxId) => ({ helpdeskId: row.helpdeskId, mailboxId })),
+      );
+      if (mailboxes.length > 0) yield mailboxes;
+    }
+  }
+
+  async mailboxStatuses(helpdeskId: string): Promise<MailboxStatus[]> {
+    const helpdesk = await this.get(helpdeskId);
+    if (!helpdesk) return [];
+    const { resources } = await this.helpdesks.items
+      .query<StatusDocument>(
+        {
+          query: 'SELECT * FROM c WHERE c.helpdeskId = @helpdeskId AND c.docType = @docType',
+          parameters: [
+            { name: '@helpdeskId', value: helpdeskId },
+            { name: '@docType', value: 'mailboxStatus' },
+          ],
+        },
+        { partitionKey: helpdeskId },
+      )
+      .fetchAll();
+    return helpdesk.importer.mailboxes.map((mailbox) => {
+      const stored = resources.find((status) => status.mailboxId === mailbox.id);
+      return stored ? toStatus(stored) : emptyStatus(helpdeskId, mailbox.id);
+    });
+  }
+
+  async mailboxStatus(helpdeskId: string, mailboxId: string): Promise<MailboxStatus> {
+    const found = await readOrNull<StatusDocument>(this.helpdesks, statusId(mailboxId), helpdeskId);
+    return found ? toStatus(found.resource) : emptyStatus(helpdeskId, mailboxId);
+  }
+
+  async saveMailboxStatus(status: MailboxStatus): Promise<void> {
+    await this.helpdesks.items.upsert<StatusDocument>({
+      ...status,
+      id: statusId(status.mailboxId),
+      docType: 'mailboxStatus',
+    });
+  }
+
+  async acquireLease(mailbox: MailboxRef, owner: string, ttlMs: number): Promise<Lease | null> {
+    const id = `lease-${mailbox.mailboxId}`;
+    const fresh: LeaseDocument = {
+      id,
+      helpdeskId: mailbox.helpdeskId,
+      docType: 'lease',
+      owner,
+      expiresAt: Date.now() + ttlMs,
+    };
+    const found = await readOrNull<LeaseDocument>(this.helpdesks, id, mailbox.helpdeskId);
+    let etag: string | undefined;
+    try {
+      if (!found) {
+        etag = (await this.helpdesks.items.create(fresh)).etag;
+      } else if (found.resource.expiresAt < Date.now() || found.resource.owner === owner) {
+        etag = (
+          await this.helpdesks
+            .item(id, mailbox.helpdeskId)
+            .replace(fresh, { accessCondition: { type: 'IfMatch', condition: found.etag ?? '' } })
+        ).etag;
+      } else {
+        return null;
+      }
+    } catch (error) {
+      const status = cosmosStatus(error);
+      if (status === 409 || status === 412) return null;
+      throw error;
+    }
+    return this.lease(mailbox, id, owner, etag);
+  }
+
+  private lease(mailbox: MailboxRef, id: string, owner: string, initialEtag: string | undefined): Lease {
+    let etag = initialEtag ?? '';
+    const item = this.helpdesks.item(id, mailbox.helpdeskId);
+    return {
+      renew: async (ttlMs) => {
+        try {
+          const response = await item.replace<LeaseDocument>(
+            { id, helpdeskId: mailbox.helpdeskId, docType: 'lease', owner, expiresAt: Date.now() + ttlMs },
+            { accessCondition: { type: 'IfMatch', condition: etag } },
+          );
+          etag = response.etag ?? etag;
+          return true;
+        } catch (error) {
+          if (cosmosStatus(error) === 412 || cosmosStatus(error) === 404) return false;
+          throw error;
+        }
+      },
+      release: async () => {
+        try {
+          await item.delete({ accessCondition: { type: 'IfMatch', condition: etag } });
+        } catch (error) {
+          // Lost or already gone: someone else's lease now, leave it alone.
+          if (cosmosStatus(error) !== 412 && cosmosStatus(error) !== 404) throw error;
+        }
+      },
+    };
+  }
+
+  async allocateTicketNumber(helpdeskId: string): Promise<number> {
+    for (let attempt = 0; attempt < MAX_COUNTER_ATTEMPTS; attempt++) {
+      const found = await readOrNull<CounterDocument>(this.helpdesks, 'ticket-counter', helpdeskId);
+      try {
+        if (!found) {
+          await this.helpdesks.items.create<CounterDocument>({
+            id: 'ticket-counter',
+            helpdeskId,
+            docType: 'ticketCounter',
+            lastNumber: 1,
+          });
+          return 1;
+        }
+        const next = found.resource.lastNumber + 1;
+        await this.helpdesks
+          .item('ticket-counter', helpdeskId)
+          .replace<CounterDocument>(
+            { ...found.resource, lastNumber: next },
+            { accessCondition: { type: 'IfMatch', condition: found.etag ?? '' } },
+          );
+        return next;
+      } catch (error) {
+        const status = cosmosStatus(error);
+        if (status !== 409 && status !== 412) throw error;
+        // Another instance took this number; back off a little and read again.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * (attempt + 1)));
+      }
+    }
+    throw new Error(`could not allocate a ticket number for helpdesk ${helpdeskId}: too much contention`);
+  }
+
+  async acknowledgementCounts(
+    helpdeskId: string,
+    sender: string,
+    now: Date,
+  ): Promise<{ lastHour: number; lastDay: number }> {
+    const found = await readOrNull<AcknowledgementLogDocument>(
+      this.helpdesks,
+      senderLogId(sender),
+      helpdeskId,
+    );
+    const sentAt = found?.resource.sentAt ?? [];
+    const t = now.getTime();
+    return {
+      lastHour: sentAt.filter((at) => at > t - 3_600_000).length,
+      lastDay: sentAt.filter((at) => at > t - DAY_MS).length,
+    };
+  }
+
+  async recordAcknowledgement(helpdeskId: string, sender: string, now: Date): Promise<void> {
+    const id = senderLogId(sender);
+    for (let attempt = 0; attempt < MAX_COUNTER_ATTEMPTS; attempt++) {
+      const found = await readOrNull<AcknowledgementLogDocument>(this.helpdesks, id, helpdeskId);
+      const recent = (found?.resource.sentAt ?? []).filter((at) => at > now.getTime() - DAY_MS);
+      const document: AcknowledgementLogDocument = {
+        id,
+        helpdeskId,
+        docType: 'acknowledgementLog',
+        sentAt: [...recent, now.getTime()],
+      };
+      try {
+        if (found) {
+          await this.helpdesks
+            .item(id, helpdeskId)
+            .replace(document, { accessCondition: { type: 'IfMatch', condition: found.etag ?? '' } });
+        } else {
+          await this.helpdesks.items.create(document);
+        }
+        return;
+      } catch (error) {
+        const status = cosmosStatus(error);
+        if (status !== 409 && status !== 412) throw error;
+      }
+    }
+  }
+
+  private document(helpdesk: Helpdesk): HelpdeskDocument {
+    return {
+      id: 'settings',
+      helpdeskId: helpdesk.id,
+      docType: 'helpdesk',
+      importerEnabled: helpdesk.importer.enabled,
+      mailboxIds: helpdesk.importer.mailboxes.map((m) => m.id),
+      helpdesk,
+    };
+  }
+}
+
+function toStatus(document: StatusDocument): MailboxStatus {
+  return {
+    helpdeskId: document.helpdeskId,
+    mailboxId: document.mailboxId,
+    lastSuccessfulCheckAt: document.lastSuccessfulCheckAt,
+    lastScanStartedAt: document.lastScanStartedAt,
+    lastRunAt: document.lastRunAt,
+    lastRunComplete: document.lastRunComplete,
+    lastCounts: document.lastCounts,
+    lastError: document.lastError,
+  };
+}
+
+export function leaseOwner(): string {
+  return randomUUID();
+}

@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import type { Container, Database } from '@azure/cosmos';
+import type { TicketStore } from '../import/ports.js';
+import { type HistoryEntry, type Supplement, type Ticket, ticketKey } from '../tickets/model.js';
+import type { TicketChangeOnSupplement } from '../tickets/ticketFields.js';
+import { container, cosmosStatus, readOrNull } from './containers.js';
+
+interface ThreadDocument {
+  id: string;
+  helpdeskId: string;
+  docType: 'thread';
+  messageId: string;
+  ticketNumber: number;
+}
+
+/** Threading compares Message-IDs exactly but for surrounding brackets, blanks and case. */
+function threadId(messageId: string): string {
+  const normalised = messageId.trim().replace(/^<|>$/g, '').toLowerCase();
+  return createHash('sha256').update(normalised).digest('base64url').slice(0, 40);
+}
+
+const MAX_THREAD_LOOKUPS = 20;
+
+export class CosmosTicketStore implements TicketStore {
+  private readonly tickets: Container;
+  private readonly threads: Container;
+
+  constructor(database: Database) {
+    this.tickets = container(database, 'tickets');
+    this.threads = container(database, 'threads');
+  }
+
+  async getTicket(helpdeskId: string, ticketNumber: number): Promise<Ticket | null> {
+    const found = await readOrNull<Ticket>(this.tickets, 'ticket', ticketKey(helpdeskId, ticketNumber));
+    return found?.resource ?? null;
+  }
+
+  async createTicket(ticket: Ticket): Promise<'created' | 'exists'> {
+    try {
+      await this.tickets.items.create(ticket);
+      return 'created';
+    } catch (error) {
+      if (cosmosStatus(error) === 409) return 'exists';
+      throw error;
+    }
+  }
+
+  async addSupplement(supplement: Supplement, change: TicketChangeOnSupplement): Promise<void> {
+    try {
+      await this.tickets.items.create(supplement);
+    } catch (error) {
+      if (cosmosStatus(error) !== 409) throw error;
+    }
+    // Setting values (not adding to them) keeps a repeated change harmless.
+    await this.tickets.item('ticket', supplement.ticketKey).patch([
+      { op: 'set', path: '/statusId', value: change.statusId },
+      { op: 'set', path: '/deadline', value: change.deadline },
+      { op: 'set', path: '/participants', value: change.participants },
+      { op: 'set', path: '/lastModifiedAt', value: change.lastModifiedAt },
+      { op: 'set', path: '/lastModifiedBy', value: change.lastModifiedBy },
+    ]);
+  }
+
+  async putHistory(entry: HistoryEntry): Promise<void> {
+    await this.tickets.items.upsert(entry);
+  }
+
+  async ticketWithEverything(helpdeskId: string, ticketNumber: number) {
+    const key = ticketKey(helpdeskId, ticketNumber);
+    const { resources } = await this.tickets.items
+      .query<Ticket | Supplement | HistoryEntry>('SELECT * FROM c', { partitionKey: key })
+      .fetchAll();
+    const ticket = resources.find((doc): doc is Ticket => doc.docType === 'ticket');
+    if (!ticket) return null;
+    return {
+      ticket,
+      supplements: resources
+        .filter((doc): doc is Supplement => doc.docType === 'supplement')
+        .sort((a, b) => a.reportedAt.localeCompare(b.reportedAt)),
+      history: resources
+        .filter((doc): doc is HistoryEntry => doc.docType === 'history')
+        .sort((a, b) => a.at.localeCompare(b.at)),
+    };
+  }
+
+  async listTickets(helpdeskId: string): Promise<Ticket[]> {
+    const { resources } = await this.tickets.items
+      .query<Ticket>({
+        query: 'SELECT * FROM c WHERE c.helpdeskId = @helpdeskId AND c.docType = @docType ORDER BY c.number',
+        parameters: [
+          { name: '@helpdeskId', value: helpdeskId },
+          { name: '@docType', value: 'ticket' },
+        ],
+      })
+      .fetchAll();
+    return resources;
+  }
+
+  async rememberMessageIds(helpdeskId: string, ticketNumber: number, messageIds: string[]): Promise<void> {
+    for (const messageId of new Set(messageIds)) {
+      await this.threads.items.upsert<ThreadDocument>({
+        id: threadId(messageId),
+        helpdeskId,
+        docType: 'thread',
+        messageId,
+        ticketNumber,
+      });
+    }
+  }
+
+  async ticketForMessageIds(helpdeskId: string, messageIds: string[]): Promise<number | null> {
+    for (const messageId of messageIds.slice(0, MAX_THREAD_LOOKUPS)) {
+      const found = await readOrNull<ThreadDocument>(this.threads, threadId(messageId), helpdeskId);
+      if (found) return found.resource.ticketNumber;
+    }
+    return null;
+  }
+}

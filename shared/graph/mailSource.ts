@@ -1,0 +1,63 @@
+import type { Readable } from 'node:stream';
+
+/** One message as listed in a mailbox folder. */
+export interface MailSummary {
+  /** Graph message id (immutable id). */
+  id: string;
+  /** Internet Message-ID with angle brackets, when Graph has one. */
+  internetMessageId: string | null;
+  receivedDateTime: string;
+  isRead: boolean;
+  categories: string[];
+}
+
+export interface MailboxLocation {
+  /** Graph user id or UPN. */
+  userId: string;
+  /** Well-known folder name or folder id. */
+  folder: string;
+}
+
+export interface ListOptions {
+  /** unread: only unread mail; sinceLastScan: everything received at or after `since`. */
+  scan: 'unread' | 'sinceLastScan';
+  since?: string;
+}
+
+/** What to do with a source message once its ticket or supplement is stored, or when it is kept aside. */
+export type SourceOperation =
+  | { kind: 'markRead' }
+  | { kind: 'move'; folderId: string }
+  | { kind: 'delete' }
+  | { kind: 'keepAside'; category: string; folderId?: string };
+
+export interface OperationResult {
+  messageId: string;
+  ok: boolean;
+  /** Graph error code when not ok. */
+  error?: string;
+}
+
+/** The mailbox side of the import, as the use cases need it. Implemented over Microsoft Graph. */
+export interface MailSource {
+  /** Pages of messages, oldest first; paging stays inside. */
+  listMessages(
+    mailbox: MailboxLocation,
+    options: ListOptions,
+    signal?: AbortSignal,
+  ): AsyncIterable<MailSummary[]>;
+  /** The raw RFC 822 message as a stream. */
+  fetchMime(userId: string, messageId: string, signal?: AbortSignal): Promise<Readable>;
+  /** Applies operations to many messages with as few HTTP calls as possible ($batch). */
+  applyOperations(
+    userId: string,
+    operations: Array<{ messageId: string; operation: SourceOperation }>,
+    signal?: AbortSignal,
+  ): Promise<OperationResult[]>;
+  /** Id of the folder with this display name under the mailbox root, created when missing. */
+  ensureFolder(userId: string, displayName: string, signal?: AbortSignal): Promise<string>;
+  /** Sends a complete RFC 822 message from the mailbox (MIME form of sendMail). */
+  sendMime(userId: string, mime: Buffer, signal?: AbortSignal): Promise<void>;
+  /** Whether Sent Items holds a message with this Internet Message-ID (guards against sending twice). */
+  sentMessageExists(userId: string, internetMessageId: string, signal?: AbortSignal): Promise<boolean>;
+}

@@ -1,0 +1,170 @@
+import { z } from 'zod';
+
+/** Identifiers used in URLs, queue messages and partition keys. */
+export const identifier = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
+    'letters, digits, ".", "_" and "-" (at most 64), starting with a letter or digit',
+  );
+
+const headerSafeText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((value) => !/[\r\n]/.test(value), 'must not contain line breaks');
+
+export const personReference = z.object({ id: identifier, name: z.string().min(1).max(200) });
+export type PersonReference = z.infer<typeof personReference>;
+
+export const postProcessingSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('markRead') }),
+  z.object({ action: z.literal('move'), folder: z.string().min(1).max(255) }),
+  z.object({ action: z.literal('delete') }),
+]);
+export type PostProcessing = z.infer<typeof postProcessingSchema>;
+
+export const mailboxSettingsSchema = z.object({
+  /** The mailbox's id within the helpdesk; used in job messages and status. */
+  id: identifier,
+  /** Graph user id or UPN of the mailbox. */
+  userId: z.string().min(3).max(320),
+  /** Folder to read: a well-known name (inbox) or a folder id. */
+  folder: z.string().min(1).max(255).default('inbox'),
+  /** unread: unread mail only; sinceLastScan: every mail received since the last successful scan (R5). */
+  scan: z.enum(['unread', 'sinceLastScan']).default('unread'),
+  postProcessing: postProcessingSchema.default({ action: 'markRead' }),
+});
+export type MailboxSettings = z.infer<typeof mailboxSettingsSchema>;
+
+const acknowledgementTemplate = z.object({
+  enabled: z.boolean().default(false),
+  /** Placeholders: {ticketNumber}, {title}, {contactName}, {helpdeskName}. */
+  subject: headerSafeText(255).default('[#{ticketNumber}] {title}'),
+  body: z
+    .string()
+    .max(20_000)
+    .default(
+      'Dear {contactName},\n\nWe received your message and registered it as ticket {ticketNumber}.\n\n{helpdeskName}',
+    ),
+});
+
+export const importerSettingsSchema = z.object({
+  enabled: z.boolean().default(true),
+  mailboxes: z
+    .array(mailboxSettingsSchema)
+    .min(1)
+    .max(50)
+    .refine((list) => new Set(list.map((m) => m.id)).size === list.length, 'mailbox ids must be unique'),
+  defaultContactId: identifier,
+  defaultEmployee: personReference,
+  /** Text of the reply separator line; on a supplement only the text above it is imported (R9). */
+  replySeparator: z.string().max(200).default(''),
+  /** Extra subject patterns (regular expressions with one capture group holding the number). */
+  subjectPatterns: z
+    .array(
+      z
+        .string()
+        .max(200)
+        .refine((source) => {
+          try {
+            return new RegExp(source, 'iu').exec('') !== undefined;
+          } catch {
+            return false;
+          }
+        }, 'must be a valid regular expression'),
+    )
+    .max(10)
+    .default([]),
+  attachments: z
+    .object({
+      maxImageBytes: z.number().int().min(1024).max(50_000_000).default(10_000_000),
+      maxImagesBytesPerMessage: z.number().int().min(1024).max(200_000_000).default(30_000_000),
+      maxMessageBytes: z.number().int().min(10_000).max(200_000_000).default(40_000_000),
+      archiveRawMail: z.boolean().default(false),
+      archiveAttachments: z.boolean().default(false),
+      allowExternalImages: z.boolean().default(false),
+    })
+    .prefault({}),
+  /** What an auto-reply (out-of-office) to a known ticket does (R15). */
+  autoReplies: z.enum(['supplement', 'skip']).default('skip'),
+  /** A ticket number in the subject from a sender unrelated to that ticket (R18). */
+  unrelatedSender: z.enum(['accept', 'acceptAndFlag', 'newTicket']).default('acceptAndFlag'),
+  acknowledgement: z
+    .object({
+      newTicket: acknowledgementTemplate.prefault({}),
+      supplement: acknowledgementTemplate.prefault({}),
+      maxPerSenderPerHour: z.number().int().min(0).max(100).default(5),
+      maxPerSenderPerDay: z.number().int().min(0).max(1000).default(20),
+    })
+    .prefault({}),
+  keepAside: z
+    .object({
+      maxAttempts: z.number().int().min(1).max(20).default(3),
+      category: headerSafeText(100).min(1).default('Import failed'),
+      folder: z.string().min(1).max(255).optional(),
+    })
+    .prefault({}),
+});
+export type ImporterSettings = z.infer<typeof importerSettingsSchema>;
+
+export const statusSchema = z.object({
+  id: identifier,
+  name: z.string().min(1).max(100),
+  flags: z.array(z.enum(['imported', 'closed', 'waitingForCustomer'])).default([]),
+  /** For supplements written while the ticket gets this status. */
+  visibleToCustomer: z.boolean().default(true),
+  expanded: z.boolean().default(true),
+});
+export type TicketStatus = z.infer<typeof statusSchema>;
+
+export const helpdeskSchema = z
+  .object({
+    id: identifier,
+    name: z.string().min(1).max(200),
+    /** Prefix of this helpdesk's ticket numbers in subjects, e.g. "HD" for "HD-123". */
+    ticketPrefix: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9]{0,9}$/, '1-10 letters or digits, starting with a letter')
+      .optional(),
+    defaults: z
+      .object({
+        typeId: identifier.optional(),
+        priorityId: identifier.optional(),
+        environmentId: identifier.optional(),
+        ticketManager: personReference.optional(),
+        assignee: personReference.optional(),
+      })
+      .prefault({}),
+    recalculateDeadline: z.boolean().default(false),
+    /** Hours from a customer's mail to the deadline, used when a ticket's deadline is recalculated. */
+    deadlineHours: z.number().positive().max(8760).optional(),
+    statuses: z
+      .array(statusSchema)
+      .min(1)
+      .refine((list) => list.filter((s) => s.flags.includes('imported')).length === 1, {
+        message: 'exactly one status must carry the flag "imported"',
+      }),
+    statusAfterCustomerSupplementId: identifier,
+    importer: importerSettingsSchema,
+  })
+  .superRefine((helpdesk, ctx) => {
+    if (!helpdesk.statuses.some((s) => s.id === helpdesk.statusAfterCustomerSupplementId)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['statusAfterCustomerSupplementId'],
+        message: 'must be the id of one of the statuses',
+      });
+    }
+  });
+export type Helpdesk = z.infer<typeof helpdeskSchema>;
+
+export function importedStatus(helpdesk: Helpdesk): TicketStatus {
+  const status = helpdesk.statuses.find((s) => s.flags.includes('imported'));
+  if (!status) throw new Error(`helpdesk ${helpdesk.id} has no status flagged "imported"`);
+  return status;
+}
+
+export function statusById(helpdesk: Helpdesk, id: string): TicketStatus | undefined {
+  return helpdesk.statuses.find((s) => s.id === id);
+}

@@ -1,0 +1,61 @@
+import type { HttpResponseInit } from '@azure/functions';
+import type { z } from 'zod';
+
+/** The closed set of failures an HTTP caller is told about; anything else is a 500 without details. */
+export type ApiErrorCode = 'badRequest' | 'notFound' | 'conflict';
+
+const STATUS: Record<ApiErrorCode, number> = { badRequest: 400, notFound: 404, conflict: 409 };
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A 400 naming the first invalid field, from a zod error. */
+export function invalidInput(error: z.ZodError, prefix: string): ApiError {
+  const issue = error.issues[0];
+  const path = [prefix, ...(issue?.path ?? []).map(String)].filter(Boolean).join('.');
+  return new ApiError('badRequest', `${path || 'input'}: ${issue?.message ?? 'invalid'}`, path);
+}
+
+/** Maps anything thrown by a use case to a response: known errors by code, the rest as a bare 500. */
+export function errorResponse(error: unknown, log: (message: string) => void): HttpResponseInit {
+  if (error instanceof ApiError) {
+    return {
+      status: STATUS[error.code],
+      jsonBody: {
+        error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) },
+      },
+    };
+  }
+  log(`unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  return { status: 500, jsonBody: { error: { code: 'internal', message: 'Internal error; see the logs.' } } };
+}
+
+export function ok(body: unknown): HttpResponseInit {
+  return { status: 200, jsonBody: body };
+}
+
+export function accepted(body: unknown): HttpResponseInit {
+  return { status: 202, jsonBody: body };
+}
+
+/** Wraps an HTTP handler so every failure becomes a status code in this one place. */
+export function mappingErrors<C, X extends { error(...args: unknown[]): void }>(
+  handler: (request: C, context: X) => Promise<HttpResponseInit>,
+): (request: C, context: X) => Promise<HttpResponseInit> {
+  return async (request, context) => {
+    try {
+      return await handler(request, context);
+    } catch (error) {
+      return errorResponse(error, (message) => context.error(message));
+    }
+  };
+}

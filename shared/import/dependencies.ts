@@ -1,0 +1,27 @@
+import type { MailSource } from '../graph/mailSource.js';
+import type { ImportStep } from './importMessage.js';
+import type { MailRecordStore } from './mailRecord.js';
+import type { ContactDirectory, HelpdeskStore, ImageStore, RawMailStore, TicketStore } from './ports.js';
+
+export interface ImportLog {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/** Everything the import use cases need, passed in: adapters in production, the same adapters or fakes in tests. */
+export interface ImportDependencies {
+  helpdesks: HelpdeskStore;
+  contacts: ContactDirectory;
+  tickets: TicketStore;
+  records: MailRecordStore;
+  images: ImageStore;
+  rawMail: RawMailStore;
+  mailSource: MailSource;
+  clock: () => Date;
+  log: ImportLog;
+  /** How a stored image is referenced from ticket HTML. */
+  imageUrl: (blobName: string) => string;
+  /** Called after each step of a message's import; tests inject crashes here, the benchmark times stages. */
+  checkpoint: (step: ImportStep) => Promise<void> | void;
+}

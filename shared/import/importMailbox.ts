@@ -1,0 +1,236 @@
+import { randomUUID } from 'node:crypto';
+import type { SourceOperation } from '../graph/mailSource.js';
+import type { Helpdesk, MailboxSettings } from '../helpdesk/settings.js';
+import type { ImportTelemetry } from '../observability/telemetry.js';
+import type { ImportDependencies } from './dependencies.js';
+import { importMessage, type MailboxContext, type MessageResult } from './importMessage.js';
+import type { MailboxRef, RunCounts } from './ports.js';
+
+export interface MailboxRunResult {
+  helpdeskId: string;
+  mailboxId: string;
+  /** busy: another run holds the mailbox's lease; notFound: no such helpdesk or mailbox. */
+  status: 'done' | 'incomplete' | 'busy' | 'notFound';
+  counts: RunCounts;
+  created: number[];
+  supplemented: number[];
+  /** Message keys that failed or were kept aside in this run, with the reason. */
+  problems: Array<{ key: string | null; outcome: string; reason: string | null }>;
+  durationMs: number;
+}
+
+export interface RunOptions {
+  trigger: string;
+  /** Epoch milliseconds after which no new message is started; the rest is left for the next run. */
+  deadline: number;
+  telemetry: ImportTelemetry;
+}
+
+/** Post-processing goes out in groups this large: one Graph $batch call each. */
+const OPERATION_GROUP = 20;
+const LEASE_MARGIN_MS = 60_000;
+/** The first "since last scan" run looks back this far. */
+const FIRST_SCAN_LOOKBACK_MS = 86_400_000;
+/** Mail that arrives while a scan runs can carry an earlier received time; overlap scans a little. */
+const SCAN_OVERLAP_MS = 10 * 60_000;
+
+function emptyCounts(): RunCounts {
+  return { created: 0, supplemented: 0, skipped: 0, keptAside: 0, failed: 0, alreadyImported: 0 };
+}
+
+function ownAddress(mailbox: MailboxSettings): string | null {
+  return mailbox.userId.includes('@') ? mailbox.userId.toLowerCase() : null;
+}
+
+function messageIdDomain(helpdesk: Helpdesk, mailbox: MailboxSettings): string {
+  const address = ownAddress(mailbox);
+  return address ? address.slice(address.indexOf('@') + 1) : `${helpdesk.id.toLowerCase()}.helpdesk.invalid`;
+}
+
+async function resolveOperations(
+  deps: ImportDependencies,
+  helpdesk: Helpdesk,
+  mailbox: MailboxSettings,
+  signal: AbortSignal,
+): Promise<{ done: SourceOperation; keepAside: SourceOperation }> {
+  const processing = mailbox.postProcessing;
+  const done: SourceOperation =
+    processing.action === 'move'
+      ? {
+          kind: 'move',
+          folderId: await deps.mailSource.ensureFolder(mailbox.userId, processing.folder, signal),
+        }
+      : { kind: processing.action };
+  const { category, folder } = helpdesk.importer.keepAside;
+  const keepAside: SourceOperation = folder
+    ? {
+        kind: 'keepAside',
+        category,
+        folderId: await deps.mailSource.ensureFolder(mailbox.userId, folder, signal),
+      }
+    : { kind: 'keepAside', category };
+  return { done, keepAside };
+}
+
+/**
+ * Imports one mailbox: lists its mail oldest first, imports each message, post-processes the source
+ * messages in $batch groups only after their tickets are stored, and records the run on the mailbox's
+ * status (R4). Holds the mailbox's lease throughout so two runs never import the same mailbox at once.
+ */
+export async function importMailbox(
+  deps: ImportDependencies,
+  ref: MailboxRef,
+  options: RunOptions,
+): Promise<MailboxRunResult> {
+  const started = Date.now();
+  const result: MailboxRunResult = {
+    ...ref,
+    status: 'done',
+    counts: emptyCounts(),
+    created: [],
+    supplemented: [],
+    problems: [],
+    durationMs: 0,
+  };
+  const helpdesk = await deps.helpdesks.get(ref.helpdeskId);
+  const mailbox = helpdesk?.importer.mailboxes.find((m) => m.id === ref.mailboxId);
+  if (!helpdesk || !mailbox) return { ...result, status: 'notFound' };
+
+  const lease = await deps.helpdesks.acquireLease(
+    ref,
+    randomUUID(),
+    options.deadline - Date.now() + LEASE_MARGIN_MS,
+  );
+  if (!lease) return { ...result, status: 'busy' };
+
+  const abort = new AbortController();
+  const timer = setTimeout(
+    () => abort.abort(new Error('time budget used up')),
+    Math.max(0, options.deadline - Date.now()),
+  );
+  const scanStartedAt = deps.clock().toISOString();
+  const status = await deps.helpdesks.mailboxStatus(ref.helpdeskId, ref.mailboxId);
+  let runError: string | null = null;
+  try {
+    const operations = await resolveOperations(deps, helpdesk, mailbox, abort.signal);
+    const context: MailboxContext = {
+      helpdesk,
+      mailbox,
+      doneOperation: operations.done,
+      keepAsideOperation: operations.keepAside,
+      ownAddresses: helpdesk.importer.mailboxes.map(ownAddress).filter((a): a is string => a !== null),
+      ownMessageIdDomain: messageIdDomain(helpdesk, mailbox),
+      signal: abort.signal,
+    };
+    const since =
+      mailbox.scan === 'sinceLastScan'
+        ? new Date(
+            status.lastScanStartedAt
+              ? Date.parse(status.lastScanStartedAt) - SCAN_OVERLAP_MS
+              : Date.now() - FIRST_SCAN_LOOKBACK_MS,
+          ).toISOString()
+        : undefined;
+    const pending: Array<{ messageId: string; operation: SourceOperation }> = [];
+    const flush = async () => {
+      if (pending.length === 0) return;
+      const group = pending.splice(0, pending.length);
+      const outcomes = await deps.mailSource.applyOperations(mailbox.userId, group, abort.signal);
+      for (const outcome of outcomes.filter((o) => !o.ok)) {
+        // The ticket is stored; the record makes the next run only post-process this message again.
+        deps.log.warn(`post-processing ${outcome.messageId} failed: ${outcome.error ?? 'unknown error'}`);
+      }
+    };
+
+    pages: for await (const page of deps.mailSource.listMessages(
+      mailbox,
+      { scan: mailbox.scan, ...(since ? { since } : {}) },
+      abort.signal,
+    )) {
+      for (const summary of page) {
+        if (Date.now() >= options.deadline) {
+          result.status = 'incomplete';
+          break pages;
+        }
+        const messageStarted = Date.now();
+        const outcome = await importMessage(deps, context, summary);
+        record(result, outcome);
+        if (outcome.outcome !== 'stillKeptAside') {
+          options.telemetry.messageOutcome({
+            helpdeskId: ref.helpdeskId,
+            mailboxId: ref.mailboxId,
+            messageKey: outcome.key ?? summary.id,
+            outcome: outcome.outcome,
+            ticketNumber: outcome.ticketNumber,
+            durationMs: Date.now() - messageStarted,
+            classification: outcome.classification,
+            senderDomain: outcome.senderDomain,
+            reason: outcome.reason,
+            attempt: outcome.attempt,
+          });
+        }
+        if (outcome.operation) pending.push({ messageId: summary.id, operation: outcome.operation });
+        if (pending.length >= OPERATION_GROUP) await flush();
+      }
+      await lease.renew(options.deadline - Date.now() + LEASE_MARGIN_MS);
+    }
+    await flush();
+  } catch (error) {
+    runError = error instanceof Error ? error.message : String(error);
+    result.status = 'incomplete';
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    result.durationMs = Date.now() - started;
+    const now = deps.clock().toISOString();
+    const complete = result.status === 'done';
+    await deps.helpdesks.saveMailboxStatus({
+      ...status,
+      lastRunAt: now,
+      lastRunComplete: complete,
+      lastCounts: result.counts,
+      lastSuccessfulCheckAt: runError ? status.lastSuccessfulCheckAt : now,
+      lastScanStartedAt: complete ? scanStartedAt : status.lastScanStartedAt,
+      lastError: runError ? { at: now, message: runError } : status.lastError,
+    });
+    options.telemetry.mailboxRun({
+      helpdeskId: ref.helpdeskId,
+      mailboxId: ref.mailboxId,
+      trigger: options.trigger,
+      ...result.counts,
+      durationMs: result.durationMs,
+      complete,
+      error: runError,
+    });
+    await lease.release();
+  }
+  return result;
+}
+
+function record(result: MailboxRunResult, outcome: MessageResult): void {
+  switch (outcome.outcome) {
+    case 'created':
+      result.counts.created++;
+      if (outcome.ticketNumber !== null) result.created.push(outcome.ticketNumber);
+      return;
+    case 'supplemented':
+      result.counts.supplemented++;
+      if (outcome.ticketNumber !== null) result.supplemented.push(outcome.ticketNumber);
+      return;
+    case 'skipped':
+      result.counts.skipped++;
+      return;
+    case 'alreadyImported':
+      result.counts.alreadyImported++;
+      return;
+    case 'keptAside':
+      result.counts.keptAside++;
+      result.problems.push({ key: outcome.key, outcome: outcome.outcome, reason: outcome.reason });
+      return;
+    case 'failed':
+      result.counts.failed++;
+      result.problems.push({ key: outcome.key, outcome: outcome.outcome, reason: outcome.reason });
+      return;
+    case 'stillKeptAside':
+      return;
+  }
+}

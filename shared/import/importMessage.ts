@@ -1,0 +1,604 @@
+import {
+  acknowledgementAllowed,
+  composeAcknowledgementMime,
+  renderAcknowledgement,
+} from '../acknowledgement/acknowledgement.js';
+import type { MailSummary, SourceOperation } from '../graph/mailSource.js';
+import type { Helpdesk, MailboxSettings } from '../helpdesk/settings.js';
+import { classifyMail, createOwnMessageId } from '../mail/classify.js';
+import { imageExtension } from '../mail/images.js';
+import type { ParsedMail } from '../mail/parsedMail.js';
+import { MailLimitError, parseMail } from '../mail/parseMail.js';
+import { extractReply } from '../mail/replyText.js';
+import { toSafeHtml } from '../mail/safeHtml.js';
+import type { MessageOutcome } from '../observability/telemetry.js';
+import type { AttachmentNotStored, StoredImage, Ticket } from '../tickets/model.js';
+import { decideTarget, referencedMessageIds, type TicketFacts } from '../tickets/threading.js';
+import {
+  describeAttachments,
+  historyEntry,
+  type ImportedContent,
+  newTicketFields,
+  type ResolvedContact,
+  supplementFields,
+  ticketChangeOnSupplement,
+} from '../tickets/ticketFields.js';
+import { findTicketNumbers, formatTicketReference } from '../tickets/ticketNumber.js';
+import type { ImportDependencies } from './dependencies.js';
+import { type MailPlan, type MailRecord, mailboxKey, messageKey } from './mailRecord.js';
+
+/** Steps of one message's import, reported to `checkpoint` (crash tests, stage timing). */
+export type ImportStep =
+  | 'fetched'
+  | 'parsed'
+  | 'planned'
+  | 'ticketNumberAllocated'
+  | 'imagesStored'
+  | 'ticketWritten'
+  | 'supplementWritten'
+  | 'historyWritten'
+  | 'stored'
+  | 'acknowledged';
+
+export interface MessageResult {
+  key: string | null;
+  outcome: MessageOutcome | 'stillKeptAside';
+  ticketNumber: number | null;
+  /** What to do with the source message now; null to leave it as it is. */
+  operation: SourceOperation | null;
+  classification: string | null;
+  senderDomain: string | null;
+  reason: string | null;
+  attempt: number;
+}
+
+export interface MailboxContext {
+  helpdesk: Helpdesk;
+  mailbox: MailboxSettings;
+  /** The operation for imported mail (folder ids resolved). */
+  doneOperation: SourceOperation;
+  /** The operation for mail kept aside (folder id resolved). */
+  keepAsideOperation: SourceOperation;
+  ownAddresses: string[];
+  ownMessageIdDomain: string;
+  signal?: AbortSignal;
+}
+
+class RecordConflictError extends Error {
+  override readonly name = 'RecordConflictError';
+}
+
+function senderDomain(address: string | null | undefined): string | null {
+  if (!address) return null;
+  const at = address.lastIndexOf('@');
+  return at >= 0 ? address.slice(at + 1).toLowerCase() : null;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/**
+ * Imports one source message exactly once. Every write is idempotent and the plan (new ticket with its
+ * number, or supplement of which ticket) is stored on the message's record before anything is written,
+ * so a crash at any point followed by a retry finishes the same plan instead of starting another.
+ */
+export async function importMessage(
+  deps: ImportDependencies,
+  context: MailboxContext,
+  summary: MailSummary,
+): Promise<MessageResult> {
+  const { helpdesk, mailbox } = context;
+  const partition = mailboxKey(helpdesk.id, mailbox.id);
+  let key = summary.internetMessageId ? messageKey(summary.internetMessageId) : null;
+  let existing = key ? await deps.records.get(partition, key) : null;
+  const settled = existing ? settledResult(existing.record, context) : null;
+  if (settled) return settled;
+
+  let parsed: ParsedMail;
+  try {
+    const raw = await deps.mailSource.fetchMime(mailbox.userId, summary.id, context.signal);
+    await deps.checkpoint('fetched');
+    parsed = await parseMail(raw, {
+      maxMessageBytes: helpdesk.importer.attachments.maxMessageBytes,
+      ...imageLimits(helpdesk),
+    });
+    await deps.checkpoint('parsed');
+  } catch (error) {
+    key ??= messageKey(null, `graph:${summary.id}`);
+    return failed(deps, context, summary, key, existing, error, error instanceof MailLimitError);
+  }
+
+  if (!key) {
+    key = messageKey(parsed.messageId, parsed.rawSha256);
+    existing = await deps.records.get(partition, key);
+    const settledLate = existing ? settledResult(existing.record, context) : null;
+    if (settledLate) return settledLate;
+  }
+
+  try {
+    return await importParsed(deps, context, summary, key, parsed, existing);
+  } catch (error) {
+    if (error instanceof RecordConflictError) throw error;
+    const fresh = await deps.records.get(partition, key);
+    return failed(deps, context, summary, key, fresh, error, false);
+  }
+}
+
+function imageLimits(helpdesk: Helpdesk) {
+  return {
+    maxImageBytes: helpdesk.importer.attachments.maxImageBytes,
+    maxImagesBytesPerMessage: helpdesk.importer.attachments.maxImagesBytesPerMessage,
+  };
+}
+
+/** A message whose record says it needs nothing more than post-processing (or nothing at all). */
+function settledResult(record: MailRecord, context: MailboxContext): MessageResult | null {
+  const base = {
+    key: record.id,
+    ticketNumber: record.plan && record.plan.action !== 'skip' ? record.plan.ticketNumber : null,
+    classification: record.classification?.kind ?? null,
+    senderDomain: record.senderDomain,
+    attempt: record.attempts,
+  };
+  if (record.state === 'stored' || record.state === 'skipped') {
+    if (record.acknowledgement?.state === 'sending') return null;
+    return { ...base, outcome: 'alreadyImported', operation: context.doneOperation, reason: null };
+  }
+  if (record.state === 'keptAside') {
+    return { ...base, outcome: 'stillKeptAside', operation: null, reason: record.keptAside?.reason ?? null };
+  }
+  return null;
+}
+
+function newRecord(context: MailboxContext, summary: MailSummary, key: string, now: string): MailRecord {
+  return {
+    id: key,
+    docType: 'mail',
+    mailboxKey: mailboxKey(context.helpdesk.id, context.mailbox.id),
+    helpdeskId: context.helpdesk.id,
+    mailboxId: context.mailbox.id,
+    graphMessageId: summary.id,
+    internetMessageId: summary.internetMessageId,
+    receivedDateTime: summary.receivedDateTime,
+    state: 'pending',
+    attempts: 0,
+    lastError: null,
+    plan: null,
+    classification: null,
+    subject: null,
+    senderDomain: null,
+    keptAside: null,
+    acknowledgement: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** Saves a changed record; a concurrent change by another run means this run must stop here. */
+async function save(
+  deps: ImportDependencies,
+  record: MailRecord,
+  etag: string | null,
+): Promise<{ record: MailRecord; etag: string }> {
+  const updated = { ...record, updatedAt: deps.clock().toISOString() };
+  const saved =
+    etag === null ? await deps.records.create(updated) : await deps.records.replace(updated, etag);
+  if (!saved) throw new RecordConflictError(`message ${record.id} was changed by another run`);
+  return { record: updated, etag: saved.etag };
+}
+
+async function failed(
+  deps: ImportDependencies,
+  context: MailboxContext,
+  summary: MailSummary,
+  key: string,
+  existing: { record: MailRecord; etag: string } | null,
+  error: unknown,
+  keepAsideNow: boolean,
+): Promise<MessageResult> {
+  const now = deps.clock().toISOString();
+  const record = existing?.record ?? newRecord(context, summary, key, now);
+  const attempts = record.attempts + 1;
+  const reason = errorMessage(error);
+  const base = {
+    key,
+    ticketNumber: null,
+    classification: record.classification?.kind ?? null,
+    senderDomain: record.senderDomain,
+    attempt: attempts,
+  };
+  if (!keepAsideNow && attempts < context.helpdesk.importer.keepAside.maxAttempts) {
+    await save(deps, { ...record, attempts, lastError: reason }, existing?.etag ?? null);
+    // Left unread and untouched: the next run tries again.
+    return { ...base, outcome: 'failed', operation: null, reason };
+  }
+  let blobName: string | null = null;
+  try {
+    const raw = await deps.mailSource.fetchMime(context.mailbox.userId, summary.id, context.signal);
+    blobName = await deps.rawMail.keepAside(context.helpdesk.id, context.mailbox.id, key, raw);
+  } catch (storeError) {
+    // Without a raw copy the mail stays in the mailbox untouched; record both reasons.
+    const both = `${reason}; raw copy not stored: ${errorMessage(storeError)}`;
+    await save(deps, { ...record, attempts, lastError: both }, existing?.etag ?? null);
+    return { ...base, outcome: 'failed', operation: null, reason: both };
+  }
+  await save(
+    deps,
+    { ...record, attempts, lastError: reason, state: 'keptAside', keptAside: { blobName, reason, at: now } },
+    existing?.etag ?? null,
+  );
+  return { ...base, outcome: 'keptAside', operation: context.keepAsideOperation, reason };
+}
+
+async function importParsed(
+  deps: ImportDependencies,
+  context: MailboxContext,
+  summary: MailSummary,
+  key: string,
+  parsed: ParsedMail,
+  existing: { record: MailRecord; etag: string } | null,
+): Promise<MessageResult> {
+  const { helpdesk } = context;
+  const now = deps.clock();
+  const sender = await resolveSender(deps, helpdesk, parsed);
+  let current = existing ?? (await save(deps, newRecord(context, summary, key, now.toISOString()), null));
+
+  if (!current.record.plan) {
+    const classification = classifyMail(parsed, {
+      ownAddresses: context.ownAddresses,
+      ownMessageIdDomain: context.ownMessageIdDomain,
+    });
+    const plan = await decidePlan(deps, context, parsed, sender, classification.kind);
+    await deps.checkpoint('planned');
+    current = await save(
+      deps,
+      {
+        ...current.record,
+        state: 'planned',
+        plan,
+        classification,
+        subject: parsed.subject.slice(0, 255),
+        senderDomain: senderDomain(parsed.from?.address),
+      },
+      current.etag,
+    );
+  }
+  const plan = current.record.plan as MailPlan;
+  const receivedAt = summary.receivedDateTime;
+  const importedAt = now.toISOString();
+  const reference = (n: number) => formatTicketReference(n, helpdesk.ticketPrefix);
+  const origin = {
+    messageKey: key,
+    mailboxId: context.mailbox.id,
+    internetMessageId: parsed.messageId ?? summary.internetMessageId,
+    sender: parsed.from?.address || null,
+    rawMailBlob: null as string | null,
+  };
+  const baseResult = {
+    key,
+    classification: current.record.classification?.kind ?? null,
+    senderDomain: current.record.senderDomain,
+    attempt: current.record.attempts + 1,
+  };
+
+  if (plan.action === 'skip') {
+    current = await save(deps, { ...current.record, state: 'skipped' }, current.etag);
+    return {
+      ...baseResult,
+      outcome: 'skipped',
+      ticketNumber: null,
+      operation: context.doneOperation,
+      reason: plan.reason,
+    };
+  }
+
+  if (helpdesk.importer.attachments.archiveRawMail) {
+    const raw = await deps.mailSource.fetchMime(context.mailbox.userId, summary.id, context.signal);
+    origin.rawMailBlob = await deps.rawMail.archive(helpdesk.id, context.mailbox.id, key, raw);
+  }
+  const content = await storeContent(deps, context, parsed, plan.ticketNumber, receivedAt, origin);
+  await deps.checkpoint('imagesStored');
+  const messageIds = parsed.messageId ? [parsed.messageId] : [];
+
+  let ticket: Ticket;
+  if (plan.action === 'createTicket') {
+    ticket = newTicketFields({ helpdesk, ticketNumber: plan.ticketNumber, sender, content, importedAt });
+    if ((await deps.tickets.createTicket(ticket)) === 'exists') {
+      const stored = await deps.tickets.getTicket(helpdesk.id, plan.ticketNumber);
+      if (stored?.source.messageKey !== key) {
+        throw new Error(`ticket ${plan.ticketNumber} already belongs to another mail`);
+      }
+      ticket = stored;
+    }
+    await deps.checkpoint('ticketWritten');
+    await deps.tickets.putHistory(
+      historyEntry({
+        ticket,
+        event: 'createdByMailImport',
+        at: importedAt,
+        by: helpdesk.importer.defaultEmployee,
+        text: `Ticket created by mail import from ${sender.senderAddress ?? 'an unknown sender'}.${describeAttachments(content.attachmentsNotStored)}`,
+        messageKey: key,
+        attachmentsNotStored: content.attachmentsNotStored,
+      }),
+    );
+  } else {
+    const stored = await deps.tickets.getTicket(helpdesk.id, plan.ticketNumber);
+    if (!stored) throw new Error(`ticket ${plan.ticketNumber} no longer exists`);
+    ticket = stored;
+    const supplement = supplementFields({
+      helpdesk,
+      ticket,
+      sender,
+      content,
+      importedAt,
+      flagged: plan.flagged,
+      automatic: plan.automatic,
+    });
+    await deps.tickets.addSupplement(
+      supplement,
+      ticketChangeOnSupplement({ helpdesk, ticket, sender, receivedAt, importedAt }),
+    );
+    await deps.checkpoint('supplementWritten');
+    const notes = [plan.flagged, plan.automatic].filter((note): note is string => !!note);
+    await deps.tickets.putHistory(
+      historyEntry({
+        ticket,
+        event: 'supplementedByMailImport',
+        at: importedAt,
+        by: helpdesk.importer.defaultEmployee,
+        text: `Ticket supplemented by mail import from ${sender.senderAddress ?? 'an unknown sender'}.${notes.map((n) => ` ${n}`).join('')}${describeAttachments(content.attachmentsNotStored)}`,
+        messageKey: key,
+        attachmentsNotStored: content.attachmentsNotStored,
+      }),
+    );
+  }
+  await deps.checkpoint('historyWritten');
+  await deps.tickets.rememberMessageIds(helpdesk.id, ticket.number, messageIds);
+  current = await save(deps, { ...current.record, state: 'stored' }, current.etag);
+  await deps.checkpoint('stored');
+
+  await acknowledge(
+    deps,
+    context,
+    current,
+    parsed,
+    ticket,
+    sender,
+    plan.action === 'createTicket' ? 'newTicket' : 'supplement',
+    reference(ticket.number),
+  );
+  return {
+    ...baseResult,
+    outcome: plan.action === 'createTicket' ? 'created' : 'supplemented',
+    ticketNumber: ticket.number,
+    operation: context.doneOperation,
+    reason: plan.action === 'supplement' ? (plan.flagged ?? `matched by ${plan.via}`) : null,
+  };
+}
+
+async function resolveSender(
+  deps: ImportDependencies,
+  helpdesk: Helpdesk,
+  parsed: ParsedMail,
+): Promise<ResolvedContact> {
+  const address = parsed.from?.address || null;
+  const known = address ? await deps.contacts.findByAddress(helpdesk.id, address) : null;
+  if (known) return { contact: known, senderAddress: address, isDefault: false };
+  const fallback = await deps.contacts.get(helpdesk.id, helpdesk.importer.defaultContactId);
+  if (!fallback) throw new Error(`default contact ${helpdesk.importer.defaultContactId} does not exist`);
+  return { contact: fallback, senderAddress: address, isDefault: true };
+}
+
+async function decidePlan(
+  deps: ImportDependencies,
+  context: MailboxContext,
+  parsed: ParsedMail,
+  sender: ResolvedContact,
+  kind: ReturnType<typeof classifyMail>['kind'],
+): Promise<MailPlan> {
+  const { helpdesk } = context;
+  const subjectNumbers = findTicketNumbers(parsed.subject, {
+    ticketPrefix: helpdesk.ticketPrefix,
+    extraPatterns: helpdesk.importer.subjectPatterns,
+  }).slice(0, 3);
+  const knownTickets = new Map<number, TicketFacts>();
+  for (const number of subjectNumbers) {
+    const ticket = await deps.tickets.getTicket(helpdesk.id, number);
+    if (ticket) {
+      knownTickets.set(number, {
+        number,
+        contactAddresses: [ticket.contact.email, ...ticket.participants],
+        organisationId: ticket.organisation?.id ?? null,
+      });
+    }
+  }
+  const threadMatch =
+    knownTickets.size === 0
+      ? await deps.tickets.ticketForMessageIds(helpdesk.id, referencedMessageIds(parsed))
+      : null;
+  const decision = decideTarget({
+    subjectNumbers,
+    knownTickets,
+    threadMatch,
+    sender: sender.senderAddress ?? '',
+    senderOrganisationId: sender.isDefault ? null : (sender.contact.organisation?.id ?? null),
+    classification: kind,
+    settings: {
+      unrelatedSender: helpdesk.importer.unrelatedSender,
+      autoReplies: helpdesk.importer.autoReplies,
+    },
+  });
+  if (decision.action === 'skip') return { action: 'skip', reason: decision.reason };
+  if (decision.action === 'supplement') {
+    return {
+      action: 'supplement',
+      ticketNumber: decision.ticketNumber,
+      via: decision.via,
+      flagged: decision.flagged ? 'Sender is not related to this ticket.' : null,
+      automatic: kind === 'autoReply' ? 'Automatic reply.' : null,
+    };
+  }
+  const ticketNumber = await deps.helpdesks.allocateTicketNumber(helpdesk.id);
+  await deps.checkpoint('ticketNumberAllocated');
+  return { action: 'createTicket', ticketNumber };
+}
+
+async function storeContent(
+  deps: ImportDependencies,
+  context: MailboxContext,
+  parsed: ParsedMail,
+  ticketNumber: number,
+  receivedAt: string,
+  origin: ImportedContent['origin'],
+): Promise<ImportedContent> {
+  const { helpdesk } = context;
+  const images: StoredImage[] = [];
+  const notStored: AttachmentNotStored[] = [];
+  const byContentId = new Map<string, string>();
+  for (const attachment of parsed.attachments) {
+    if (!attachment.content || !attachment.detectedType) {
+      notStored.push({
+        filename: attachment.filename,
+        contentType: attachment.contentType,
+        size: attachment.size,
+        reason: attachment.reason ?? 'not an image',
+      });
+      continue;
+    }
+    const blobName = await deps.images.putImage({
+      helpdeskId: helpdesk.id,
+      ticketNumber,
+      content: attachment.content,
+      contentType: attachment.detectedType,
+      sha256: attachment.sha256,
+      extension: imageExtension(attachment.detectedType),
+    });
+    if (!images.some((image) => image.blobName === blobName)) {
+      images.push({
+        blobName,
+        contentType: attachment.detectedType,
+        size: attachment.size,
+        sha256: attachment.sha256,
+        filename: attachment.filename,
+        contentId: attachment.contentId,
+      });
+    }
+    if (attachment.contentId) byContentId.set(attachment.contentId, deps.imageUrl(blobName));
+  }
+  const safe = (html: string | null, text: string) =>
+    toSafeHtml({
+      html,
+      text,
+      allowExternalImages: helpdesk.importer.attachments.allowExternalImages,
+      imageUrlForContentId: (cid) => byContentId.get(cid) ?? null,
+    });
+  const reply = extractReply({
+    text: parsed.text,
+    html: parsed.html,
+    separator: helpdesk.importer.replySeparator,
+  });
+  return {
+    subject: parsed.subject,
+    receivedAt,
+    text: parsed.text,
+    html: safe(parsed.html, parsed.text),
+    replyText: reply.replyText,
+    replyHtml: safe(reply.replyHtml, reply.replyText),
+    images,
+    attachmentsNotStored: notStored,
+    origin,
+  };
+}
+
+/** Sends the acknowledgement at most once, even when the job is redelivered after a crash (R16). */
+async function acknowledge(
+  deps: ImportDependencies,
+  context: MailboxContext,
+  current: { record: MailRecord; etag: string },
+  parsed: ParsedMail,
+  ticket: Ticket,
+  sender: ResolvedContact,
+  event: 'newTicket' | 'supplement',
+  reference: string,
+): Promise<void> {
+  const { helpdesk, mailbox } = context;
+  const template = helpdesk.importer.acknowledgement[event];
+  const to = parsed.from?.address;
+  if (
+    !template.enabled ||
+    !to ||
+    (current.record.acknowledgement && current.record.acknowledgement.state !== 'sending')
+  ) {
+    return;
+  }
+  const messageId = createOwnMessageId(`${current.record.id}:${event}`, context.ownMessageIdDomain);
+  if (current.record.acknowledgement?.state === 'sending') {
+    // A previous attempt may have sent it before crashing: Sent Items tells.
+    if (await deps.mailSource.sentMessageExists(mailbox.userId, messageId, context.signal)) {
+      await save(deps, { ...current.record, acknowledgement: { messageId, state: 'sent' } }, current.etag);
+      return;
+    }
+  } else {
+    const now = deps.clock();
+    const allowed = acknowledgementAllowed({
+      classification: current.record.classification ?? { kind: 'normal', reasons: [] },
+      sender: to,
+      ownAddresses: context.ownAddresses,
+      sentToSender: await deps.helpdesks.acknowledgementCounts(helpdesk.id, to, now),
+      limits: {
+        maxPerSenderPerHour: helpdesk.importer.acknowledgement.maxPerSenderPerHour,
+        maxPerSenderPerDay: helpdesk.importer.acknowledgement.maxPerSenderPerDay,
+      },
+    });
+    if (!allowed.allowed) return;
+    current = await save(
+      deps,
+      { ...current.record, acknowledgement: { messageId, state: 'sending' } },
+      current.etag,
+    );
+    await deps.helpdesks.recordAcknowledgement(helpdesk.id, to, now);
+  }
+  const rendered = renderAcknowledgement({
+    template,
+    separator: helpdesk.importer.replySeparator,
+    placeholders: {
+      ticketNumber: String(ticket.number),
+      title: ticket.title,
+      contactName: sender.isDefault ? parsed.from?.name || to : sender.contact.name,
+      helpdeskName: helpdesk.name,
+    },
+    ticketReference: reference,
+  });
+  const mime = await composeAcknowledgementMime({
+    from: { address: context.ownAddresses[0] ?? mailbox.userId, name: helpdesk.name },
+    to: { address: to, name: parsed.from?.name ?? '' },
+    subject: rendered.subject,
+    text: rendered.text,
+    messageId,
+    inReplyTo: parsed.messageId,
+    references: [...parsed.references, ...(parsed.messageId ? [parsed.messageId] : [])],
+  });
+  try {
+    await deps.mailSource.sendMime(mailbox.userId, mime, context.signal);
+  } catch (error) {
+    // The ticket is stored; a failed acknowledgement must not undo or block that.
+    await save(deps, { ...current.record, acknowledgement: { messageId, state: 'failed' } }, current.etag);
+    deps.log.warn(`acknowledgement for ${current.record.id} not sent: ${errorMessage(error)}`);
+    return;
+  }
+  await deps.tickets.rememberMessageIds(helpdesk.id, ticket.number, [messageId]);
+  await deps.tickets.putHistory(
+    historyEntry({
+      ticket,
+      event: 'acknowledgementSent',
+      at: deps.clock().toISOString(),
+      by: helpdesk.importer.defaultEmployee,
+      text: `Acknowledgement sent to ${to}.`,
+      messageKey: `${current.record.id}-${event}`,
+    }),
+  );
+  await save(deps, { ...current.record, acknowledgement: { messageId, state: 'sent' } }, current.etag);
+  await deps.checkpoint('acknowledged');
+}

@@ -1,0 +1,78 @@
+import { ApiError } from '../http/errors.js';
+import type { ImportDependencies } from './dependencies.js';
+import { mailboxKey } from './mailRecord.js';
+
+export interface KeptAsideMessage {
+  key: string;
+  mailboxId: string;
+  receivedDateTime: string;
+  subject: string | null;
+  senderDomain: string | null;
+  reason: string;
+  attempts: number;
+  keptAsideAt: string;
+  rawMailBlob: string | null;
+}
+
+/** R14/R20: mail that could not be imported, with the reason and where its raw copy is. */
+export async function listKeptAside(
+  deps: ImportDependencies,
+  helpdeskId: string,
+): Promise<KeptAsideMessage[]> {
+  const helpdesk = await deps.helpdesks.get(helpdeskId);
+  if (!helpdesk) throw new ApiError('notFound', `helpdesk ${helpdeskId} does not exist`);
+  const records = await deps.records.keptAside(
+    helpdeskId,
+    helpdesk.importer.mailboxes.map((m) => m.id),
+  );
+  return records.map((record) => ({
+    key: record.id,
+    mailboxId: record.mailboxId,
+    receivedDateTime: record.receivedDateTime,
+    subject: record.subject,
+    senderDomain: record.senderDomain,
+    reason: record.keptAside?.reason ?? record.lastError ?? 'unknown',
+    attempts: record.attempts,
+    keptAsideAt: record.keptAside?.at ?? record.updatedAt,
+    rawMailBlob: record.keptAside?.blobName ?? null,
+  }));
+}
+
+/**
+ * Puts a kept-aside message back in line: its record returns to pending with its attempts reset, so the
+ * next run of its mailbox imports it again (the source message is still in the mailbox, unread).
+ */
+export async function retryKeptAside(
+  deps: ImportDependencies,
+  input: { helpdeskId: string; key: string },
+): Promise<{ mailboxId: string }> {
+  const helpdesk = await deps.helpdesks.get(input.helpdeskId);
+  if (!helpdesk) throw new ApiError('notFound', `helpdesk ${input.helpdeskId} does not exist`);
+  for (const mailbox of helpdesk.importer.mailboxes) {
+    const found = await deps.records.get(mailboxKey(helpdesk.id, mailbox.id), input.key);
+    if (!found) continue;
+    if (found.record.state !== 'keptAside') {
+      throw new ApiError('conflict', `message ${input.key} is not kept aside (it is ${found.record.state})`);
+    }
+    const saved = await deps.records.replace(
+      {
+        ...found.record,
+        state: 'pending',
+        attempts: 0,
+        plan: null,
+        keptAside: null,
+        updatedAt: deps.clock().toISOString(),
+      },
+      found.etag,
+    );
+    if (!saved) throw new ApiError('conflict', `message ${input.key} changed meanwhile; try again`);
+    if (helpdesk.importer.keepAside.folder) {
+      // Kept-aside mail was moved away; bring it back where the importer reads.
+      await deps.mailSource.applyOperations(mailbox.userId, [
+        { messageId: found.record.graphMessageId, operation: { kind: 'move', folderId: mailbox.folder } },
+      ]);
+    }
+    return { mailboxId: mailbox.id };
+  }
+  throw new ApiError('notFound', `no message ${input.key} in helpdesk ${helpdesk.id}`);
+}

@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+
+/** What the import decided for one message; stored before anything is written so a retry follows it. */
+export type MailPlan =
+  | { action: 'createTicket'; ticketNumber: number }
+  | {
+      action: 'supplement';
+      ticketNumber: number;
+      via: 'subject' | 'references';
+      flagged: string | null;
+      automatic: string | null;
+    }
+  | { action: 'skip'; reason: string };
+
+/**
+ * The per-message record: the final guard of exactly-once. Its id is the message key; it moves
+ * pending → planned → stored (or keptAside / skipped) and is never deleted by the import.
+ */
+export interface MailRecord {
+  id: string;
+  docType: 'mail';
+  mailboxKey: string;
+  helpdeskId: string;
+  mailboxId: string;
+  graphMessageId: string;
+  internetMessageId: string | null;
+  receivedDateTime: string;
+  state: 'pending' | 'planned' | 'stored' | 'skipped' | 'keptAside';
+  attempts: number;
+  lastError: string | null;
+  plan: MailPlan | null;
+  classification: { kind: string; reasons: string[] } | null;
+  subject: string | null;
+  senderDomain: string | null;
+  keptAside: { blobName: string | null; reason: string; at: string } | null;
+  acknowledgement: { messageId: string; state: 'sending' | 'sent' | 'failed' } | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface MailRecordStore {
+  get(mailboxKey: string, messageKey: string): Promise<{ record: MailRecord; etag: string } | null>;
+  /** Creates the record; null when one with this key exists already. */
+  create(record: MailRecord): Promise<{ etag: string } | null>;
+  /** Replaces the record if it is unchanged since `etag`; null when someone else changed it. */
+  replace(record: MailRecord, etag: string): Promise<{ etag: string } | null>;
+  /** Records of messages kept aside in these mailboxes (R14, R20). */
+  keptAside(helpdeskId: string, mailboxIds: string[]): Promise<MailRecord[]>;
+}
+
+export function mailboxKey(helpdeskId: string, mailboxId: string): string {
+  return `${helpdeskId}/${mailboxId}`;
+}
+
+/**
+ * Stable key of a message within a mailbox: its Internet Message-ID, or a hash of the raw MIME when it
+ * has none. Per mailbox, because the same mail may legitimately arrive in two helpdesks' mailboxes.
+ */
+export function messageKey(internetMessageId: string | null, rawSha256?: string): string {
+  const basis = internetMessageId?.trim() ? `mid:${internetMessageId.trim()}` : `raw:${rawSha256 ?? ''}`;
+  if (basis === 'raw:') throw new Error('a message key needs a Message-ID or the hash of the raw message');
+  return createHash('sha256').update(basis).digest('base64url').slice(0, 32);
+}

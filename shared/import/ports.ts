@@ -1,0 +1,114 @@
+import type { Readable } from 'node:stream';
+import type { Helpdesk, ImporterSettings } from '../helpdesk/settings.js';
+import type { Contact, HistoryEntry, StoredImage, Supplement, Ticket } from '../tickets/model.js';
+import type { TicketChangeOnSupplement } from '../tickets/ticketFields.js';
+
+/** The outcome of one mailbox run, as recorded on the mailbox's status (R4). */
+export interface RunCounts {
+  created: number;
+  supplemented: number;
+  skipped: number;
+  keptAside: number;
+  failed: number;
+  alreadyImported: number;
+}
+
+export interface MailboxStatus {
+  helpdeskId: string;
+  mailboxId: string;
+  lastSuccessfulCheckAt: string | null;
+  /** When the last complete scan started; the next "since last scan" listing starts here (R5). */
+  lastScanStartedAt: string | null;
+  lastRunAt: string | null;
+  lastRunComplete: boolean | null;
+  lastCounts: RunCounts | null;
+  lastError: { at: string; message: string } | null;
+}
+
+export interface MailboxRef {
+  helpdeskId: string;
+  mailboxId: string;
+}
+
+export interface HelpdeskStore {
+  get(helpdeskId: string): Promise<Helpdesk | null>;
+  /** Creates or replaces a whole helpdesk (seeding, administration). */
+  put(helpdesk: Helpdesk): Promise<void>;
+  /** Replaces the importer settings; `null` when the helpdesk does not exist. */
+  saveImporterSettings(helpdeskId: string, importer: ImporterSettings): Promise<Helpdesk | null>;
+  /** Pages of mailboxes of helpdesks with an enabled importer (R2). */
+  enabledMailboxes(pageSize?: number): AsyncIterable<MailboxRef[]>;
+  mailboxStatuses(helpdeskId: string): Promise<MailboxStatus[]>;
+  mailboxStatus(helpdeskId: string, mailboxId: string): Promise<MailboxStatus>;
+  saveMailboxStatus(status: MailboxStatus): Promise<void>;
+  /** A lease on one mailbox so that two runs never import it at once; null when someone else holds it. */
+  acquireLease(mailbox: MailboxRef, owner: string, ttlMs: number): Promise<Lease | null>;
+  /** Allocates the next ticket number of a helpdesk; safe under concurrent creators. */
+  allocateTicketNumber(helpdeskId: string): Promise<number>;
+  /** Acknowledgements sent to one sender in the last hour and day, and a way to count one more. */
+  acknowledgementCounts(
+    helpdeskId: string,
+    sender: string,
+    now: Date,
+  ): Promise<{ lastHour: number; lastDay: number }>;
+  recordAcknowledgement(helpdeskId: string, sender: string, now: Date): Promise<void>;
+}
+
+export interface Lease {
+  /** Extends the lease; false when it was lost (expired and taken over). */
+  renew(ttlMs: number): Promise<boolean>;
+  release(): Promise<void>;
+}
+
+export interface ContactDirectory {
+  findByAddress(helpdeskId: string, address: string): Promise<Contact | null>;
+  get(helpdeskId: string, contactId: string): Promise<Contact | null>;
+  put(contact: Contact): Promise<void>;
+}
+
+export interface TicketStore {
+  getTicket(helpdeskId: string, ticketNumber: number): Promise<Ticket | null>;
+  /** Creates the ticket; 'exists' when a ticket with this number is already stored. */
+  createTicket(ticket: Ticket): Promise<'created' | 'exists'>;
+  /** Creates the supplement when missing and applies its change to the ticket (idempotent). */
+  addSupplement(supplement: Supplement, change: TicketChangeOnSupplement): Promise<void>;
+  /** Writes a history entry; writing the same entry twice leaves one. */
+  putHistory(entry: HistoryEntry): Promise<void>;
+  /** Everything stored for a ticket: the ticket, its supplements and history. */
+  ticketWithEverything(
+    helpdeskId: string,
+    ticketNumber: number,
+  ): Promise<{ ticket: Ticket; supplements: Supplement[]; history: HistoryEntry[] } | null>;
+  listTickets(helpdeskId: string): Promise<Ticket[]>;
+  /** Remembers Message-IDs that belong to a ticket (incoming mail and acknowledgements; R17). */
+  rememberMessageIds(helpdeskId: string, ticketNumber: number, messageIds: string[]): Promise<void>;
+  /** The ticket that one of these Message-IDs belongs to, trying them in order. */
+  ticketForMessageIds(helpdeskId: string, messageIds: string[]): Promise<number | null>;
+}
+
+export interface ImageStore {
+  /** Stores an image under a content-addressed name for the ticket; storing it twice is harmless. */
+  putImage(input: {
+    helpdeskId: string;
+    ticketNumber: number;
+    content: Buffer;
+    contentType: string;
+    sha256: string;
+    extension: string;
+  }): Promise<string>;
+}
+
+export interface RawMailStore {
+  /** Archives the raw .eml of an imported mail (R12); returns the blob name. */
+  archive(helpdeskId: string, mailboxId: string, messageKey: string, raw: Readable | Buffer): Promise<string>;
+  /** Keeps the raw mail of a message that could not be imported (R14); returns the blob name. */
+  keepAside(
+    helpdeskId: string,
+    mailboxId: string,
+    messageKey: string,
+    raw: Readable | Buffer,
+  ): Promise<string>;
+  readKeptAside(blobName: string): Promise<Buffer>;
+}
+
+export type { StoredImage };

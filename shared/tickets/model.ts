@@ -1,0 +1,128 @@
+import type { PersonReference } from '../helpdesk/settings.js';
+
+/** A contact person of a customer organisation, looked up by mail address. */
+export interface Contact {
+  id: string;
+  helpdeskId: string;
+  name: string;
+  /** Lower-cased mail address; the lookup key. */
+  emailLower: string;
+  organisation: { id: string; name: string } | null;
+}
+
+/** An image stored in Blob storage and referenced from a ticket or supplement. */
+export interface StoredImage {
+  /** Blob name inside the images container. */
+  blobName: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+  filename: string | null;
+  contentId: string | null;
+}
+
+/** An attachment that was not stored (not an image, or over a limit); listed in the history. */
+export interface AttachmentNotStored {
+  filename: string | null;
+  contentType: string;
+  size: number;
+  reason: string;
+}
+
+/** Where a ticket or supplement came from. */
+export interface MailOrigin {
+  messageKey: string;
+  mailboxId: string;
+  internetMessageId: string | null;
+  sender: string | null;
+  /** Blob name of the raw .eml when archiving is on (R12). */
+  rawMailBlob: string | null;
+}
+
+export interface Ticket {
+  id: 'ticket';
+  docType: 'ticket';
+  ticketKey: string;
+  helpdeskId: string;
+  number: number;
+  organisation: { id: string; name: string } | null;
+  contact: PersonReference & { email: string };
+  createdBy: PersonReference;
+  reportedAt: string;
+  channel: 'mail';
+  mailSubject: string;
+  title: string;
+  requestText: string;
+  requestHtml: string;
+  images: StoredImage[];
+  typeId: string | null;
+  priorityId: string | null;
+  environmentId: string | null;
+  categoryId: null;
+  subcategoryId: null;
+  ticketManager: PersonReference | null;
+  assignee: PersonReference | null;
+  relatedTicketNumber: null;
+  externalId: null;
+  plannedDate: null;
+  deadline: string | null;
+  recalculateDeadline: boolean;
+  inProgressDate: null;
+  completedDate: null;
+  projectId: null;
+  evaluation: null;
+  timeEstimateHours: null;
+  statusId: string;
+  /** Addresses of everyone who wrote mail on this ticket (R18). */
+  participants: string[];
+  lastModifiedAt: string;
+  lastModifiedBy: PersonReference;
+  source: MailOrigin;
+}
+
+export interface Supplement {
+  id: string;
+  docType: 'supplement';
+  ticketKey: string;
+  helpdeskId: string;
+  ticketNumber: number;
+  reportedAt: string;
+  supplementType: 'importedFromMail';
+  informationProvider: PersonReference;
+  createdBy: PersonReference;
+  /** The new text of the mail (reply text). */
+  description: string;
+  descriptionHtml: string;
+  /** The whole text of the mail, quoted history included. */
+  fullText: string;
+  images: StoredImage[];
+  visibleToCustomer: boolean;
+  expanded: boolean;
+  /** Set when the sender is unrelated to the ticket and the helpdesk flags such mail (R18). */
+  flagged: string | null;
+  /** Set when the mail is an automatic reply recorded as a supplement (R15). */
+  automatic: string | null;
+  lastModifiedAt: string;
+  lastModifiedBy: PersonReference;
+  source: MailOrigin;
+}
+
+export type HistoryEvent = 'createdByMailImport' | 'supplementedByMailImport' | 'acknowledgementSent';
+
+export interface HistoryEntry {
+  id: string;
+  docType: 'history';
+  ticketKey: string;
+  helpdeskId: string;
+  ticketNumber: number;
+  at: string;
+  by: PersonReference;
+  event: HistoryEvent;
+  text: string;
+  attachmentsNotStored: AttachmentNotStored[];
+  messageKey: string;
+}
+
+export function ticketKey(helpdeskId: string, ticketNumber: number): string {
+  return `${helpdeskId}/${ticketNumber}`;
+}

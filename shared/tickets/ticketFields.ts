@@ -1,0 +1,202 @@
+import { type Helpdesk, importedStatus, type PersonReference, statusById } from '../helpdesk/settings.js';
+import type {
+  AttachmentNotStored,
+  Contact,
+  HistoryEntry,
+  MailOrigin,
+  StoredImage,
+  Supplement,
+  Ticket,
+} from './model.js';
+import { ticketKey } from './model.js';
+
+/** What the import knows about one mail when it writes a ticket or supplement. */
+export interface ImportedContent {
+  subject: string;
+  /** Mail received time (reported at). */
+  receivedAt: string;
+  text: string;
+  html: string;
+  /** Reply text and its HTML, for supplements (R9). */
+  replyText: string;
+  replyHtml: string;
+  images: StoredImage[];
+  attachmentsNotStored: AttachmentNotStored[];
+  origin: MailOrigin;
+}
+
+/** The sender's contact, or the helpdesk's default contact when the address is unknown (R7, R8). */
+export interface ResolvedContact {
+  contact: Contact;
+  /** The sender's own address, even when the default contact stands in. */
+  senderAddress: string | null;
+  isDefault: boolean;
+}
+
+function contactReference(contact: Contact): PersonReference {
+  return { id: contact.id, name: contact.name };
+}
+
+const MAX_TITLE_LENGTH = 255;
+
+export function ticketTitle(subject: string): string {
+  const title = subject.replace(/\s+/g, ' ').trim();
+  if (title === '') return '(no subject)';
+  return title.length > MAX_TITLE_LENGTH ? `${title.slice(0, MAX_TITLE_LENGTH - 1)}…` : title;
+}
+
+/** R7: every field of a ticket created from a mail. */
+export function newTicketFields(input: {
+  helpdesk: Helpdesk;
+  ticketNumber: number;
+  sender: ResolvedContact;
+  content: ImportedContent;
+  importedAt: string;
+}): Ticket {
+  const { helpdesk, ticketNumber, sender, content, importedAt } = input;
+  const employee = helpdesk.importer.defaultEmployee;
+  const participants = [sender.contact.emailLower, sender.senderAddress].filter(
+    (address): address is string => !!address,
+  );
+  return {
+    id: 'ticket',
+    docType: 'ticket',
+    ticketKey: ticketKey(helpdesk.id, ticketNumber),
+    helpdeskId: helpdesk.id,
+    number: ticketNumber,
+    organisation: sender.contact.organisation,
+    contact: { ...contactReference(sender.contact), email: sender.contact.emailLower },
+    createdBy: employee,
+    reportedAt: content.receivedAt,
+    channel: 'mail',
+    mailSubject: content.subject,
+    title: ticketTitle(content.subject),
+    requestText: content.text,
+    requestHtml: content.html,
+    images: content.images,
+    typeId: helpdesk.defaults.typeId ?? null,
+    priorityId: helpdesk.defaults.priorityId ?? null,
+    environmentId: helpdesk.defaults.environmentId ?? null,
+    categoryId: null,
+    subcategoryId: null,
+    ticketManager: helpdesk.defaults.ticketManager ?? null,
+    assignee: helpdesk.defaults.assignee ?? null,
+    relatedTicketNumber: null,
+    externalId: null,
+    plannedDate: null,
+    deadline: null,
+    recalculateDeadline: helpdesk.recalculateDeadline,
+    inProgressDate: null,
+    completedDate: null,
+    projectId: null,
+    evaluation: null,
+    timeEstimateHours: null,
+    statusId: importedStatus(helpdesk).id,
+    participants: [...new Set(participants)],
+    lastModifiedAt: importedAt,
+    lastModifiedBy: employee,
+    source: content.origin,
+  };
+}
+
+/** R8: the supplement itself. */
+export function supplementFields(input: {
+  helpdesk: Helpdesk;
+  ticket: Ticket;
+  sender: ResolvedContact;
+  content: ImportedContent;
+  importedAt: string;
+  flagged: string | null;
+  automatic: string | null;
+}): Supplement {
+  const { helpdesk, ticket, sender, content, importedAt } = input;
+  const nextStatus = statusById(helpdesk, helpdesk.statusAfterCustomerSupplementId);
+  return {
+    id: `supplement-${content.origin.messageKey}`,
+    docType: 'supplement',
+    ticketKey: ticket.ticketKey,
+    helpdeskId: helpdesk.id,
+    ticketNumber: ticket.number,
+    reportedAt: content.receivedAt,
+    supplementType: 'importedFromMail',
+    informationProvider: contactReference(sender.contact),
+    createdBy: contactReference(sender.contact),
+    description: content.replyText,
+    descriptionHtml: content.replyHtml,
+    fullText: content.text,
+    images: content.images,
+    visibleToCustomer: nextStatus?.visibleToCustomer ?? true,
+    expanded: nextStatus?.expanded ?? true,
+    flagged: input.flagged,
+    automatic: input.automatic,
+    lastModifiedAt: importedAt,
+    lastModifiedBy: helpdesk.importer.defaultEmployee,
+    source: content.origin,
+  };
+}
+
+/** R8: what a supplement changes on its ticket; priority, assignee, planned date and estimate stay. */
+export interface TicketChangeOnSupplement {
+  statusId: string;
+  deadline: string | null;
+  participants: string[];
+  lastModifiedAt: string;
+  lastModifiedBy: PersonReference;
+}
+
+export function ticketChangeOnSupplement(input: {
+  helpdesk: Helpdesk;
+  ticket: Ticket;
+  sender: ResolvedContact;
+  receivedAt: string;
+  importedAt: string;
+}): TicketChangeOnSupplement {
+  const { helpdesk, ticket, sender, receivedAt, importedAt } = input;
+  const hours = helpdesk.deadlineHours;
+  const deadline =
+    ticket.recalculateDeadline && hours !== undefined
+      ? new Date(Date.parse(receivedAt) + hours * 3_600_000).toISOString()
+      : ticket.deadline;
+  const participants = new Set(ticket.participants);
+  if (sender.senderAddress) participants.add(sender.senderAddress);
+  return {
+    statusId: helpdesk.statusAfterCustomerSupplementId,
+    deadline,
+    participants: [...participants],
+    lastModifiedAt: importedAt,
+    lastModifiedBy: helpdesk.importer.defaultEmployee,
+  };
+}
+
+export function historyEntry(input: {
+  ticket: Pick<Ticket, 'ticketKey' | 'helpdeskId' | 'number'>;
+  event: HistoryEntry['event'];
+  at: string;
+  by: PersonReference;
+  text: string;
+  messageKey: string;
+  attachmentsNotStored?: AttachmentNotStored[];
+}): HistoryEntry {
+  return {
+    // Deterministic id: a redelivered job writes the same entry again instead of a second one.
+    id: `history-${input.event}-${input.messageKey}`,
+    docType: 'history',
+    ticketKey: input.ticket.ticketKey,
+    helpdeskId: input.ticket.helpdeskId,
+    ticketNumber: input.ticket.number,
+    at: input.at,
+    by: input.by,
+    event: input.event,
+    text: input.text,
+    attachmentsNotStored: input.attachmentsNotStored ?? [],
+    messageKey: input.messageKey,
+  };
+}
+
+export function describeAttachments(list: AttachmentNotStored[]): string {
+  if (list.length === 0) return '';
+  const lines = list.map(
+    (a) => `- ${a.filename ?? '(unnamed)'} (${a.contentType}, ${a.size} bytes): ${a.reason}`,
+  );
+  return `\nAttachments not stored:\n${lines.join('\n')}`;
+}
