@@ -3,6 +3,7 @@ import {
   composeAcknowledgementMime,
   renderAcknowledgement,
 } from '../acknowledgement/acknowledgement.js';
+import { flattenHeaderText } from '../acknowledgement/headerSafety.js';
 import type { MailSummary, SourceOperation } from '../graph/mailSource.js';
 import type { Helpdesk, MailboxSettings } from '../helpdesk/settings.js';
 import { classifyMail, createOwnMessageId } from '../mail/classify.js';
@@ -473,7 +474,7 @@ async function storeContent(
       content: attachment.content,
       contentType: attachment.detectedType,
       sha256: attachment.sha256,
-      extension: imageExtension(attachment.detectedType),
+      extension: imageExtension(attachment.detectedType) ?? 'img',
     });
     if (!images.some((image) => image.blobName === blobName)) {
       images.push({
@@ -537,7 +538,7 @@ async function acknowledge(
   if (current.record.acknowledgement?.state === 'sending') {
     // A previous attempt may have sent it before crashing: Sent Items tells.
     if (await deps.mailSource.sentMessageExists(mailbox.userId, messageId, context.signal)) {
-      await save(deps, { ...current.record, acknowledgement: { messageId, state: 'sent' } }, current.etag);
+      await acknowledgementSent(deps, context, current, ticket, to, event, messageId);
       return;
     }
   } else {
@@ -560,6 +561,8 @@ async function acknowledge(
     );
     await deps.helpdesks.recordAcknowledgement(helpdesk.id, to, now);
   }
+  // Known before it is sent, so even a very quick reply to it threads into the ticket (R17).
+  await deps.tickets.rememberMessageIds(helpdesk.id, ticket.number, [messageId]);
   const rendered = renderAcknowledgement({
     template,
     separator: helpdesk.importer.replySeparator,
@@ -571,16 +574,16 @@ async function acknowledge(
     },
     ticketReference: reference,
   });
-  const mime = await composeAcknowledgementMime({
-    from: { address: context.ownAddresses[0] ?? mailbox.userId, name: helpdesk.name },
-    to: { address: to, name: parsed.from?.name ?? '' },
-    subject: rendered.subject,
-    text: rendered.text,
-    messageId,
-    inReplyTo: parsed.messageId,
-    references: [...parsed.references, ...(parsed.messageId ? [parsed.messageId] : [])],
-  });
   try {
+    const mime = await composeAcknowledgementMime({
+      from: { address: context.ownAddresses[0] ?? mailbox.userId, name: flattenHeaderText(helpdesk.name) },
+      to: { address: to, name: flattenHeaderText(parsed.from?.name ?? '') },
+      subject: rendered.subject,
+      text: rendered.text,
+      messageId,
+      inReplyTo: parsed.messageId,
+      references: [...parsed.references, ...(parsed.messageId ? [parsed.messageId] : [])],
+    });
     await deps.mailSource.sendMime(mailbox.userId, mime, context.signal);
   } catch (error) {
     // The ticket is stored; a failed acknowledgement must not undo or block that.
@@ -588,7 +591,19 @@ async function acknowledge(
     deps.log.warn(`acknowledgement for ${current.record.id} not sent: ${errorMessage(error)}`);
     return;
   }
-  await deps.tickets.rememberMessageIds(helpdesk.id, ticket.number, [messageId]);
+  await acknowledgementSent(deps, context, current, ticket, to, event, messageId);
+}
+
+async function acknowledgementSent(
+  deps: ImportDependencies,
+  context: MailboxContext,
+  current: { record: MailRecord; etag: string },
+  ticket: Ticket,
+  to: string,
+  event: 'newTicket' | 'supplement',
+  messageId: string,
+): Promise<void> {
+  const { helpdesk } = context;
   await deps.tickets.putHistory(
     historyEntry({
       ticket,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Classification } from '../mail/classify.js';
 
 /** What the import decided for one message; stored before anything is written so a retry follows it. */
 export type MailPlan =
@@ -29,7 +30,7 @@ export interface MailRecord {
   attempts: number;
   lastError: string | null;
   plan: MailPlan | null;
-  classification: { kind: string; reasons: string[] } | null;
+  classification: Classification | null;
   subject: string | null;
   senderDomain: string | null;
   keptAside: { blobName: string | null; reason: string; at: string } | null;

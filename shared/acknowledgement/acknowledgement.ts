@@ -1,0 +1,173 @@
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import { type Classification, isNoReplyAddress, OWN_MAIL_HEADER } from '../mail/classify.js';
+import {
+  assertHeaderSafe,
+  assertMessageId,
+  assertPlainAddress,
+  flattenHeaderText,
+  isMessageId,
+} from './headerSafety.js';
+
+/** Acknowledgement mail (R16): whether to send it, its text, and its MIME bytes. All pure. */
+
+export interface AcknowledgementAllowedInput {
+  classification: Classification;
+  /** The address the acknowledgement would go to. */
+  sender: string;
+  ownAddresses: string[];
+  /** Acknowledgements already sent to this sender. */
+  sentToSender: { lastHour: number; lastDay: number };
+  limits: { maxPerSenderPerHour: number; maxPerSenderPerDay: number };
+}
+
+export interface AcknowledgementVerdict {
+  allowed: boolean;
+  reason: string;
+}
+
+/** Whether to acknowledge (R15, R16); the per-sender limits keep two robots from ping-ponging. */
+export function acknowledgementAllowed(input: AcknowledgementAllowedInput): AcknowledgementVerdict {
+  const { classification, sentToSender, limits } = input;
+  const sender = input.sender.trim().toLowerCase();
+  if (classification.kind !== 'normal') {
+    return {
+      allowed: false,
+      reason: `mail is classified as ${classification.kind}; automated mail is never answered`,
+    };
+  }
+  if (!/^[^\s@]+@[^\s@]+$/.test(sender)) {
+    return { allowed: false, reason: 'no usable sender address' };
+  }
+  if (input.ownAddresses.some((own) => own.trim().toLowerCase() === sender)) {
+    return { allowed: false, reason: `${sender} is one of our own mailboxes` };
+  }
+  if (isNoReplyAddress(sender)) {
+    return { allowed: false, reason: `${sender} is a no-reply or mail system address` };
+  }
+  if (sentToSender.lastHour >= limits.maxPerSenderPerHour) {
+    return {
+      allowed: false,
+      reason: `${sentToSender.lastHour} acknowledgements to ${sender} in the last hour (limit ${limits.maxPerSenderPerHour})`,
+    };
+  }
+  if (sentToSender.lastDay >= limits.maxPerSenderPerDay) {
+    return {
+      allowed: false,
+      reason: `${sentToSender.lastDay} acknowledgements to ${sender} in the last day (limit ${limits.maxPerSenderPerDay})`,
+    };
+  }
+  return { allowed: true, reason: 'normal mail from a person, within the per-sender limits' };
+}
+
+export interface AcknowledgementPlaceholders {
+  ticketNumber: string;
+  title: string;
+  contactName: string;
+  helpdeskName: string;
+}
+
+export interface RenderAcknowledgementInput {
+  template: { subject: string; body: string };
+  /** The reply separator line (R9); empty when the helpdesk has none. */
+  separator: string;
+  placeholders: AcknowledgementPlaceholders;
+  /** The subject tag from formatTicketReference, e.g. "[#123]". */
+  ticketReference: string;
+}
+
+export interface RenderedAcknowledgement {
+  subject: string;
+  text: string;
+}
+
+const PLACEHOLDER = /\{(ticketNumber|title|contactName|helpdeskName)\}/g;
+
+/** One pass, so a value that itself contains "{title}" is not expanded again. */
+function fill(
+  template: string,
+  values: AcknowledgementPlaceholders,
+  transform: (value: string) => string,
+): string {
+  return template.replace(PLACEHOLDER, (_match, key: keyof AcknowledgementPlaceholders) =>
+    transform(values[key]),
+  );
+}
+
+export function renderAcknowledgement(input: RenderAcknowledgementInput): RenderedAcknowledgement {
+  const reference = flattenHeaderText(input.ticketReference);
+  const filled = flattenHeaderText(fill(input.template.subject, input.placeholders, flattenHeaderText));
+  // The reference must be in the subject so the answer finds its way back to the ticket (R6).
+  const subject = filled.includes(reference) ? filled : `${reference} ${filled}`.trim();
+
+  const body = fill(input.template.body, input.placeholders, (value) => value).replace(/\r\n?/g, '\n');
+  const separator = flattenHeaderText(input.separator);
+  // The separator goes first: the customer writes above it, and only that part is imported (R9).
+  const text = separator === '' ? body : `${separator}\n\n${body}`;
+  return { subject, text };
+}
+
+export interface AcknowledgementMimeInput {
+  from: { address: string; name: string };
+  to: { address: string; name: string };
+  subject: string;
+  text: string;
+  /** Our own deterministic id (createOwnMessageId), so a resent job sends the same message. */
+  messageId: string;
+  /** Threading ids from the incoming mail; malformed ones are left out, line breaks are refused. */
+  inReplyTo: string | null;
+  references: string[];
+  /** Defaults to now; fixed in tests. */
+  date?: Date;
+}
+
+/** Enough of a long References chain to thread on: its root and the newest ids. */
+const MAX_REFERENCES = 20;
+
+/** An id that is merely malformed only costs threading; a line break in one is an attack. */
+function threadingIds(header: string, ids: string[]): string[] {
+  for (const id of ids) assertHeaderSafe(header, id);
+  return ids.map((id) => id.trim()).filter(isMessageId);
+}
+
+function trimmedReferences(ids: string[]): string[] {
+  const unique = [...new Set(ids)];
+  if (unique.length <= MAX_REFERENCES) return unique;
+  return [...unique.slice(0, 1), ...unique.slice(-(MAX_REFERENCES - 1))];
+}
+
+/**
+ * The acknowledgement as RFC 5322 bytes (R16). It is marked as an automatic reply both the RFC 3834
+ * way (Auto-Submitted) and the Exchange way (X-Auto-Response-Suppress), so that out-of-office
+ * responders stay silent. No Precedence header: it is not standardised, RFC 3834 does not rely on it
+ * and bulk precedence hurts delivery of a mail the customer is waiting for.
+ */
+export async function composeAcknowledgementMime(input: AcknowledgementMimeInput): Promise<Buffer> {
+  assertHeaderSafe('From', input.from.name);
+  assertPlainAddress('From', input.from.address);
+  assertHeaderSafe('To', input.to.name);
+  assertPlainAddress('To', input.to.address);
+  assertHeaderSafe('Subject', input.subject);
+  assertMessageId('Message-ID', input.messageId);
+  const inReplyTo = threadingIds('In-Reply-To', input.inReplyTo === null ? [] : [input.inReplyTo])[0];
+  const references = trimmedReferences(threadingIds('References', input.references));
+
+  const composer = new MailComposer({
+    from: { name: input.from.name, address: input.from.address },
+    to: { name: input.to.name, address: input.to.address },
+    subject: input.subject,
+    text: input.text,
+    messageId: input.messageId,
+    inReplyTo,
+    references: references.length > 0 ? references : undefined,
+    date: input.date ?? new Date(),
+    headers: {
+      'Auto-Submitted': 'auto-replied',
+      'X-Auto-Response-Suppress': 'All',
+      [OWN_MAIL_HEADER]: 'acknowledgement',
+    },
+    newline: 'win',
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  });
+  return composer.compile().build();
+}

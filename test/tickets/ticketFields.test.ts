@@ -1,0 +1,214 @@
+import { describe, expect, it } from 'vitest';
+import {
+  historyEntry,
+  type ImportedContent,
+  newTicketFields,
+  type ResolvedContact,
+  supplementFields,
+  ticketChangeOnSupplement,
+  ticketTitle,
+} from '../../shared/tickets/ticketFields.js';
+import { testContacts, testHelpdesk } from '../support/helpdeskFixtures.js';
+
+const helpdesk = testHelpdesk('hd1', 'desk@hd1.test');
+const [defaultContact, customer] = testContacts('hd1') as [
+  ReturnType<typeof testContacts>[0],
+  ReturnType<typeof testContacts>[0],
+];
+
+const content: ImportedContent = {
+  subject: 'Printer broken',
+  receivedAt: '2026-11-23T08:00:00.000Z',
+  text: 'It does not print.\n\n> old quote',
+  html: '<p>It does not print.</p>',
+  replyText: 'It does not print.',
+  replyHtml: '<p>It does not print.</p>',
+  images: [],
+  attachmentsNotStored: [],
+  origin: {
+    messageKey: 'key-1',
+    mailboxId: 'main',
+    internetMessageId: '<a@b>',
+    sender: 'karin@customer.example',
+    rawMailBlob: null,
+  },
+};
+
+const known: ResolvedContact = {
+  contact: customer,
+  senderAddress: 'karin@customer.example',
+  isDefault: false,
+};
+const unknown: ResolvedContact = {
+  contact: defaultContact,
+  senderAddress: 'stranger@else.example',
+  isDefault: true,
+};
+
+describe('newTicketFields (R7)', () => {
+  it('fills every field of a new ticket from the mail and the helpdesk defaults', () => {
+    const ticket = newTicketFields({
+      helpdesk,
+      ticketNumber: 7,
+      sender: known,
+      content,
+      importedAt: '2026-11-23T08:01:00.000Z',
+    });
+    expect(ticket).toEqual({
+      id: 'ticket',
+      docType: 'ticket',
+      ticketKey: 'hd1/7',
+      helpdeskId: 'hd1',
+      number: 7,
+      organisation: { id: 'org-customer', name: 'Customer Ltd' },
+      contact: { id: 'known-customer', name: 'Karin Klant', email: 'karin@customer.example' },
+      createdBy: { id: 'emp-importer', name: 'Importer Bot' },
+      reportedAt: '2026-11-23T08:00:00.000Z',
+      channel: 'mail',
+      mailSubject: 'Printer broken',
+      title: 'Printer broken',
+      requestText: content.text,
+      requestHtml: content.html,
+      images: [],
+      typeId: 'question',
+      priorityId: 'p3',
+      environmentId: 'production',
+      categoryId: null,
+      subcategoryId: null,
+      ticketManager: { id: 'emp-manager', name: 'Tess Manager' },
+      assignee: { id: 'emp-assignee', name: 'Aziz Assignee' },
+      relatedTicketNumber: null,
+      externalId: null,
+      plannedDate: null,
+      deadline: null,
+      recalculateDeadline: false,
+      inProgressDate: null,
+      completedDate: null,
+      projectId: null,
+      evaluation: null,
+      timeEstimateHours: null,
+      statusId: 'imported',
+      participants: ['karin@customer.example'],
+      lastModifiedAt: '2026-11-23T08:01:00.000Z',
+      lastModifiedBy: { id: 'emp-importer', name: 'Importer Bot' },
+      source: content.origin,
+    });
+  });
+
+  it('uses the default contact and its organisation for an unknown sender', () => {
+    const ticket = newTicketFields({ helpdesk, ticketNumber: 8, sender: unknown, content, importedAt: 'x' });
+    expect(ticket.contact.id).toBe('default-contact');
+    expect(ticket.organisation).toEqual({ id: 'org-default', name: 'Default Organisation' });
+    expect(ticket.participants).toContain('stranger@else.example');
+  });
+
+  it('leaves defaults empty when the helpdesk has none', () => {
+    const bare = testHelpdesk('hd2', 'desk@hd2.test', {}, { defaults: {} });
+    const ticket = newTicketFields({
+      helpdesk: bare,
+      ticketNumber: 1,
+      sender: known,
+      content,
+      importedAt: 'x',
+    });
+    expect([
+      ticket.typeId,
+      ticket.priorityId,
+      ticket.environmentId,
+      ticket.ticketManager,
+      ticket.assignee,
+    ]).toEqual([null, null, null, null, null]);
+  });
+
+  it('makes a readable title from any subject', () => {
+    expect(ticketTitle('  Re:\tprinter \r\n broken ')).toBe('Re: printer broken');
+    expect(ticketTitle('')).toBe('(no subject)');
+    expect(ticketTitle('x'.repeat(400))).toHaveLength(255);
+  });
+});
+
+describe('supplementFields and ticketChangeOnSupplement (R8)', () => {
+  const ticket = newTicketFields({ helpdesk, ticketNumber: 7, sender: known, content, importedAt: 'x' });
+
+  it('fills the supplement from the mail, the sender and the status settings', () => {
+    const supplement = supplementFields({
+      helpdesk,
+      ticket,
+      sender: known,
+      content,
+      importedAt: '2026-11-23T09:00:00.000Z',
+      flagged: null,
+      automatic: null,
+    });
+    expect(supplement).toMatchObject({
+      id: 'supplement-key-1',
+      ticketKey: 'hd1/7',
+      ticketNumber: 7,
+      reportedAt: '2026-11-23T08:00:00.000Z',
+      supplementType: 'importedFromMail',
+      informationProvider: { id: 'known-customer', name: 'Karin Klant' },
+      createdBy: { id: 'known-customer', name: 'Karin Klant' },
+      description: 'It does not print.',
+      fullText: content.text,
+      visibleToCustomer: true,
+      expanded: false,
+      lastModifiedBy: { id: 'emp-importer', name: 'Importer Bot' },
+      lastModifiedAt: '2026-11-23T09:00:00.000Z',
+    });
+  });
+
+  it('sets the status after a customer supplement and keeps the deadline unless recalculation is on', () => {
+    const change = ticketChangeOnSupplement({
+      helpdesk,
+      ticket,
+      sender: unknown,
+      receivedAt: content.receivedAt,
+      importedAt: 'now',
+    });
+    expect(change.statusId).toBe('supplemented');
+    expect(change.deadline).toBeNull();
+    expect(change.participants).toEqual(['karin@customer.example', 'stranger@else.example']);
+
+    const recalculating = testHelpdesk(
+      'hd1',
+      'desk@hd1.test',
+      {},
+      { recalculateDeadline: true, deadlineHours: 8 },
+    );
+    const recalculated = newTicketFields({
+      helpdesk: recalculating,
+      ticketNumber: 7,
+      sender: known,
+      content,
+      importedAt: 'x',
+    });
+    const later = ticketChangeOnSupplement({
+      helpdesk: recalculating,
+      ticket: recalculated,
+      sender: known,
+      receivedAt: '2026-11-24T10:00:00.000Z',
+      importedAt: 'now',
+    });
+    expect(later.deadline).toBe('2026-11-24T18:00:00.000Z');
+  });
+
+  it('gives history entries a deterministic id so a retry writes the same entry', () => {
+    const a = historyEntry({
+      ticket,
+      event: 'createdByMailImport',
+      at: '1',
+      by: helpdesk.importer.defaultEmployee,
+      text: 't',
+      messageKey: 'k',
+    });
+    const b = historyEntry({
+      ticket,
+      event: 'createdByMailImport',
+      at: '2',
+      by: helpdesk.importer.defaultEmployee,
+      text: 't',
+      messageKey: 'k',
+    });
+    expect(a.id).toBe(b.id);
+  });
+});
