@@ -1,0 +1,160 @@
+/**
+ * Telemetry of the mail import (R23): one structured record per message and one summary per mailbox run.
+ *
+ * In the Functions Node.js worker, `context.log` text reaches Application Insights as `traces.message`
+ * and nothing else of ours, so a record is a single line: a stable prefix, a space, and a JSON object.
+ * KQL finds the lines by prefix and parses the rest with `parse_json(substring(message, …))`; the
+ * counters (created, supplemented, skipped, kept aside, failed per time bin) are summaries over those
+ * records — ready-made queries in docs/monitoring.md — rather than a second channel with its own SDK.
+ *
+ * Records never hold message bodies, subjects or full addresses: only the sender's domain, and every
+ * free text is stripped of address local parts before it is written.
+ */
+
+export type MessageOutcome =
+  | 'created'
+  | 'supplemented'
+  | 'skipped'
+  | 'keptAside'
+  | 'failed'
+  | 'alreadyImported';
+
+export interface MessageOutcomeRecord {
+  helpdeskId: string;
+  mailboxId: string;
+  messageKey: string;
+  outcome: MessageOutcome;
+  ticketNumber: number | null;
+  durationMs: number;
+  classification: string | null;
+  senderDomain: string | null;
+  reason: string | null;
+  attempt: number;
+}
+
+export interface MailboxRunSummary {
+  helpdeskId: string;
+  mailboxId: string;
+  trigger: string;
+  created: number;
+  supplemented: number;
+  skipped: number;
+  keptAside: number;
+  failed: number;
+  alreadyImported: number;
+  durationMs: number;
+  complete: boolean;
+  error: string | null;
+}
+
+export interface ImportTelemetry {
+  messageOutcome(record: MessageOutcomeRecord): void;
+  mailboxRun(summary: MailboxRunSummary): void;
+}
+
+/** Prefix of a per-message line in `traces.message`. */
+export const MESSAGE_RECORD_PREFIX = 'mail-import.message';
+/** Prefix of a per-run line in `traces.message`. */
+export const RUN_RECORD_PREFIX = 'mail-import.run';
+/** Version of the record shape (`v`), raised when a field changes meaning. */
+const RECORD_VERSION = 1;
+
+/** Longest free text (reason, error) kept in a record. */
+export const MAX_TEXT_LENGTH = 300;
+const MAX_ID_LENGTH = 200;
+
+/** local@domain; the local part is everything up to the previous separator. */
+const ADDRESS = /[^\s@<>()[\]{},;:]+@(?=[\p{L}\p{N}[])/gu;
+const DOMAIN =
+  /^[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)*$/u;
+
+function withoutLocalParts(text: string): string {
+  return text.replace(ADDRESS, '*@');
+}
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+function identifier(value: string): string {
+  return clip(withoutLocalParts(value), MAX_ID_LENGTH);
+}
+
+function freeText(value: string | null): string | null {
+  if (value === null) return null;
+  return clip(withoutLocalParts(value).replace(/\s+/g, ' ').trim(), MAX_TEXT_LENGTH);
+}
+
+/** The domain alone, lower-cased, whether given a domain or (by mistake) an address; null if it is not a domain. */
+function domainOnly(value: string | null): string | null {
+  if (value === null) return null;
+  const domain = value
+    .slice(value.lastIndexOf('@') + 1)
+    .trim()
+    .toLowerCase()
+    .replace(/[>.\s]+$/, '');
+  return domain.length <= 253 && DOMAIN.test(domain) ? domain : null;
+}
+
+function count(value: number): number {
+  return Number.isFinite(value) ? Math.max(0, Math.round(value)) : 0;
+}
+
+function messageFields(record: MessageOutcomeRecord) {
+  return {
+    v: RECORD_VERSION,
+    helpdeskId: identifier(record.helpdeskId),
+    mailboxId: identifier(record.mailboxId),
+    messageKey: identifier(record.messageKey),
+    outcome: record.outcome,
+    ticketNumber: record.ticketNumber,
+    durationMs: count(record.durationMs),
+    classification: freeText(record.classification),
+    senderDomain: domainOnly(record.senderDomain),
+    reason: freeText(record.reason),
+    attempt: count(record.attempt),
+  };
+}
+
+function runFields(summary: MailboxRunSummary) {
+  return {
+    v: RECORD_VERSION,
+    helpdeskId: identifier(summary.helpdeskId),
+    mailboxId: identifier(summary.mailboxId),
+    trigger: identifier(summary.trigger),
+    created: count(summary.created),
+    supplemented: count(summary.supplemented),
+    skipped: count(summary.skipped),
+    keptAside: count(summary.keptAside),
+    failed: count(summary.failed),
+    alreadyImported: count(summary.alreadyImported),
+    durationMs: count(summary.durationMs),
+    complete: summary.complete,
+    error: freeText(summary.error),
+  };
+}
+
+/**
+ * Telemetry written through a log (an InvocationContext in Azure). Only the fields above are written,
+ * whatever else the objects passed in carry. A message that failed or was kept aside logs as a warning;
+ * a run that did not complete logs as a warning, one that ended in an error as an error.
+ */
+export function createTelemetry(log: {
+  info(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}): ImportTelemetry {
+  return {
+    messageOutcome(record) {
+      const line = `${MESSAGE_RECORD_PREFIX} ${JSON.stringify(messageFields(record))}`;
+      if (record.outcome === 'failed' || record.outcome === 'keptAside') log.warn(line);
+      else log.info(line);
+    },
+    mailboxRun(summary) {
+      const line = `${RUN_RECORD_PREFIX} ${JSON.stringify(runFields(summary))}`;
+      if (summary.error !== null) log.error(line);
+      else if (!summary.complete) log.warn(line);
+      else log.info(line);
+    },
+  };
+}

@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import {
+  createTelemetry,
+  MAX_TEXT_LENGTH,
+  type MailboxRunSummary,
+  MESSAGE_RECORD_PREFIX,
+  type MessageOutcomeRecord,
+  RUN_RECORD_PREFIX,
+} from '../../shared/observability/telemetry.js';
+
+type Level = 'info' | 'warn' | 'error';
+
+function capture() {
+  const lines: Array<{ level: Level; args: unknown[] }> = [];
+  const log = {
+    info: (...args: unknown[]) => lines.push({ level: 'info', args }),
+    warn: (...args: unknown[]) => lines.push({ level: 'warn', args }),
+    error: (...args: unknown[]) => lines.push({ level: 'error', args }),
+  };
+  return { telemetry: createTelemetry(log), lines };
+}
+
+/** The JSON part of a line, the way the KQL in docs/monitoring.md reads it: substring after prefix + space. */
+function parse(line: unknown, prefix: string): Record<string, unknown> {
+  expect(typeof line).toBe('string');
+  const text = String(line);
+  expect(text.startsWith(`${prefix} {`)).toBe(true);
+  return JSON.parse(text.slice(prefix.length + 1));
+}
+
+const message: MessageOutcomeRecord = {
+  helpdeskId: 'hd-1',
+  mailboxId: 'support',
+  messageKey: 'k9Qf3V0x',
+  outcome: 'created',
+  ticketNumber: 1042,
+  durationMs: 812.4,
+  classification: 'normal',
+  senderDomain: 'example.com',
+  reason: null,
+  attempt: 1,
+};
+
+const run: MailboxRunSummary = {
+  helpdeskId: 'hd-1',
+  mailboxId: 'support',
+  trigger: 'timer',
+  created: 3,
+  supplemented: 2,
+  skipped: 1,
+  keptAside: 0,
+  failed: 0,
+  alreadyImported: 4,
+  durationMs: 5230,
+  complete: true,
+  error: null,
+};
+
+describe('messageOutcome', () => {
+  it('writes one line: the prefix and the record as JSON', () => {
+    const { telemetry, lines } = capture();
+    telemetry.messageOutcome(message);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.args).toHaveLength(1);
+    expect(lines[0]?.level).toBe('info');
+    expect(parse(lines[0]?.args[0], MESSAGE_RECORD_PREFIX)).toEqual({
+      v: 1,
+      helpdeskId: 'hd-1',
+      mailboxId: 'support',
+      messageKey: 'k9Qf3V0x',
+      outcome: 'created',
+      ticketNumber: 1042,
+      durationMs: 812,
+      classification: 'normal',
+      senderDomain: 'example.com',
+      reason: null,
+      attempt: 1,
+    });
+  });
+
+  it('logs failed and kept-aside messages as warnings', () => {
+    const { telemetry, lines } = capture();
+    telemetry.messageOutcome({ ...message, outcome: 'failed', ticketNumber: null, reason: 'Cosmos DB 503' });
+    telemetry.messageOutcome({ ...message, outcome: 'keptAside', ticketNumber: null, reason: 'too large' });
+    telemetry.messageOutcome({ ...message, outcome: 'alreadyImported' });
+    expect(lines.map((line) => line.level)).toEqual(['warn', 'warn', 'info']);
+  });
+
+  it('keeps only the domain of a sender given as an address', () => {
+    const { telemetry, lines } = capture();
+    telemetry.messageOutcome({ ...message, senderDomain: 'Jane.Doe@Contoso.COM' });
+    telemetry.messageOutcome({ ...message, senderDomain: 'Jane Doe <jane.doe@fabrikam.example>' });
+    telemetry.messageOutcome({ ...message, senderDomain: 'not a domain' });
+    const domains = lines.map((line) => parse(line.args[0], MESSAGE_RECORD_PREFIX).senderDomain);
+    expect(domains).toEqual(['contoso.com', 'fabrikam.example', null]);
+    expect(JSON.stringify(lines)).not.toMatch(/jane/i);
+  });
+
+  it('removes address local parts from every text field', () => {
+    const { telemetry, lines } = capture();
+    telemetry.messageOutcome({
+      ...message,
+      outcome: 'keptAside',
+      classification: 'bounce for postmaster@contoso.com',
+      reason: 'recipient <john.smith+helpdesk@contoso.com> unknown; cc "mary"@fabrikam.example',
+      messageKey: 'abc123@mail.contoso.com',
+    });
+    const line = String(lines[0]?.args[0]);
+    expect(line).not.toMatch(/john|smith|postmaster|mary|abc123/i);
+    const record = parse(line, MESSAGE_RECORD_PREFIX);
+    expect(record.reason).toBe('recipient <*@contoso.com> unknown; cc *@fabrikam.example');
+    expect(record.classification).toBe('bounce for *@contoso.com');
+  });
+
+  it('writes no body, subject or other field it was not made for', () => {
+    const { telemetry, lines } = capture();
+    const withContent = {
+      ...message,
+      body: 'Dear helpdesk, my password is hunter2',
+      subject: 'Printer on fire',
+    };
+    telemetry.messageOutcome(withContent);
+    const line = String(lines[0]?.args[0]);
+    expect(line).not.toMatch(/hunter2|Printer|Dear helpdesk/);
+    expect(Object.keys(parse(line, MESSAGE_RECORD_PREFIX))).not.toContain('body');
+  });
+
+  it('keeps a long reason short and on one line', () => {
+    const { telemetry, lines } = capture();
+    telemetry.messageOutcome({
+      ...message,
+      outcome: 'failed',
+      reason: `first line\r\nsecond ${'x'.repeat(1000)}`,
+    });
+    const reason = String(parse(lines[0]?.args[0], MESSAGE_RECORD_PREFIX).reason);
+    expect(reason.length).toBe(MAX_TEXT_LENGTH);
+    expect(reason.startsWith('first line second x')).toBe(true);
+    expect(String(lines[0]?.args[0])).not.toMatch(/[\r\n]/);
+  });
+});
+
+describe('mailboxRun', () => {
+  it('writes one summary line per run', () => {
+    const { telemetry, lines } = capture();
+    telemetry.mailboxRun(run);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.level).toBe('info');
+    expect(parse(lines[0]?.args[0], RUN_RECORD_PREFIX)).toEqual({ v: 1, ...run });
+  });
+
+  it('warns about a run that did not complete and reports a run that failed as an error', () => {
+    const { telemetry, lines } = capture();
+    telemetry.mailboxRun({ ...run, complete: false });
+    telemetry.mailboxRun({ ...run, complete: false, error: 'Graph 403 for helpdesk@contoso.com' });
+    expect(lines.map((line) => line.level)).toEqual(['warn', 'error']);
+    expect(parse(lines[1]?.args[0], RUN_RECORD_PREFIX).error).toBe('Graph 403 for *@contoso.com');
+  });
+});
