@@ -40,7 +40,10 @@ export interface OperationResult {
 
 /** The mailbox side of the import, as the use cases need it. Implemented over Microsoft Graph. */
 export interface MailSource {
-  /** Pages of messages, oldest first; paging stays inside. */
+  /**
+   * Pages of messages, oldest first; paging stays inside. The listing is complete before the first
+   * page is handed out, so marking or moving listed messages while iterating skips none.
+   */
   listMessages(
     mailbox: MailboxLocation,
     options: ListOptions,
