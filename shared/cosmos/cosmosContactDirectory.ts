@@ -14,8 +14,12 @@ export class CosmosContactDirectory implements ContactDirectory {
     const { resources } = await this.contacts.items
       .query<Contact>(
         {
-          query: 'SELECT * FROM c WHERE c.emailLower = @email',
-          parameters: [{ name: '@email', value: address.trim().toLowerCase() }],
+          // The partition is named in the query too: it costs nothing and does not rely on the option alone.
+          query: 'SELECT * FROM c WHERE c.helpdeskId = @helpdeskId AND c.emailLower = @email',
+          parameters: [
+            { name: '@helpdeskId', value: helpdeskId },
+            { name: '@email', value: address.trim().toLowerCase() },
+          ],
         },
         { partitionKey: helpdeskId, maxItemCount: 1 },
       )

@@ -39,13 +39,18 @@ export class CosmosMailRecordStore implements MailRecordStore {
   async keptAside(helpdeskId: string, mailboxIds: string[]): Promise<MailRecord[]> {
     const records: MailRecord[] = [];
     for (const mailboxId of mailboxIds) {
+      const partition = mailboxKey(helpdeskId, mailboxId);
       const { resources } = await this.mail.items
         .query<MailRecord>(
           {
-            query: 'SELECT * FROM c WHERE c.state = @state ORDER BY c.receivedDateTime',
-            parameters: [{ name: '@state', value: 'keptAside' }],
+            query:
+              'SELECT * FROM c WHERE c.mailboxKey = @partition AND c.state = @state ORDER BY c.receivedDateTime',
+            parameters: [
+              { name: '@partition', value: partition },
+              { name: '@state', value: 'keptAside' },
+            ],
           },
-          { partitionKey: mailboxKey(helpdeskId, mailboxId) },
+          { partitionKey: partition },
         )
         .fetchAll();
       records.push(...resources);

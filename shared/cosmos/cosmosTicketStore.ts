@@ -68,7 +68,10 @@ export class CosmosTicketStore implements TicketStore {
   async ticketWithEverything(helpdeskId: string, ticketNumber: number) {
     const key = ticketKey(helpdeskId, ticketNumber);
     const { resources } = await this.tickets.items
-      .query<Ticket | Supplement | HistoryEntry>('SELECT * FROM c', { partitionKey: key })
+      .query<Ticket | Supplement | HistoryEntry>(
+        { query: 'SELECT * FROM c WHERE c.ticketKey = @key', parameters: [{ name: '@key', value: key }] },
+        { partitionKey: key },
+      )
       .fetchAll();
     const ticket = resources.find((doc): doc is Ticket => doc.docType === 'ticket');
     if (!ticket) return null;

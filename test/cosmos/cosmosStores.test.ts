@@ -1,0 +1,191 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readEnvironment } from '../../shared/config/environment.js';
+import { ensureContainers } from '../../shared/cosmos/containers.js';
+import { connectCosmos } from '../../shared/cosmos/cosmosClient.js';
+import { CosmosContactDirectory } from '../../shared/cosmos/cosmosContactDirectory.js';
+import { CosmosHelpdeskStore } from '../../shared/cosmos/cosmosHelpdeskStore.js';
+import { CosmosMailRecordStore } from '../../shared/cosmos/cosmosMailRecordStore.js';
+import { CosmosTicketStore } from '../../shared/cosmos/cosmosTicketStore.js';
+import type { MailRecord } from '../../shared/import/mailRecord.js';
+import { newTicketFields } from '../../shared/tickets/ticketFields.js';
+import { testContacts, testHelpdesk } from '../support/helpdeskFixtures.js';
+import { testEnvironment } from '../support/testEnvironment.js';
+
+const env = readEnvironment(testEnvironment());
+const database = connectCosmos({
+  endpoint: env.COSMOS_ENDPOINT,
+  key: env.COSMOS_KEY ?? '',
+  database: env.COSMOS_DATABASE,
+});
+const helpdesks = new CosmosHelpdeskStore(database);
+const contacts = new CosmosContactDirectory(database);
+const tickets = new CosmosTicketStore(database);
+const records = new CosmosMailRecordStore(database);
+
+beforeAll(async () => {
+  await ensureContainers(database);
+});
+
+describe('CosmosHelpdeskStore', () => {
+  it('allocates unique ticket numbers to concurrent creators', async () => {
+    const creators = 4;
+    const perCreator = 15;
+    const numbers = (
+      await Promise.all(
+        Array.from({ length: creators }, async () => {
+          const mine: number[] = [];
+          for (let i = 0; i < perCreator; i++)
+            mine.push(await helpdesks.allocateTicketNumber('counter-test'));
+          return mine;
+        }),
+      )
+    ).flat();
+    expect(new Set(numbers).size).toBe(creators * perCreator);
+    expect(Math.max(...numbers)).toBe(creators * perCreator);
+  });
+
+  it('pages through every enabled helpdesk and skips disabled ones', async () => {
+    for (let i = 0; i < 25; i++) {
+      await helpdesks.put(testHelpdesk(`page-${i}`, `desk${i}@x.test`, { enabled: i % 5 !== 0 }));
+    }
+    const seen: string[] = [];
+    let pages = 0;
+    for await (const page of helpdesks.enabledMailboxes(7)) {
+      pages++;
+      seen.push(...page.filter((m) => m.helpdeskId.startsWith('page-')).map((m) => m.helpdeskId));
+    }
+    expect(seen).toHaveLength(20);
+    expect(seen).not.toContain('page-0');
+    expect(pages).toBeGreaterThan(1);
+  });
+
+  it('gives a mailbox lease to one run at a time and hands it over after expiry', async () => {
+    const mailbox = { helpdeskId: 'lease-test', mailboxId: 'main' };
+    const first = await helpdesks.acquireLease(mailbox, 'run-a', 60_000);
+    expect(first).not.toBeNull();
+    expect(await helpdesks.acquireLease(mailbox, 'run-b', 60_000)).toBeNull();
+    await first?.release();
+    const second = await helpdesks.acquireLease(mailbox, 'run-b', 1);
+    expect(second).not.toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const third = await helpdesks.acquireLease(mailbox, 'run-c', 60_000);
+    expect(third).not.toBeNull();
+    expect(await second?.renew(60_000)).toBe(false);
+    await third?.release();
+  });
+
+  it('stores importer settings conditionally and keeps the rest of the helpdesk', async () => {
+    const helpdesk = testHelpdesk('settings-test', 'desk@settings.test');
+    await helpdesks.put(helpdesk);
+    const saved = await helpdesks.saveImporterSettings('settings-test', {
+      ...helpdesk.importer,
+      replySeparator: '--- reply above ---',
+    });
+    expect(saved?.importer.replySeparator).toBe('--- reply above ---');
+    expect((await helpdesks.get('settings-test'))?.statuses).toEqual(helpdesk.statuses);
+    expect(await helpdesks.saveImporterSettings('no-such-helpdesk', helpdesk.importer)).toBeNull();
+  });
+
+  it('counts acknowledgements per sender per hour and day', async () => {
+    const now = new Date('2026-11-23T12:00:00Z');
+    await helpdesks.recordAcknowledgement(
+      'ack-test',
+      'Someone@Example.com',
+      new Date(now.getTime() - 2 * 3_600_000),
+    );
+    await helpdesks.recordAcknowledgement('ack-test', 'someone@example.com', now);
+    expect(await helpdesks.acknowledgementCounts('ack-test', 'someone@example.com', now)).toEqual({
+      lastHour: 1,
+      lastDay: 2,
+    });
+  });
+});
+
+describe('CosmosContactDirectory', () => {
+  it('finds a contact by address, case-insensitively, within its helpdesk', async () => {
+    for (const contact of testContacts('contacts-test')) await contacts.put(contact);
+    expect((await contacts.findByAddress('contacts-test', 'KARIN@Customer.Example'))?.id).toBe(
+      'known-customer',
+    );
+    expect(await contacts.findByAddress('other-helpdesk', 'karin@customer.example')).toBeNull();
+  });
+});
+
+describe('CosmosTicketStore', () => {
+  const helpdesk = testHelpdesk('tickets-test', 'desk@tickets.test');
+  const [contact] = testContacts('tickets-test');
+  const ticket = newTicketFields({
+    helpdesk,
+    ticketNumber: 1,
+    sender: { contact: contact!, senderAddress: 'a@b.example', isDefault: true },
+    content: {
+      subject: 's',
+      receivedAt: '2026-01-01T00:00:00.000Z',
+      text: 't',
+      html: '<p>t</p>',
+      replyText: 't',
+      replyHtml: '<p>t</p>',
+      images: [],
+      attachmentsNotStored: [],
+      origin: {
+        messageKey: 'k1',
+        mailboxId: 'main',
+        internetMessageId: '<m1@x>',
+        sender: 'a@b.example',
+        rawMailBlob: null,
+      },
+    },
+    importedAt: '2026-01-01T00:00:01.000Z',
+  });
+
+  it('creates a ticket once and reads it by (helpdesk, number)', async () => {
+    expect(await tickets.createTicket(ticket)).toBe('created');
+    expect(await tickets.createTicket(ticket)).toBe('exists');
+    expect((await tickets.getTicket('tickets-test', 1))?.title).toBe('s');
+    expect(await tickets.getTicket('tickets-test', 2)).toBeNull();
+  });
+
+  it('finds a ticket by any remembered Message-ID, ignoring brackets and case', async () => {
+    await tickets.rememberMessageIds('tickets-test', 1, ['<Mixed.Case@Example.COM>', '<ack-1@desk.test>']);
+    expect(await tickets.ticketForMessageIds('tickets-test', ['<unknown@x>', 'mixed.case@example.com'])).toBe(
+      1,
+    );
+    expect(await tickets.ticketForMessageIds('tickets-test', ['<unknown@x>'])).toBeNull();
+  });
+});
+
+describe('CosmosMailRecordStore', () => {
+  it('creates a record once and replaces it only with the current etag', async () => {
+    const record: MailRecord = {
+      id: 'record-1',
+      docType: 'mail',
+      mailboxKey: 'records-test/main',
+      helpdeskId: 'records-test',
+      mailboxId: 'main',
+      graphMessageId: 'g1',
+      internetMessageId: '<r1@x>',
+      receivedDateTime: '2026-01-01T00:00:00Z',
+      state: 'pending',
+      attempts: 0,
+      lastError: null,
+      plan: null,
+      classification: null,
+      subject: null,
+      senderDomain: null,
+      keptAside: null,
+      acknowledgement: null,
+      createdAt: 'x',
+      updatedAt: 'x',
+    };
+    const created = await records.create(record);
+    expect(created).not.toBeNull();
+    expect(await records.create(record)).toBeNull();
+    const replaced = await records.replace(
+      { ...record, state: 'keptAside', keptAside: { blobName: null, reason: 'r', at: 'x' } },
+      created!.etag,
+    );
+    expect(replaced).not.toBeNull();
+    expect(await records.replace({ ...record, attempts: 5 }, created!.etag)).toBeNull();
+    expect((await records.keptAside('records-test', ['main'])).map((r) => r.id)).toEqual(['record-1']);
+  });
+});
