@@ -1,3 +1,4 @@
+import { Cron } from 'croner';
 import { z } from 'zod';
 
 /**
@@ -10,6 +11,17 @@ const optionalText = z
   .trim()
   .transform((value) => (value === '' ? undefined : value))
   .optional();
+
+/** The Functions host's NCRONTAB has six fields, seconds first; croner reads the same form. */
+function isNcrontab(expression: string): boolean {
+  if (expression.split(/\s+/).length !== 6) return false;
+  try {
+    new Cron(expression, { paused: true }).stop();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https URL' });
 
@@ -44,7 +56,7 @@ export const environmentSchema = z
     IMPORT_SCHEDULE: z
       .string()
       .trim()
-      .refine((value) => value.split(/\s+/).length === 6, 'an NCRONTAB expression with six fields')
+      .refine(isNcrontab, 'an NCRONTAB expression with six fields (seconds first), e.g. 0 */5 * * * *')
       .default('0 */5 * * * *'),
     IMPORT_TIME_BUDGET_SECONDS: z.coerce.number().int().min(10).max(3600).default(480),
     IMAGES_CONTAINER: z
