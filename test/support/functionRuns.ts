@@ -12,7 +12,11 @@ export function invocation(functionName: string, lines: string[] = []): Invocati
   });
 }
 
-const timer: Timer = { isPastDue: false, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
+const timer: Timer = {
+  isPastDue: false,
+  schedule: { adjustForDST: false },
+  scheduleStatus: { last: '', next: '', lastUpdated: '' },
+};
 
 /** Fires the timer function, then runs the queue function on every job it enqueued, as the host would. */
 export async function runTimerAndDrainQueue(

@@ -1,0 +1,526 @@
+import type { AnyNode, Document, Element, Text } from 'domhandler';
+import { DomUtils, parseDocument } from 'htmlparser2';
+import { escapeBareAddresses, htmlTooDeep, textToHtml } from './safeHtml.js';
+
+export interface ReplyInput {
+  /** Plain text of the mail (from text/plain, or derived from the HTML). */
+  text: string;
+  /** HTML of the mail as sent, or null. */
+  html: string | null;
+  /** The helpdesk's reply separator line (R9); empty when none is configured. */
+  separator: string;
+}
+
+export interface ReplyResult {
+  /** The new text of the reply. May be empty when the mail held nothing but history. */
+  replyText: string;
+  /** The HTML with the history removed (still unsanitised), or null when the mail had no HTML. */
+  replyHtml: string | null;
+  /** The text that was removed, so callers can still show everything; null when nothing was. */
+  cut: string | null;
+}
+
+/** One line of the mail as the analysis sees it, from plain text or from the HTML's text flow. */
+interface Line {
+  /** Text without quote markers. */
+  content: string;
+  /** Quote depth; 0 for the writer's own text. */
+  depth: number;
+  /** The quote block the line belongs to; null when not quoted. */
+  block: number | null;
+  /** Known to be an attribution from its markup (Thunderbird's moz-cite-prefix). */
+  attribution?: boolean;
+}
+
+interface Analysis {
+  /** Everything from this line down is history. */
+  cutAt: number | null;
+  /** Quote blocks that are history. */
+  blocks: Set<number>;
+  /** Single lines that are history (the attribution of a removed quote block). */
+  lines: Set<number>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Patterns
+// ---------------------------------------------------------------------------------------------
+
+const SPACES = /[\s\u00a0\u202f\u2007]+/g;
+
+function squash(value: string): string {
+  return value.replace(SPACES, ' ').trim();
+}
+
+/** "On … wrote:" in the languages the helpdesks work in, matched on one squashed line. */
+const ATTRIBUTIONS = [
+  /^on .+ wrote ?:$/i,
+  /^op .+ (?:schreef .*|het volgende geschreven) ?:$/i,
+  /^am .+ schrieb .*:$/i,
+  /^le .+ a écrit ?:$/i,
+  /^w dniu .+ pisze ?:$/i,
+  /^.+ napisał(?:\(a\)|a)? ?:$/i,
+  /^el .+ escribió ?:$/i,
+];
+// Clients that only name the writer ("John Doe <john@example.com> wrote:"): need an address or a time.
+const NAMED_ATTRIBUTION = /^(?=.*(?:@|\d:\d)).+ (?:wrote|schreef|schrieb|a écrit|escribió|pisze) ?:$/i;
+const MAX_ATTRIBUTION = 400;
+
+const ORIGINAL_MESSAGE =
+  /^[-_=*\s]{2,}(?:original message|ursprüngliche nachricht|originalnachricht|oorspronkelijk bericht|message d'origine|mensaje original|wiadomość oryginalna|mensagem original|messaggio originale)[-_=*\s]{2,}$/iu;
+
+const FORWARD =
+  '(?:[-_=*\\s]{2,}(?:forwarded message|weitergeleitete nachricht|doorgestuurd bericht|message transféré|mensaje reenviado|wiadomość przekazana dalej|przekazana wiadomość|messaggio inoltrato|mensagem encaminhada|переадресованное сообщение|пересылаемое сообщение)[-_=*\\s]{2,}|(?:begin forwarded message|anfang der weitergeleiteten nachricht|début du message réexpédié|begin doorgestuurd bericht) ?:?)';
+const FORWARD_MARKER = new RegExp(`^${FORWARD}$`, 'iu');
+const FORWARD_START = new RegExp(`^${FORWARD}`, 'iu');
+
+function label(words: string[]): RegExp {
+  return new RegExp(`^\\*?(?:${words.join('|')})\\*?\\s*[:：]`, 'iu');
+}
+const FROM_LABEL = label(['from', 'van', 'von', 'od', 'de']);
+const SENT_LABEL = label([
+  'sent',
+  'date',
+  'verzonden',
+  'datum',
+  'gesendet',
+  'wysłano',
+  'data',
+  'envoyé',
+  'enviado',
+  'fecha',
+]);
+const TO_LABEL = label(['to', 'aan', 'an', 'do', 'à', 'a', 'para']);
+const SUBJECT_LABEL = label(['subject', 'onderwerp', 'betreff', 'temat', 'objet', 'asunto']);
+const FORWARD_SUBJECT = /^(?:fw|fwd|wg|tr|rv|doorst|pd|vs|vb|i)\s*:/i;
+const UNDERSCORES = /^_{10,}$/;
+
+function words(value: string): string[] {
+  return (
+    value
+      .normalize('NFKC')
+      .toLowerCase()
+      .match(/[\p{L}\p{N}]+/gu) ?? []
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Separator
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Finds the helpdesk's separator line however a client mangled it: wrapped over up to three lines,
+ * quoted, with its decoration runs shortened or lengthened and its case or spacing changed. Words
+ * decide; a line with more than two other words is prose that happens to use them, not the separator.
+ */
+class SeparatorMatcher {
+  private readonly words: string[];
+  private readonly decoration: Set<string>;
+
+  constructor(separator: string) {
+    this.words = words(separator);
+    this.decoration = new Set([...separator.replace(/\s+/g, '')]);
+  }
+
+  get configured(): boolean {
+    return this.words.length > 0 || this.decoration.size > 0;
+  }
+
+  /** How many lines the separator starting at line `start` spans; 0 when it does not start there. */
+  spanAt(lines: Line[], start: number): number {
+    const first = lines[start];
+    if (!first || first.content.trim() === '') return 0;
+    if (this.words.length === 0) {
+      const compact = first.content.replace(/\s+/g, '');
+      return compact.length >= 5 && [...compact].every((char) => this.decoration.has(char)) ? 1 : 0;
+    }
+    const seen: string[] = [];
+    const firstLineWords = words(first.content).length;
+    for (let end = start; end < Math.min(lines.length, start + 3); end++) {
+      const line = lines[end];
+      if (!line || line.block !== first.block) break;
+      seen.push(...words(line.content));
+      if (seen.length > this.words.length + 2) break;
+      const at = indexOfSequence(seen, this.words);
+      if (at >= 0 && at < firstLineWords) return end - start + 1;
+    }
+    return 0;
+  }
+}
+
+function indexOfSequence(haystack: string[], needle: string[]): number {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Analysis shared by text and HTML
+// ---------------------------------------------------------------------------------------------
+
+function blank(line: Line | undefined): boolean {
+  return line === undefined || line.content.trim() === '';
+}
+
+function matchesAttribution(text: string, named: boolean): boolean {
+  if (text.length > MAX_ATTRIBUTION) return false;
+  return ATTRIBUTIONS.some((pattern) => pattern.test(text)) || (named && NAMED_ATTRIBUTION.test(text));
+}
+
+function isAttribution(line: Line, named = true): boolean {
+  return line.attribution === true || matchesAttribution(squash(line.content), named);
+}
+
+/** Number of lines (1 or 2) of an attribution starting at `index`, or 0. */
+function attributionAt(lines: Line[], index: number): number {
+  const line = lines[index];
+  if (!line || blank(line)) return 0;
+  if (isAttribution(line)) return 1;
+  const next = lines[index + 1];
+  if (!next || blank(next) || next.depth !== line.depth || isAttribution(next, false)) return 0;
+  // A finished sentence is the writer's text, not the first half of a wrapped attribution.
+  if (/[.!?]$/.test(line.content.trim())) return 0;
+  // Gmail and others wrap a long attribution over two lines.
+  return matchesAttribution(squash(`${line.content} ${next.content}`), false) ? 2 : 0;
+}
+
+function nextNonBlank(lines: Line[], from: number): number | null {
+  for (let i = from; i < lines.length; i++) if (!blank(lines[i])) return i;
+  return null;
+}
+
+/** An Outlook-style header block (From / Sent / To / Subject) starting at `index`, unless it heads a forward. */
+function headerBlockAt(lines: Line[], index: number): boolean {
+  const first = lines[index];
+  if (!first || !FROM_LABEL.test(first.content.trim())) return false;
+  let sent = false;
+  let addressed = false;
+  let forward = false;
+  for (let i = index + 1; i < Math.min(lines.length, index + 10); i++) {
+    const content = (lines[i]?.content ?? '').trim();
+    if (SENT_LABEL.test(content)) sent = true;
+    else if (TO_LABEL.test(content)) addressed = true;
+    else if (SUBJECT_LABEL.test(content)) {
+      addressed = true;
+      forward = FORWARD_SUBJECT.test(content.replace(SUBJECT_LABEL, '').trim());
+    }
+  }
+  return sent && addressed && !forward;
+}
+
+function analyze(lines: Line[], separator: SeparatorMatcher): Analysis {
+  let cutAt: number | null = null;
+  for (let i = 0; i < lines.length && cutAt === null; i++) {
+    const line = lines[i];
+    if (!line || line.depth > 0 || blank(line)) continue;
+    const content = squash(line.content);
+    if (FORWARD_MARKER.test(content)) break;
+    if (separator.configured && separator.spanAt(lines, i) > 0) cutAt = i;
+    else if (ORIGINAL_MESSAGE.test(content)) cutAt = i;
+    else if (headerBlockAt(lines, i)) {
+      const before = i > 0 ? squash(lines[i - 1]?.content ?? '') : '';
+      cutAt = UNDERSCORES.test(before) ? i - 1 : i;
+    } else if (line.content.trim() === '--') cutAt = i;
+    else {
+      const span = attributionAt(lines, i);
+      if (span > 0) {
+        const next = nextNonBlank(lines, i + span);
+        // Followed by a quote: the quote logic below decides. Followed by plain text: that is history.
+        if (next === null || (lines[next]?.depth ?? 0) === 0) cutAt = i;
+        else i += span - 1;
+      }
+    }
+  }
+
+  const end = cutAt ?? lines.length;
+  const ranges = new Map<number, { first: number; last: number }>();
+  for (let i = 0; i < end; i++) {
+    const block = lines[i]?.block;
+    if (block === null || block === undefined) continue;
+    const range = ranges.get(block);
+    if (range) range.last = i;
+    else ranges.set(block, { first: i, last: i });
+  }
+  const blocks = new Set<number>();
+  const attributionLines = new Set<number>();
+  const attributionBefore = (first: number): number | null => {
+    let last = first - 1;
+    while (last >= 0 && blank(lines[last])) last--;
+    for (const start of [last - 1, last]) {
+      if (start < 0 || lines[start]?.block !== null) continue;
+      const span = attributionAt(lines, start);
+      if (span > 0 && start + span - 1 === last) return start;
+    }
+    return null;
+  };
+  const remove = (block: number, first: number) => {
+    blocks.add(block);
+    const start = attributionBefore(first);
+    for (let i = start ?? first; i < first; i++) attributionLines.add(i);
+  };
+  const entries = [...ranges.entries()];
+  entries.forEach(([block, range], index) => {
+    let holdsSeparator = false;
+    for (let i = range.first; i <= range.last && separator.configured && !holdsSeparator; i++) {
+      holdsSeparator = lines[i]?.block === block && separator.spanAt(lines, i) > 0;
+    }
+    const trailing = index === entries.length - 1 && isBlankRange(lines, range.last + 1, end);
+    if (holdsSeparator || trailing) remove(block, range.first);
+  });
+  // A single quote with nothing but its attribution above it is a bottom-posted reply (Thunderbird).
+  const only = entries.length === 1 ? entries[0] : undefined;
+  if (only && !blocks.has(only[0])) {
+    const [block, range] = only;
+    if (isBlankRange(lines, 0, attributionBefore(range.first) ?? range.first)) remove(block, range.first);
+  }
+  return { cutAt, blocks, lines: attributionLines };
+}
+
+function isBlankRange(lines: Line[], from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (!blank(lines[i])) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plain text
+// ---------------------------------------------------------------------------------------------
+
+const QUOTE_PREFIX = /^[ \t]{0,3}((?:>[ \t]?)+)/;
+
+function textLines(text: string): Line[] {
+  const lines: Line[] = text.split('\n').map((raw) => {
+    const prefix = QUOTE_PREFIX.exec(raw);
+    if (!prefix) return { content: raw, depth: 0, block: null };
+    return {
+      content: raw.slice(prefix[0].length),
+      depth: (prefix[1]?.match(/>/g) ?? []).length,
+      block: null,
+    };
+  });
+  // Quoted lines separated by nothing but blank lines form one block, blank lines included.
+  let blocks = 0;
+  let open: number | null = null;
+  let gap: Line[] = [];
+  for (const line of lines) {
+    if (line.depth > 0) {
+      if (open === null) open = blocks++;
+      for (const inner of gap) inner.block = open;
+      gap = [];
+      line.block = open;
+    } else if (blank(line)) {
+      gap.push(line);
+    } else {
+      open = null;
+      gap = [];
+    }
+  }
+  return lines;
+}
+
+function tidyText(lines: string[]): string {
+  return lines
+    .map((line) => line.trimEnd())
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
+
+function extractText(text: string, separator: SeparatorMatcher): { reply: string; cut: string | null } {
+  const raw = text.replace(/\r\n?/g, '\n').split('\n');
+  const lines = textLines(raw.join('\n'));
+  const analysis = analyze(lines, separator);
+  const kept: string[] = [];
+  const removed: string[] = [];
+  raw.forEach((line, i) => {
+    const block = lines[i]?.block;
+    const history =
+      (analysis.cutAt !== null && i >= analysis.cutAt) ||
+      analysis.lines.has(i) ||
+      (block !== null && block !== undefined && analysis.blocks.has(block));
+    (history ? removed : kept).push(line);
+  });
+  const cut = tidyText(removed);
+  return { reply: tidyText(kept), cut: cut === '' ? null : cut };
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTML
+// ---------------------------------------------------------------------------------------------
+
+interface FlowLine extends Line {
+  nodes: Text[];
+}
+
+const SKIPPED = new Set(['head', 'style', 'script', 'title', 'template', 'xml', 'meta', 'link']);
+const BLOCK_ELEMENTS = new Set([
+  ...[
+    'address',
+    'article',
+    'aside',
+    'blockquote',
+    'body',
+    'caption',
+    'center',
+    'dd',
+    'details',
+    'dialog',
+    'div',
+  ],
+  ...['dl', 'dt', 'fieldset', 'figcaption', 'figure', 'footer', 'form', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6'],
+  ...['header', 'hr', 'html', 'li', 'main', 'nav', 'ol', 'p', 'pre', 'section', 'summary', 'table', 'tbody'],
+  ...['td', 'tfoot', 'th', 'thead', 'tr', 'ul'],
+]);
+
+function classes(element: Element): string[] {
+  return (element.attribs.class ?? '').split(/\s+/);
+}
+
+/** Whether a blockquote quotes; Gmail and Outlook also indent the writer's own text with a borderless one. */
+function isQuote(element: Element): boolean {
+  if (element.name !== 'blockquote') return false;
+  if (element.attribs.type?.toLowerCase() === 'cite') return true;
+  return !(element.attribs.style ?? '').toLowerCase().replace(/\s+/g, '').includes('border:none');
+}
+
+function flowLines(document: Document): { lines: FlowLine[]; quotes: Element[] } {
+  const lines: FlowLine[] = [];
+  const quotes: Element[] = [];
+  let current: FlowLine | null = null;
+  const endLine = () => {
+    current = null;
+  };
+  const walk = (nodes: AnyNode[], depth: number, block: number | null, attribution: boolean) => {
+    for (const node of nodes) {
+      if (DomUtils.isText(node)) {
+        const text = node.data.replace(SPACES, ' ');
+        if (current === null) {
+          if (text.trim() === '') continue;
+          current = { content: '', depth, block, nodes: [], ...(attribution ? { attribution } : {}) };
+          lines.push(current);
+        }
+        const line: FlowLine = current;
+        line.content += text;
+        if (text.trim() !== '') line.nodes.push(node);
+        continue;
+      }
+      if (!DomUtils.isTag(node)) continue;
+      const name = node.name.toLowerCase();
+      if (SKIPPED.has(name)) continue;
+      if (name === 'br') {
+        endLine();
+        continue;
+      }
+      const isBlock = BLOCK_ELEMENTS.has(name);
+      if (isBlock) endLine();
+      if (isQuote(node)) {
+        const id = block ?? quotes.push(node) - 1;
+        walk(node.children, depth + 1, id, false);
+      } else {
+        walk(node.children, depth, block, attribution || classes(node).includes('moz-cite-prefix'));
+      }
+      if (isBlock) endLine();
+    }
+  };
+  walk(document.children, 0, null, false);
+  return { lines, quotes };
+}
+
+/** Removes `node` and everything after it in document order. */
+function truncateFrom(node: AnyNode): void {
+  let from: AnyNode | null = node;
+  let parent = node.parent;
+  while (true) {
+    let current: AnyNode | null = from;
+    while (current) {
+      const next: AnyNode | null = current.next;
+      DomUtils.removeElement(current);
+      current = next;
+    }
+    if (!parent || parent.type === 'root') return;
+    from = parent.next;
+    parent = parent.parent;
+  }
+}
+
+function textOf(element: Element): string {
+  return squash(DomUtils.textContent(element));
+}
+
+function isForwardContainer(element: Element): boolean {
+  const text = textOf(element);
+  if (FORWARD_START.test(text)) return true;
+  const subject = /(?:subject|onderwerp|betreff|temat|objet|asunto)\s*[:：]\s*(\S+\s*:)/iu.exec(text);
+  return subject?.[1] !== undefined && FORWARD_SUBJECT.test(subject[1]);
+}
+
+function isHistoryMarker(element: Element): boolean {
+  const id = element.attribs.id ?? '';
+  if (id === 'divRplyFwdMsg' || id === 'appendonsend' || (element.name === 'hr' && id === 'zwchr'))
+    return true;
+  if (classes(element).includes('OutlookMessageHeader')) return true;
+  const style = (element.attribs.style ?? '').toLowerCase().replace(/\s+/g, '');
+  // Outlook desktop: <div style="border:none;border-top:solid #E1E1E1 1.0pt;…"><p><b>From:</b> …
+  return element.name === 'div' && /border-top:solid/.test(style) && FROM_LABEL.test(textOf(element));
+}
+
+function extractHtml(html: string, separator: SeparatorMatcher): string {
+  const document = parseDocument(escapeBareAddresses(html), { decodeEntities: true });
+  const containers = DomUtils.findAll((element) => {
+    const list = classes(element);
+    // Gmail wraps forwards in gmail_quote too, but only replies quote in a blockquote.
+    const gmailReply =
+      list.includes('gmail_quote') &&
+      (element.name === 'blockquote' ||
+        DomUtils.findOne((inner) => inner.name === 'blockquote', element.children) !== null);
+    return (
+      gmailReply ||
+      list.includes('yahoo_quoted') ||
+      list.includes('protonmail_quote') ||
+      (element.attribs.id ?? '').startsWith('yahoo_quoted')
+    );
+  }, document.children);
+  for (const container of containers) if (!isForwardContainer(container)) DomUtils.removeElement(container);
+
+  const marker = DomUtils.findAll(isHistoryMarker, document.children).find(
+    (element) => !isForwardContainer(element),
+  );
+  if (marker) {
+    let from: AnyNode = marker;
+    let previous = marker.prev;
+    while (previous && DomUtils.isText(previous) && previous.data.trim() === '') previous = previous.prev;
+    if (previous && DomUtils.isTag(previous) && previous.name === 'hr') from = previous;
+    truncateFrom(from);
+  }
+
+  const { lines, quotes } = flowLines(document);
+  const analysis = analyze(lines, separator);
+  for (const block of analysis.blocks) {
+    const element = quotes[block];
+    if (element) DomUtils.removeElement(element);
+  }
+  for (const index of analysis.lines)
+    for (const node of lines[index]?.nodes ?? []) DomUtils.removeElement(node);
+  const cutNode = analysis.cutAt === null ? undefined : lines[analysis.cutAt]?.nodes[0];
+  if (cutNode) truncateFrom(cutNode);
+  return DomUtils.getOuterHTML(document, { encodeEntities: 'utf8' });
+}
+
+/**
+ * The new text of a reply (R9): everything from the helpdesk's separator line down is dropped, and
+ * so is quoted history — attributions ("On … wrote:" and its nl/de/fr/pl/es forms), Outlook header
+ * blocks, "Original Message" markers, trailing (or, for bottom-posted replies, leading) "> " quotes,
+ * the signature after "-- ", and the quote containers of Gmail, Outlook, Apple Mail, Thunderbird,
+ * Yahoo and Proton in HTML. A quoted separator removes the quote that holds it, not the text after
+ * that quote. Forwarded messages are content, not history, and stay.
+ */
+export function extractReply(input: ReplyInput): ReplyResult {
+  const separator = new SeparatorMatcher(input.separator);
+  const { reply, cut } = extractText(input.text, separator);
+  let replyHtml: string | null = null;
+  if (input.html !== null) {
+    // Markup nested absurdly deep cannot be walked safely; the text reply stands in for it.
+    replyHtml = htmlTooDeep(input.html) ? textToHtml(reply) : extractHtml(input.html, separator);
+  }
+  return { replyText: reply, replyHtml, cut };
+}
