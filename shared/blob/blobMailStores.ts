@@ -80,6 +80,19 @@ export class BlobRawMailStore implements RawMailStore {
     );
   }
 
+  archiveAttachment(
+    helpdeskId: string,
+    mailboxId: string,
+    messageKey: string,
+    attachment: { index: number; filename: string | null; contentType: string },
+    content: Readable,
+  ): Promise<string> {
+    // The index keeps names unique; the file name is reduced to safe characters for a blob path.
+    const safeName = (attachment.filename ?? 'attachment').replace(/[^\p{L}\p{N}._-]+/gu, '_').slice(0, 100);
+    const name = `${helpdeskId}/${mailboxId}/${messageKey}/attachments/${attachment.index}-${safeName}`;
+    return upload(this.archiveContainer, name, content, attachment.contentType);
+  }
+
   async readKeptAside(blobName: string): Promise<Buffer> {
     return this.keptAsideContainer.getBlockBlobClient(blobName).downloadToBuffer();
   }

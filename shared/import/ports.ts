@@ -109,6 +109,14 @@ export interface RawMailStore {
     raw: Readable | Buffer,
   ): Promise<string>;
   readKeptAside(blobName: string): Promise<Buffer>;
+  /** Archives one attachment of an imported mail, streamed (R12); returns the blob name. */
+  archiveAttachment(
+    helpdeskId: string,
+    mailboxId: string,
+    messageKey: string,
+    attachment: { index: number; filename: string | null; contentType: string },
+    content: Readable,
+  ): Promise<string>;
 }
 
 export type { StoredImage };

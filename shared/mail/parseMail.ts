@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { addAbortSignal, Readable, Transform, type TransformCallback } from 'node:stream';
+import { once } from 'node:events';
+import { addAbortSignal, PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   type AttachmentStream,
@@ -21,6 +22,12 @@ export const DEFAULT_MAX_HEADER_BYTES = 256 * 1024;
 export const DEFAULT_MAX_MIME_DEPTH = 20;
 /** Most MIME parts (entities) one message may have. */
 export const DEFAULT_MAX_PARTS = 500;
+
+/** Receives every attachment's bytes as they stream past (R12 archive); returns where they were stored. */
+export type AttachmentArchive = (
+  attachment: { index: number; filename: string | null; contentType: string },
+  content: Readable,
+) => Promise<string>;
 
 export interface ParseLimits {
   /** Largest raw message accepted, in bytes (importer setting `maxMessageBytes`). */
@@ -46,6 +53,15 @@ export class MailLimitError extends Error {
     super(`Mail exceeds ${limit} (${max}): ${detail}`);
     this.limit = limit;
     this.max = max;
+  }
+}
+
+/** Archiving an attachment failed (storage, not the mail): passed on so the caller retries. */
+export class ArchiveFailure extends Error {
+  override readonly name = 'ArchiveFailure';
+
+  constructor(cause: unknown) {
+    super(`Attachment archive failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
 
@@ -782,18 +798,46 @@ async function readAttachment(
   limits: ResolvedLimits,
   budget: ImageBudget,
   signal: AbortSignal,
+  archive: { store: AttachmentArchive; index: number } | null,
 ): Promise<ParsedAttachment> {
   const sink = new AttachmentSink(limits, budget);
-  for await (const chunk of addAbortSignal(signal, attachment.content)) await sink.write(chunk as Buffer);
+  const filename = cleanName(attachment.filename);
+  const contentType = (
+    structured(attachment.headers, 'content-type')?.value ?? attachment.contentType
+  ).toLowerCase();
+  // The archive copy streams alongside the hashing, so no attachment is ever held whole for it.
+  const copy = archive ? new PassThrough() : null;
+  let archiveFailure: ArchiveFailure | null = null;
+  const stored =
+    archive && copy
+      ? archive
+          .store({ index: archive.index, filename: filename === '' ? null : filename, contentType }, copy)
+          .catch((error: unknown) => {
+            archiveFailure = new ArchiveFailure(error);
+            copy.destroy();
+            throw archiveFailure;
+          })
+      : null;
+  stored?.catch(() => undefined);
+  try {
+    for await (const chunk of addAbortSignal(signal, attachment.content)) {
+      await sink.write(chunk as Buffer);
+      if (archiveFailure) throw archiveFailure;
+      if (copy && !copy.write(chunk)) await Promise.race([once(copy, 'drain', { signal }), stored]);
+    }
+    copy?.end();
+  } catch (error) {
+    copy?.destroy();
+    throw archiveFailure ?? error;
+  }
+  const archivedAs = stored ? await stored : null;
   const content = await sink.end();
   attachment.release?.();
-  const filename = cleanName(attachment.filename);
   const cid = cleanName(attachment.cid);
   return {
     filename: filename === '' ? null : filename,
-    contentType: (
-      structured(attachment.headers, 'content-type')?.value ?? attachment.contentType
-    ).toLowerCase(),
+    contentType,
+    archivedAs,
     detectedType: sink.detected ?? null,
     size: sink.size,
     inline: attachment.contentDisposition === 'inline' || attachment.related === true,
@@ -813,7 +857,9 @@ function* slices(buffer: Buffer): Generator<Buffer> {
 }
 
 function classify(error: unknown, origin: 'source' | 'parser', limits: ResolvedLimits): unknown {
-  if (error instanceof MailLimitError || error instanceof MailParseError) return error;
+  if (error instanceof MailLimitError || error instanceof MailParseError || error instanceof ArchiveFailure) {
+    return error;
+  }
   if (origin === 'source') return error;
   const message = error instanceof Error ? error.message : String(error);
   // mailsplit's own limits are set above ours; if one still trips, it is the same limit.
@@ -831,7 +877,11 @@ function classify(error: unknown, origin: 'source' | 'parser', limits: ResolvedL
  * Throws MailLimitError for a message over a limit and MailParseError for one that cannot be read;
  * errors of the source stream itself are passed on unchanged.
  */
-export async function parseMail(source: Readable | Buffer, limits: ParseLimits): Promise<ParsedMail> {
+export async function parseMail(
+  source: Readable | Buffer,
+  limits: ParseLimits,
+  archiveAttachment?: AttachmentArchive,
+): Promise<ParsedMail> {
   const resolved = resolveLimits(limits);
   const input = Buffer.isBuffer(source) ? Readable.from(slices(source)) : source;
   const inspector = new RawInspector(resolved);
@@ -864,6 +914,7 @@ export async function parseMail(source: Readable | Buffer, limits: ParseLimits):
   const attachments: ParsedAttachment[] = [];
   const budget: ImageBudget = { used: 0 };
   let body: MessageText | null = null;
+  let archiveFailure: ArchiveFailure | null = null;
   try {
     // Typed as a plain Transform: MailParser narrows read() to objects, which pipeline's types reject.
     const parserStream: Transform = parser;
@@ -873,14 +924,24 @@ export async function parseMail(source: Readable | Buffer, limits: ParseLimits):
       parserStream,
       async (items: AsyncIterable<AttachmentStream | MessageText>) => {
         for await (const item of items) {
-          if (item.type === 'attachment')
-            attachments.push(await readAttachment(item, resolved, budget, abort.signal));
-          else body = item;
+          if (item.type !== 'attachment') {
+            body = item;
+            continue;
+          }
+          const archive = archiveAttachment ? { store: archiveAttachment, index: attachments.length } : null;
+          try {
+            attachments.push(await readAttachment(item, resolved, budget, abort.signal, archive));
+          } catch (error) {
+            // pipeline() reports the abort this causes upstream, not this error: keep it.
+            if (error instanceof ArchiveFailure) archiveFailure = error;
+            throw error;
+          }
         }
       },
     );
   } catch (error) {
     const first = failure as { error: unknown; origin: 'source' | 'parser' } | null;
+    if (archiveFailure) throw archiveFailure;
     throw classify(first?.error ?? error, first?.origin ?? 'parser', resolved);
   }
   if (inspector.size === 0) throw new MailParseError('Unreadable mail: the message is empty');

@@ -22,6 +22,8 @@ export interface ParsedAttachment {
   content: Buffer | null;
   /** Why the bytes were not kept (not an image, too large, over the per-message limit). */
   reason: string | null;
+  /** Where the attachment was archived when archiving was asked for (R12), else null. */
+  archivedAs: string | null;
 }
 
 export interface ParsedMail {

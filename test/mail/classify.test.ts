@@ -648,6 +648,7 @@ describe('classifyMail', () => {
           sha256: '0'.repeat(64),
           content: null,
           reason: 'not an image',
+          archivedAs: null,
         },
       ],
     };

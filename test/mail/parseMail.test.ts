@@ -994,3 +994,49 @@ describe('parseMail: streaming a 30 MB attachment', () => {
     expect(heapGrowth).toBeLessThan(3 * size);
   });
 });
+
+describe('parseMail: archiving attachments as they stream past (R12)', () => {
+  it('hands every attachment to the archive, byte for byte, and records where it went', async () => {
+    const pdf = randomBytes(300_000);
+    const archived = new Map<string, Buffer>();
+    const parsed = await parseMail(
+      withAttachments([
+        { name: 'report.pdf', type: 'application/pdf', content: pdf },
+        { name: 'dot.png', type: 'image/png', content: RED_DOT_PNG },
+      ]),
+      limits,
+      async (attachment, content) => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of content) chunks.push(chunk as Buffer);
+        const name = `${attachment.index}-${attachment.filename}`;
+        archived.set(name, Buffer.concat(chunks));
+        return name;
+      },
+    );
+    expect(parsed.attachments.map((a) => a.archivedAs)).toEqual(['0-report.pdf', '1-dot.png']);
+    expect(archived.get('0-report.pdf')).toEqual(pdf);
+    expect(archived.get('1-dot.png')).toEqual(RED_DOT_PNG);
+    expect(parsed.attachments[1]?.content).toEqual(RED_DOT_PNG);
+  });
+
+  it('archives nothing unless asked', async () => {
+    const parsed = await parseMail(
+      withAttachments([{ name: 'a.pdf', type: 'application/pdf', content: randomBytes(10) }]),
+      limits,
+    );
+    expect(parsed.attachments[0]?.archivedAs).toBeNull();
+  });
+
+  it('fails the parse when the archive fails, so a mail is never imported with a missing copy', async () => {
+    await expect(
+      parseMail(
+        withAttachments([{ name: 'a.pdf', type: 'application/pdf', content: randomBytes(200_000) }]),
+        limits,
+        async (_a, content) => {
+          content.resume();
+          throw new Error('blob storage unavailable');
+        },
+      ),
+    ).rejects.toThrow(/blob storage unavailable/);
+  });
+});

@@ -65,6 +65,7 @@ export async function parsedMailFromSource(source: string | Buffer): Promise<Par
         sha256: createHash('sha256').update(attachment.content).digest('hex'),
         content: null,
         reason: 'not kept in tests',
+        archivedAs: null,
       }),
     ),
     rawSize: raw.length,
