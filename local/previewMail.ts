@@ -1,0 +1,104 @@
+import type { Helpdesk } from '../shared/helpdesk/settings.js';
+import { classifyMail } from '../shared/mail/classify.js';
+import { imageExtension } from '../shared/mail/images.js';
+import { MailLimitError, MailParseError, parseMail } from '../shared/mail/parseMail.js';
+import { extractReply } from '../shared/mail/replyText.js';
+import { toSafeHtml } from '../shared/mail/safeHtml.js';
+import { decideTarget, referencedMessageIds, type TicketFacts } from '../shared/tickets/threading.js';
+import { findTicketNumbers } from '../shared/tickets/ticketNumber.js';
+
+/**
+ * What the importer would do with one mail, touching no store. Without a store it cannot know which
+ * tickets exist, so a ticket number in the subject is taken to be a known ticket of this sender; the
+ * reason says so.
+ */
+export async function previewMail(raw: Buffer, helpdesk: Helpdesk): Promise<Record<string, unknown>> {
+  const { attachments: limits, mailboxes } = {
+    attachments: helpdesk.importer.attachments,
+    mailboxes: helpdesk.importer.mailboxes,
+  };
+  let parsed: Awaited<ReturnType<typeof parseMail>>;
+  try {
+    parsed = await parseMail(raw, limits);
+  } catch (error) {
+    if (error instanceof MailLimitError || error instanceof MailParseError) {
+      return { decision: { action: 'keepAside', reason: error.message } };
+    }
+    throw error;
+  }
+  const ownAddresses = mailboxes.map((m) => m.userId.toLowerCase()).filter((a) => a.includes('@'));
+  const ownDomain = ownAddresses[0]?.split('@')[1] ?? `${helpdesk.id.toLowerCase()}.helpdesk.invalid`;
+  const classification = classifyMail(parsed, { ownAddresses, ownMessageIdDomain: ownDomain });
+  const subjectNumbers = findTicketNumbers(parsed.subject, {
+    ticketPrefix: helpdesk.ticketPrefix,
+    extraPatterns: helpdesk.importer.subjectPatterns,
+  });
+  const sender = parsed.from?.address ?? '';
+  const knownTickets = new Map<number, TicketFacts>(
+    subjectNumbers.map((number) => [number, { number, contactAddresses: [sender], organisationId: null }]),
+  );
+  const decision = decideTarget({
+    subjectNumbers,
+    knownTickets,
+    threadMatch: null,
+    sender,
+    senderOrganisationId: null,
+    classification: classification.kind,
+    settings: {
+      unrelatedSender: helpdesk.importer.unrelatedSender,
+      autoReplies: helpdesk.importer.autoReplies,
+    },
+  });
+  const reply = extractReply({
+    text: parsed.text,
+    html: parsed.html,
+    separator: helpdesk.importer.replySeparator,
+  });
+  const imageRef = new Map(
+    parsed.attachments
+      .filter((a) => a.content && a.contentId && a.detectedType)
+      .map((a) => [a.contentId as string, `images/${a.sha256}.${imageExtension(a.detectedType as string)}`]),
+  );
+  return {
+    messageId: parsed.messageId,
+    from: parsed.from,
+    to: parsed.to,
+    cc: parsed.cc,
+    subject: parsed.subject,
+    date: parsed.date,
+    classification,
+    ticketNumber: subjectNumbers[0] ?? null,
+    references: referencedMessageIds(parsed),
+    text: parsed.text,
+    replyText: reply.replyText,
+    html: toSafeHtml({
+      html: parsed.html,
+      text: parsed.text,
+      allowExternalImages: limits.allowExternalImages,
+      imageUrlForContentId: (cid) => imageRef.get(cid) ?? null,
+    }),
+    attachments: parsed.attachments.map((a) => ({
+      filename: a.filename,
+      contentType: a.contentType,
+      detectedType: a.detectedType,
+      size: a.size,
+      inline: a.inline,
+      kept: a.content !== null,
+      reason: a.reason,
+    })),
+    decision:
+      decision.action === 'createTicket'
+        ? {
+            action: 'createTicket',
+            reason: subjectNumbers.length
+              ? 'no known ticket number'
+              : 'no ticket number in the subject and no known thread',
+          }
+        : decision.action === 'supplement'
+          ? {
+              action: 'supplement',
+              reason: `ticket ${decision.ticketNumber} from the subject (a supplement if that ticket exists in this helpdesk, otherwise a new ticket)${decision.flagged ? '; flagged: sender unrelated' : ''}`,
+            }
+          : { action: 'skip', reason: decision.reason },
+  };
+}
