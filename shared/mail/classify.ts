@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { stripReplyPrefixes } from '../tickets/ticketNumber.js';
 import type { ParsedMail } from './parsedMail.js';
 
 /**
@@ -113,9 +114,20 @@ function hasHeader(mail: ParsedMail, name: string): boolean {
   return headerValues(mail, name).some((value) => value !== '');
 }
 
-/** Leading token of a header like `Auto-Submitted: auto-replied; owner-email="x"`. */
+/** Tokens are short; only this much of a header value is looked at, which bounds the comment removal. */
+const MAX_TOKEN_SCAN = 200;
+
+/**
+ * Leading token of a header like `Auto-Submitted: auto-replied; owner-email="x"`, without RFC 5322
+ * comments: Sieve vacation responders (Dovecot, Zimbra) write `auto-replied (vacation)`.
+ */
 function token(value: string): string {
-  return (value.split(';')[0] ?? '').trim().toLowerCase();
+  let text = value.slice(0, MAX_TOKEN_SCAN);
+  for (let previous = ''; previous !== text; ) {
+    previous = text;
+    text = text.replace(/\([^()]*\)/g, ' ');
+  }
+  return (text.split(';')[0] ?? '').trim().toLowerCase();
 }
 
 const FALSE_VALUES = new Set(['no', 'false', '0', 'off']);
@@ -143,10 +155,18 @@ const AUTO_REPLY_SUBJECT = new RegExp(
     'automaattinen vastaus',
     'automatická odpověď',
     'automatikus válasz',
+    'automatická odpoveď',
+    'samodejni odgovor',
+    'automatski odgovor',
+    'răspuns automat',
+    'αυτόματη απάντηση',
     'otomatik yanıt',
     'автоответ',
+    'автоматический ответ',
     '自动回复',
     '自動回覆',
+    '自動応答',
+    '자동 회신',
   ].join('|')})\s*(?:[:：]|$)`,
   'iu',
 );
@@ -251,7 +271,8 @@ function bounceSignals(mail: ParsedMail): Signal[] {
   if (hasHeader(mail, 'x-failed-recipients')) {
     signals.push({ kind: 'bounce', reason: 'X-Failed-Recipients header present' });
   }
-  if (hasHeader(mail, 'x-ms-exchange-message-is-ndr')) {
+  // Exchange writes this header without a value: being there is the signal.
+  if (Object.hasOwn(mail.headers, 'x-ms-exchange-message-is-ndr')) {
     signals.push({ kind: 'bounce', reason: 'X-MS-Exchange-Message-Is-Ndr header present' });
   }
   const from = mail.from?.address ?? '';
@@ -342,8 +363,42 @@ function exchangeSignals(mail: ParsedMail): Signal[] {
   }
   if (AUTO_REPLY_SUBJECT.test(mail.subject)) {
     signals.push({ kind: 'autoReply', reason: `subject "${mail.subject}" is an out-of-office reply` });
+  } else {
+    signals.push(...threadTopicSignals(mail));
   }
   return signals;
+}
+
+/** Shortest label taken for an automatic answer: MAPI's own subject prefixes (RE, FW, AW, 전달) are 1-3 characters. */
+const MIN_ANSWER_LABEL = 4;
+const MAX_ANSWER_LABEL = 40;
+
+/**
+ * Exchange writes its automatic answers (out of office, rule replies) as "<label>: <topic>" in the
+ * mailbox's language and keeps the original topic in Thread-Topic. A label before the topic that is
+ * no reply or forward marker, on a mail marked as automatic, is such an answer in any language.
+ * Without an automation header it is a person who edited the subject ("Urgent: …").
+ */
+function threadTopicSignals(mail: ParsedMail): Signal[] {
+  const topic = headerValues(mail, 'thread-topic')[0] ?? '';
+  const subject = mail.subject.trim();
+  if (topic === '' || subject.length <= topic.length || !subject.endsWith(topic)) return [];
+  const prefix = subject.slice(0, subject.length - topic.length).trimEnd();
+  const label = prefix.replace(/[:：]$/u, '').trim();
+  const length = [...label].length;
+  if (label === prefix || length < MIN_ANSWER_LABEL || length > MAX_ANSWER_LABEL) return [];
+  if (/[[\]#]/.test(label) || stripReplyPrefixes(subject) !== subject) return [];
+  const automated =
+    headerValues(mail, 'auto-submitted').some((value) => value !== '' && token(value) !== 'no') ||
+    hasHeader(mail, 'x-ms-exchange-inbox-rules-loop') ||
+    hasHeader(mail, 'x-ms-exchange-generated-message-source');
+  if (!automated) return [];
+  return [
+    {
+      kind: 'autoReply',
+      reason: `subject "${mail.subject}" puts "${label}:" before the conversation topic (Thread-Topic) on automatic mail`,
+    },
+  ];
 }
 
 function bulkSignals(mail: ParsedMail): Signal[] {

@@ -69,7 +69,9 @@ function isRelated(ticket: TicketFacts, sender: string, senderOrganisationId: st
  * - bulk and normal: a known subject number wins (R6); an unrelated sender is handled as set
  *   (R18); without one, the thread decides (R17); otherwise a new ticket.
  * A sender whose mail threads into the very ticket of the subject number holds mail of that
- * ticket, so counts as related.
+ * ticket, so counts as related. A sender unrelated to the subject's ticket whose mail threads into
+ * another ticket answers that other conversation (a stranger whose first mail quoted "[#1]" became
+ * ticket 5 and who replies to it): the thread decides, and no further ticket is made.
  */
 export function decideTarget(input: TargetInput): TargetDecision {
   const { classification, settings } = input;
@@ -90,7 +92,13 @@ export function decideTarget(input: TargetInput): TargetDecision {
   if (ticket !== undefined) {
     const related =
       input.threadMatch === ticket.number || isRelated(ticket, input.sender, input.senderOrganisationId);
-    if (related || settings.unrelatedSender === 'accept') {
+    if (related) {
+      return { action: 'supplement', ticketNumber: ticket.number, flagged: false, via: 'subject' };
+    }
+    if (input.threadMatch !== null) {
+      return { action: 'supplement', ticketNumber: input.threadMatch, flagged: false, via: 'references' };
+    }
+    if (settings.unrelatedSender === 'accept') {
       return { action: 'supplement', ticketNumber: ticket.number, flagged: false, via: 'subject' };
     }
     if (settings.unrelatedSender === 'acceptAndFlag') {

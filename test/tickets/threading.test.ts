@@ -171,6 +171,22 @@ describe('decideTarget', () => {
     expect(decision).toEqual({ action: 'supplement', ticketNumber: 7, flagged: false, via: 'subject' });
   });
 
+  it.each(['accept', 'acceptAndFlag', 'newTicket'] as const)(
+    'sends a stranger whose mail threads into another ticket to that ticket (%s)',
+    (unrelatedSender) => {
+      // Regression: under newTicket every reply quoting the first subject's "[#7]" made one more ticket.
+      const decision = decideTarget(
+        input({
+          subjectNumbers: [7],
+          threadMatch: 9,
+          ...stranger,
+          settings: { unrelatedSender, autoReplies: 'skip' },
+        }),
+      );
+      expect(decision).toEqual({ action: 'supplement', ticketNumber: 9, flagged: false, via: 'references' });
+    },
+  );
+
   it('lets the subject win over a thread that points at another ticket', () => {
     expect(decideTarget(input({ subjectNumbers: [7], threadMatch: 9 }))).toMatchObject({
       ticketNumber: 7,
