@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
+import { type BlobServiceClient, type ContainerClient, RestError } from '@azure/storage-blob';
 import type { ImageStore, RawMailStore } from '../import/ports.js';
 
 async function upload(
@@ -36,10 +36,18 @@ export class BlobImageStore implements ImageStore {
     extension: string;
   }): Promise<string> {
     const name = `${input.helpdeskId}/${input.ticketNumber}/${input.sha256}.${input.extension}`;
-    const blob = this.container.getBlockBlobClient(name);
-    // Same name means same bytes: an image already stored (same ticket, or a retried job) is not sent again.
-    if (await blob.exists()) return name;
-    return upload(this.container, name, input.content, input.contentType);
+    // One request, written only when no blob has this name yet. Same name means same bytes, so an image
+    // already stored (same ticket, or a retried job) is left as it is: 409 BlobAlreadyExists.
+    try {
+      await this.container.getBlockBlobClient(name).upload(input.content, input.content.length, {
+        blobHTTPHeaders: { blobContentType: input.contentType },
+        conditions: { ifNoneMatch: '*' },
+      });
+    } catch (error) {
+      if (!(error instanceof RestError && (error.statusCode === 409 || error.statusCode === 412)))
+        throw error;
+    }
+    return name;
   }
 }
 

@@ -28,7 +28,7 @@ interface LeaseDocument {
 }
 
 interface CounterDocument {
-  id: 'ticket-counter';
+  id: typeof COUNTER_ID;
   helpdeskId: string;
   docType: 'ticketCounter';
   lastNumber: number;
@@ -42,6 +42,7 @@ interface AcknowledgementLogDocument {
 }
 
 const DAY_MS = 86_400_000;
+const COUNTER_ID = 'ticket-counter';
 const MAX_COUNTER_ATTEMPTS = 50;
 
 function statusId(mailboxId: string): string {
@@ -203,35 +204,37 @@ export class CosmosHelpdeskStore implements HelpdeskStore {
     };
   }
 
+  /**
+   * One request per number: the counter is incremented on the server (a patch is atomic per document),
+   * so concurrent creators get distinct numbers without reading first and without 412 retries. Only
+   * the helpdesk's very first number creates the counter.
+   */
   async allocateTicketNumber(helpdeskId: string): Promise<number> {
+    const counter = this.helpdesks.item(COUNTER_ID, helpdeskId);
     for (let attempt = 0; attempt < MAX_COUNTER_ATTEMPTS; attempt++) {
-      const found = await readOrNull<CounterDocument>(this.helpdesks, 'ticket-counter', helpdeskId);
       try {
-        if (!found) {
-          await this.helpdesks.items.create<CounterDocument>({
-            id: 'ticket-counter',
-            helpdeskId,
-            docType: 'ticketCounter',
-            lastNumber: 1,
-          });
-          return 1;
-        }
-        const next = found.resource.lastNumber + 1;
-        await this.helpdesks
-          .item('ticket-counter', helpdeskId)
-          .replace<CounterDocument>(
-            { ...found.resource, lastNumber: next },
-            { accessCondition: { type: 'IfMatch', condition: found.etag ?? '' } },
-          );
-        return next;
+        const { resource } = await counter.patch<CounterDocument>([
+          { op: 'incr', path: '/lastNumber', value: 1 },
+        ]);
+        if (!resource) throw new Error(`the ticket counter of helpdesk ${helpdeskId} came back empty`);
+        return resource.lastNumber;
       } catch (error) {
-        const status = cosmosStatus(error);
-        if (status !== 409 && status !== 412) throw error;
-        // Another instance took this number; back off a little and read again.
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * (attempt + 1)));
+        if (cosmosStatus(error) !== 404) throw error;
+      }
+      try {
+        await this.helpdesks.items.create<CounterDocument>({
+          id: COUNTER_ID,
+          helpdeskId,
+          docType: 'ticketCounter',
+          lastNumber: 1,
+        });
+        return 1;
+      } catch (error) {
+        // Another creator made the counter meanwhile: increment that one.
+        if (cosmosStatus(error) !== 409) throw error;
       }
     }
-    throw new Error(`could not allocate a ticket number for helpdesk ${helpdeskId}: too much contention`);
+    throw new Error(`could not allocate a ticket number for helpdesk ${helpdeskId}`);
   }
 
   async acknowledgementCounts(

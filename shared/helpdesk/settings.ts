@@ -80,7 +80,7 @@ export const importerSettingsSchema = z.object({
     .object({
       maxImageBytes: z.number().int().min(1024).max(50_000_000).default(10_000_000),
       maxImagesBytesPerMessage: z.number().int().min(1024).max(200_000_000).default(30_000_000),
-      maxMessageBytes: z.number().int().min(10_000).max(200_000_000).default(40_000_000),
+      maxMessageBytes: z.number().int().min(10_000).max(200_000_000).default(60_000_000),
       archiveRawMail: z.boolean().default(false),
       archiveAttachments: z.boolean().default(false),
       allowExternalImages: z.boolean().default(false),
