@@ -9,7 +9,10 @@ import type { MailboxRef, RunCounts } from './ports.js';
 export interface MailboxRunResult {
   helpdeskId: string;
   mailboxId: string;
-  /** busy: another run holds the mailbox's lease; notFound: no such helpdesk or mailbox. */
+  /**
+   * busy: another run holds the mailbox's lease; notFound: no such helpdesk or mailbox; incomplete: the
+   * run stopped early (time budget, lease lost, another run working on the same message) or failed.
+   */
   status: 'done' | 'incomplete' | 'busy' | 'notFound';
   counts: RunCounts;
   created: number[];
@@ -24,11 +27,16 @@ export interface RunOptions {
   /** Epoch milliseconds after which no new message is started; the rest is left for the next run. */
   deadline: number;
   telemetry: ImportTelemetry;
+  /** How long the mailbox lease lasts unrenewed (default one minute); a live run renews it every third. */
+  leaseTtlMs?: number;
 }
 
 /** Post-processing goes out in groups this large: one Graph $batch call each. */
 const OPERATION_GROUP = 20;
-const LEASE_MARGIN_MS = 60_000;
+/** A run that died holds its mailbox this long at most. */
+const LEASE_TTL_MS = 60_000;
+/** Post-processing of mail imported before the deadline may run this much longer. */
+const FLUSH_GRACE_MS = 30_000;
 /** The first "since last scan" run looks back this far. */
 const FIRST_SCAN_LOOKBACK_MS = 86_400_000;
 /** Mail that arrives while a scan runs can carry an earlier received time; overlap scans a little. */
@@ -75,7 +83,9 @@ async function resolveOperations(
 /**
  * Imports one mailbox: lists its mail oldest first, imports each message, post-processes the source
  * messages in $batch groups only after their tickets are stored, and records the run on the mailbox's
- * status (R4). Holds the mailbox's lease throughout so two runs never import the same mailbox at once.
+ * status (R4). Holds the mailbox's lease throughout, renewing it while it lives, so two runs never import
+ * the same mailbox at once; if the lease is lost anyway, the per-message records keep it exactly once.
+ * Running out of time or losing the lease stops the run cleanly, leaving the rest for the next run.
  */
 export async function importMailbox(
   deps: ImportDependencies,
@@ -95,24 +105,47 @@ export async function importMailbox(
   const helpdesk = await deps.helpdesks.get(ref.helpdeskId);
   const mailbox = helpdesk?.importer.mailboxes.find((m) => m.id === ref.mailboxId);
   if (!helpdesk || !mailbox) return { ...result, status: 'notFound' };
+  const status = await deps.helpdesks.mailboxStatus(ref.helpdeskId, ref.mailboxId);
 
-  const lease = await deps.helpdesks.acquireLease(
-    ref,
-    randomUUID(),
-    options.deadline - Date.now() + LEASE_MARGIN_MS,
-  );
+  const leaseTtl = options.leaseTtlMs ?? LEASE_TTL_MS;
+  const lease = await deps.helpdesks.acquireLease(ref, randomUUID(), leaseTtl);
   if (!lease) return { ...result, status: 'busy' };
 
-  const abort = new AbortController();
-  const timer = setTimeout(
-    () => abort.abort(new Error('time budget used up')),
+  const stop = new AbortController();
+  const budget = setTimeout(
+    () => stop.abort(new Error('time budget used up')),
     Math.max(0, options.deadline - Date.now()),
   );
+  const finishing = AbortSignal.timeout(Math.max(0, options.deadline - Date.now()) + FLUSH_GRACE_MS);
+  // One renewal at a time: two at once would race on the lease's etag and one would look lost.
+  let renewal = Promise.resolve(true);
+  let queued = 0;
+  const confirmLease = (): Promise<boolean> => {
+    queued++;
+    renewal = renewal.then(async (held) => {
+      let renewed = false;
+      try {
+        renewed = held && (await lease.renew(leaseTtl));
+      } catch {
+        // Unsure whether it still holds the mailbox: stop, as if it did not.
+      } finally {
+        queued--;
+      }
+      if (!renewed) stop.abort(new Error('the mailbox lease was taken over by another run'));
+      return renewed;
+    });
+    return renewal;
+  };
+  // Skipped while a renewal is under way: slow renewals must not pile up ahead of a confirmation.
+  const heartbeat = setInterval(() => {
+    if (queued === 0) void confirmLease();
+  }, leaseTtl / 3);
   const scanStartedAt = deps.clock().toISOString();
-  const status = await deps.helpdesks.mailboxStatus(ref.helpdeskId, ref.mailboxId);
   let runError: string | null = null;
+  /** A message failed or was left to another run: a "since last scan" listing must reach it again. */
+  let leftBehind = false;
   try {
-    const operations = await resolveOperations(deps, helpdesk, mailbox, abort.signal);
+    const operations = await resolveOperations(deps, helpdesk, mailbox, stop.signal);
     const context: MailboxContext = {
       helpdesk,
       mailbox,
@@ -120,7 +153,8 @@ export async function importMailbox(
       keepAsideOperation: operations.keepAside,
       ownAddresses: helpdesk.importer.mailboxes.map(ownAddress).filter((a): a is string => a !== null),
       ownMessageIdDomain: messageIdDomain(helpdesk, mailbox),
-      signal: abort.signal,
+      signal: stop.signal,
+      confirmLease,
     };
     const since =
       mailbox.scan === 'sinceLastScan'
@@ -134,7 +168,8 @@ export async function importMailbox(
     const flush = async () => {
       if (pending.length === 0) return;
       const group = pending.splice(0, pending.length);
-      const outcomes = await deps.mailSource.applyOperations(mailbox.userId, group, abort.signal);
+      // Not the run's stop signal: what is imported gets post-processed even when the run stops.
+      const outcomes = await deps.mailSource.applyOperations(mailbox.userId, group, finishing);
       for (const outcome of outcomes.filter((o) => !o.ok)) {
         // The ticket is stored; the record makes the next run only post-process this message again.
         deps.log.warn(`post-processing ${outcome.messageId} failed: ${outcome.error ?? 'unknown error'}`);
@@ -144,16 +179,31 @@ export async function importMailbox(
     pages: for await (const page of deps.mailSource.listMessages(
       mailbox,
       { scan: mailbox.scan, ...(since ? { since } : {}) },
-      abort.signal,
+      stop.signal,
     )) {
       for (const summary of page) {
-        if (Date.now() >= options.deadline) {
+        if (stop.signal.aborted || Date.now() >= options.deadline) {
           result.status = 'incomplete';
           break pages;
         }
         const messageStarted = Date.now();
-        const outcome = await importMessage(deps, context, summary);
+        let outcome: MessageResult;
+        try {
+          outcome = await importMessage(deps, context, summary);
+        } catch (error) {
+          if (!stop.signal.aborted) throw error;
+          result.status = 'incomplete';
+          break pages;
+        }
+        if (outcome.outcome === 'inProgressElsewhere') {
+          // Another run is in this mailbox after all (a lease lapsed): leave the rest to it.
+          deps.log.warn(`message ${outcome.key} is being imported by another run; stopping this one`);
+          leftBehind = true;
+          result.status = 'incomplete';
+          break pages;
+        }
         record(result, outcome);
+        if (outcome.outcome === 'failed') leftBehind = true;
         if (outcome.outcome !== 'stillKeptAside') {
           options.telemetry.messageOutcome({
             helpdeskId: ref.helpdeskId,
@@ -171,15 +221,19 @@ export async function importMailbox(
         if (outcome.operation) pending.push({ messageId: summary.id, operation: outcome.operation });
         if (pending.length >= OPERATION_GROUP) await flush();
       }
-      await lease.renew(options.deadline - Date.now() + LEASE_MARGIN_MS);
     }
     await flush();
   } catch (error) {
-    runError = error instanceof Error ? error.message : String(error);
+    if (!stop.signal.aborted) {
+      runError = error instanceof Error ? error.message : String(error);
+      result.status = 'incomplete';
+      throw error;
+    }
+    // Stopped while listing or resolving folders: nothing was imported yet, nothing is wrong.
     result.status = 'incomplete';
-    throw error;
   } finally {
-    clearTimeout(timer);
+    clearInterval(heartbeat);
+    clearTimeout(budget);
     result.durationMs = Date.now() - started;
     const now = deps.clock().toISOString();
     const complete = result.status === 'done';
@@ -189,7 +243,7 @@ export async function importMailbox(
       lastRunComplete: complete,
       lastCounts: result.counts,
       lastSuccessfulCheckAt: runError ? status.lastSuccessfulCheckAt : now,
-      lastScanStartedAt: complete ? scanStartedAt : status.lastScanStartedAt,
+      lastScanStartedAt: complete && !leftBehind ? scanStartedAt : status.lastScanStartedAt,
       lastError: runError ? { at: now, message: runError } : status.lastError,
     });
     options.telemetry.mailboxRun({
@@ -201,6 +255,8 @@ export async function importMailbox(
       complete,
       error: runError,
     });
+    // A renewal under way changes the lease's etag; releasing before it ends would miss and leave it to expire.
+    await renewal;
     await lease.release();
   }
   return result;
@@ -231,6 +287,7 @@ function record(result: MailboxRunResult, outcome: MessageResult): void {
       result.problems.push({ key: outcome.key, outcome: outcome.outcome, reason: outcome.reason });
       return;
     case 'stillKeptAside':
+    case 'inProgressElsewhere':
       return;
   }
 }

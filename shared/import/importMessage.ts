@@ -13,7 +13,7 @@ import { MailLimitError, parseMail } from '../mail/parseMail.js';
 import { extractReply } from '../mail/replyText.js';
 import { toSafeHtml } from '../mail/safeHtml.js';
 import type { MessageOutcome } from '../observability/telemetry.js';
-import type { AttachmentNotStored, StoredImage, Ticket } from '../tickets/model.js';
+import type { ArchivedAttachment, AttachmentNotStored, StoredImage, Ticket } from '../tickets/model.js';
 import { decideTarget, referencedMessageIds, type TicketFacts } from '../tickets/threading.js';
 import {
   describeAttachments,
@@ -43,7 +43,8 @@ export type ImportStep =
 
 export interface MessageResult {
   key: string | null;
-  outcome: MessageOutcome | 'stillKeptAside';
+  /** inProgressElsewhere: another run changed the message's record meanwhile and carries it on. */
+  outcome: MessageOutcome | 'stillKeptAside' | 'inProgressElsewhere';
   ticketNumber: number | null;
   /** What to do with the source message now; null to leave it as it is. */
   operation: SourceOperation | null;
@@ -62,11 +63,39 @@ export interface MailboxContext {
   keepAsideOperation: SourceOperation;
   ownAddresses: string[];
   ownMessageIdDomain: string;
+  /** Aborts when the run must stop (time budget used up, lease lost): the message is left as it is. */
   signal?: AbortSignal;
+  /**
+   * Renews the mailbox lease; false when another run has taken the mailbox over. Called right before
+   * mail is sent, the one effect that a second run could not recognise and undo.
+   */
+  confirmLease: () => Promise<boolean>;
 }
 
 class RecordConflictError extends Error {
   override readonly name = 'RecordConflictError';
+
+  constructor(readonly key: string) {
+    super(`message ${key} was changed by another run`);
+  }
+}
+
+/** A throw from `checkpoint` stands for the process dying at that step: it skips all failure bookkeeping. */
+class Interrupted extends Error {
+  override readonly name = 'Interrupted';
+}
+
+async function reached(deps: ImportDependencies, step: ImportStep): Promise<void> {
+  try {
+    await deps.checkpoint(step);
+  } catch (error) {
+    throw new Interrupted(`interrupted after ${step}`, { cause: error });
+  }
+}
+
+/** Errors that are not this message's fault: they must not count as an attempt, nor keep the mail aside. */
+function passesThrough(error: unknown, context: MailboxContext): boolean {
+  return error instanceof Interrupted || error instanceof RecordConflictError || !!context.signal?.aborted;
 }
 
 function senderDomain(address: string | null | undefined): string | null {
@@ -89,38 +118,65 @@ export async function importMessage(
   context: MailboxContext,
   summary: MailSummary,
 ): Promise<MessageResult> {
+  try {
+    return await importOrFail(deps, context, summary);
+  } catch (error) {
+    if (!(error instanceof RecordConflictError)) throw error;
+    return {
+      key: error.key,
+      outcome: 'inProgressElsewhere',
+      ticketNumber: null,
+      operation: null,
+      classification: null,
+      senderDomain: null,
+      reason: error.message,
+      attempt: 0,
+    };
+  }
+}
+
+async function importOrFail(
+  deps: ImportDependencies,
+  context: MailboxContext,
+  summary: MailSummary,
+): Promise<MessageResult> {
   const { helpdesk, mailbox } = context;
   const partition = mailboxKey(helpdesk.id, mailbox.id);
   let key = summary.internetMessageId ? messageKey(summary.internetMessageId) : null;
   let existing = key ? await deps.records.get(partition, key) : null;
-  const settled = existing ? settledResult(existing.record, context) : null;
+  const settled = existing ? settledResult(existing.record, context, summary) : null;
   if (settled) return settled;
 
   let parsed: ParsedMail;
   try {
     const raw = await deps.mailSource.fetchMime(mailbox.userId, summary.id, context.signal);
-    await deps.checkpoint('fetched');
+    await reached(deps, 'fetched');
     parsed = await parseMail(raw, {
       maxMessageBytes: helpdesk.importer.attachments.maxMessageBytes,
       ...imageLimits(helpdesk),
     });
-    await deps.checkpoint('parsed');
+    await reached(deps, 'parsed');
   } catch (error) {
-    key ??= messageKey(null, `graph:${summary.id}`);
+    if (passesThrough(error, context)) throw error;
+    if (!key) {
+      // Without a Message-ID and unparsed, only the Graph id names the message; its earlier failures count.
+      key = messageKey(null, `graph:${summary.id}`);
+      existing = await deps.records.get(partition, key);
+    }
     return failed(deps, context, summary, key, existing, error, error instanceof MailLimitError);
   }
 
   if (!key) {
     key = messageKey(parsed.messageId, parsed.rawSha256);
     existing = await deps.records.get(partition, key);
-    const settledLate = existing ? settledResult(existing.record, context) : null;
+    const settledLate = existing ? settledResult(existing.record, context, summary) : null;
     if (settledLate) return settledLate;
   }
 
   try {
     return await importParsed(deps, context, summary, key, parsed, existing);
   } catch (error) {
-    if (error instanceof RecordConflictError) throw error;
+    if (passesThrough(error, context)) throw error;
     const fresh = await deps.records.get(partition, key);
     return failed(deps, context, summary, key, fresh, error, false);
   }
@@ -134,7 +190,11 @@ function imageLimits(helpdesk: Helpdesk) {
 }
 
 /** A message whose record says it needs nothing more than post-processing (or nothing at all). */
-function settledResult(record: MailRecord, context: MailboxContext): MessageResult | null {
+function settledResult(
+  record: MailRecord,
+  context: MailboxContext,
+  summary: MailSummary,
+): MessageResult | null {
   const base = {
     key: record.id,
     ticketNumber: record.plan && record.plan.action !== 'skip' ? record.plan.ticketNumber : null,
@@ -147,7 +207,17 @@ function settledResult(record: MailRecord, context: MailboxContext): MessageResu
     return { ...base, outcome: 'alreadyImported', operation: context.doneOperation, reason: null };
   }
   if (record.state === 'keptAside') {
-    return { ...base, outcome: 'stillKeptAside', operation: null, reason: record.keptAside?.reason ?? null };
+    // A run may have stopped between keeping it aside and tagging (or moving) the source: finish that.
+    const operation = context.keepAsideOperation;
+    const unfinished =
+      operation.kind === 'keepAside' &&
+      (operation.folderId !== undefined || !summary.categories.includes(operation.category));
+    return {
+      ...base,
+      outcome: 'stillKeptAside',
+      operation: unfinished ? operation : null,
+      reason: record.keptAside?.reason ?? null,
+    };
   }
   return null;
 }
@@ -185,7 +255,7 @@ async function save(
   const updated = { ...record, updatedAt: deps.clock().toISOString() };
   const saved =
     etag === null ? await deps.records.create(updated) : await deps.records.replace(updated, etag);
-  if (!saved) throw new RecordConflictError(`message ${record.id} was changed by another run`);
+  if (!saved) throw new RecordConflictError(record.id);
   return { record: updated, etag: saved.etag };
 }
 
@@ -219,6 +289,7 @@ async function failed(
     const raw = await deps.mailSource.fetchMime(context.mailbox.userId, summary.id, context.signal);
     blobName = await deps.rawMail.keepAside(context.helpdesk.id, context.mailbox.id, key, raw);
   } catch (storeError) {
+    if (context.signal?.aborted) throw storeError;
     // Without a raw copy the mail stays in the mailbox untouched; record both reasons.
     const both = `${reason}; raw copy not stored: ${errorMessage(storeError)}`;
     await save(deps, { ...record, attempts, lastError: both }, existing?.etag ?? null);
@@ -251,7 +322,6 @@ async function importParsed(
       ownMessageIdDomain: context.ownMessageIdDomain,
     });
     const plan = await decidePlan(deps, context, parsed, sender, classification.kind);
-    await deps.checkpoint('planned');
     current = await save(
       deps,
       {
@@ -264,18 +334,9 @@ async function importParsed(
       },
       current.etag,
     );
+    await reached(deps, 'planned');
   }
   const plan = current.record.plan as MailPlan;
-  const receivedAt = summary.receivedDateTime;
-  const importedAt = now.toISOString();
-  const reference = (n: number) => formatTicketReference(n, helpdesk.ticketPrefix);
-  const origin = {
-    messageKey: key,
-    mailboxId: context.mailbox.id,
-    internetMessageId: parsed.messageId ?? summary.internetMessageId,
-    sender: parsed.from?.address || null,
-    rawMailBlob: null as string | null,
-  };
   const baseResult = {
     key,
     classification: current.record.classification?.kind ?? null,
@@ -294,12 +355,73 @@ async function importParsed(
     };
   }
 
+  // Stored before: only an acknowledgement left half-sent brings it here; the ticket is not written again.
+  const wasStored = current.record.state === 'stored';
+  let ticket: Ticket;
+  if (wasStored) {
+    const stored = await deps.tickets.getTicket(helpdesk.id, plan.ticketNumber);
+    if (!stored) throw new Error(`ticket ${plan.ticketNumber} no longer exists`);
+    ticket = stored;
+  } else {
+    ticket = await writeTicketOrSupplement(deps, context, summary, key, parsed, sender, plan, now);
+    current = await save(deps, { ...current.record, state: 'stored' }, current.etag);
+    await reached(deps, 'stored');
+  }
+
+  // An unrelated sender learns nothing about the ticket from us: no acknowledgement with its title (R18).
+  if (plan.action === 'createTicket' || !plan.flagged) {
+    await acknowledge(
+      deps,
+      context,
+      current,
+      parsed,
+      ticket,
+      sender,
+      plan.action === 'createTicket' ? 'newTicket' : 'supplement',
+      formatTicketReference(ticket.number, helpdesk.ticketPrefix),
+    );
+  }
+  const outcome = plan.action === 'createTicket' ? 'created' : 'supplemented';
+  return {
+    ...baseResult,
+    outcome: wasStored ? 'alreadyImported' : outcome,
+    ticketNumber: ticket.number,
+    operation: context.doneOperation,
+    reason: plan.action === 'supplement' ? (plan.flagged ?? `matched by ${plan.via}`) : null,
+  };
+}
+
+/** Carries out a plan: images, then the ticket or supplement, then its history. Every write is idempotent. */
+async function writeTicketOrSupplement(
+  deps: ImportDependencies,
+  context: MailboxContext,
+  summary: MailSummary,
+  key: string,
+  parsed: ParsedMail,
+  sender: ResolvedContact,
+  plan: Exclude<MailPlan, { action: 'skip' }>,
+  now: Date,
+): Promise<Ticket> {
+  const { helpdesk } = context;
+  const receivedAt = summary.receivedDateTime;
+  const importedAt = now.toISOString();
+  const origin = {
+    messageKey: key,
+    mailboxId: context.mailbox.id,
+    internetMessageId: parsed.messageId ?? summary.internetMessageId,
+    sender: parsed.from?.address || null,
+    rawMailBlob: null as string | null,
+    attachments: [] as ArchivedAttachment[],
+  };
   if (helpdesk.importer.attachments.archiveRawMail) {
     const raw = await deps.mailSource.fetchMime(context.mailbox.userId, summary.id, context.signal);
     origin.rawMailBlob = await deps.rawMail.archive(helpdesk.id, context.mailbox.id, key, raw);
   }
+  if (helpdesk.importer.attachments.archiveAttachments && parsed.attachments.length > 0) {
+    origin.attachments = await archiveAttachments(deps, context, summary, key);
+  }
   const content = await storeContent(deps, context, parsed, plan.ticketNumber, receivedAt, origin);
-  await deps.checkpoint('imagesStored');
+  await reached(deps, 'imagesStored');
   const messageIds = parsed.messageId ? [parsed.messageId] : [];
 
   let ticket: Ticket;
@@ -312,7 +434,7 @@ async function importParsed(
       }
       ticket = stored;
     }
-    await deps.checkpoint('ticketWritten');
+    await reached(deps, 'ticketWritten');
     await deps.tickets.putHistory(
       historyEntry({
         ticket,
@@ -339,9 +461,17 @@ async function importParsed(
     });
     await deps.tickets.addSupplement(
       supplement,
-      ticketChangeOnSupplement({ helpdesk, ticket, sender, receivedAt, importedAt }),
+      ticketChangeOnSupplement({
+        helpdesk,
+        ticket,
+        sender,
+        receivedAt,
+        importedAt,
+        // An unrelated or automatic sender does not become related by writing once.
+        addSender: !plan.flagged && !plan.automatic,
+      }),
     );
-    await deps.checkpoint('supplementWritten');
+    await reached(deps, 'supplementWritten');
     const notes = [plan.flagged, plan.automatic].filter((note): note is string => !!note);
     await deps.tickets.putHistory(
       historyEntry({
@@ -355,28 +485,9 @@ async function importParsed(
       }),
     );
   }
-  await deps.checkpoint('historyWritten');
+  await reached(deps, 'historyWritten');
   await deps.tickets.rememberMessageIds(helpdesk.id, ticket.number, messageIds);
-  current = await save(deps, { ...current.record, state: 'stored' }, current.etag);
-  await deps.checkpoint('stored');
-
-  await acknowledge(
-    deps,
-    context,
-    current,
-    parsed,
-    ticket,
-    sender,
-    plan.action === 'createTicket' ? 'newTicket' : 'supplement',
-    reference(ticket.number),
-  );
-  return {
-    ...baseResult,
-    outcome: plan.action === 'createTicket' ? 'created' : 'supplemented',
-    ticketNumber: ticket.number,
-    operation: context.doneOperation,
-    reason: plan.action === 'supplement' ? (plan.flagged ?? `matched by ${plan.via}`) : null,
-  };
+  return ticket;
 }
 
 async function resolveSender(
@@ -415,10 +526,10 @@ async function decidePlan(
       });
     }
   }
+  // Looked up even when the subject names a ticket: a reply-all from someone on the thread is related.
+  const references = referencedMessageIds(parsed);
   const threadMatch =
-    knownTickets.size === 0
-      ? await deps.tickets.ticketForMessageIds(helpdesk.id, referencedMessageIds(parsed))
-      : null;
+    references.length > 0 ? await deps.tickets.ticketForMessageIds(helpdesk.id, references) : null;
   const decision = decideTarget({
     subjectNumbers,
     knownTickets,
@@ -442,7 +553,7 @@ async function decidePlan(
     };
   }
   const ticketNumber = await deps.helpdesks.allocateTicketNumber(helpdesk.id);
-  await deps.checkpoint('ticketNumberAllocated');
+  await reached(deps, 'ticketNumberAllocated');
   return { action: 'createTicket', ticketNumber };
 }
 
@@ -513,7 +624,36 @@ async function storeContent(
   };
 }
 
-/** Sends the acknowledgement at most once, even when the job is redelivered after a crash (R16). */
+/**
+ * R12: every attachment archived, streamed from a second read of the MIME while it is parsed, so no
+ * attachment is held whole in memory; names derive from the message key, so a retry overwrites.
+ */
+async function archiveAttachments(
+  deps: ImportDependencies,
+  context: MailboxContext,
+  summary: MailSummary,
+  key: string,
+): Promise<ArchivedAttachment[]> {
+  const { helpdesk, mailbox } = context;
+  const raw = await deps.mailSource.fetchMime(mailbox.userId, summary.id, context.signal);
+  const parsed = await parseMail(
+    raw,
+    { maxMessageBytes: helpdesk.importer.attachments.maxMessageBytes, ...imageLimits(helpdesk) },
+    (attachment, content) =>
+      deps.rawMail.archiveAttachment(helpdesk.id, mailbox.id, key, attachment, content),
+  );
+  return parsed.attachments.map((a) => ({
+    filename: a.filename,
+    contentType: a.contentType,
+    size: a.size,
+    blobName: a.archivedAs ?? '',
+  }));
+}
+
+/**
+ * Sends the acknowledgement at most once, even when the job is redelivered after a crash (R16): the
+ * record says 'sending' before the mail goes out, and a later run that finds it so asks Sent Items.
+ */
 async function acknowledge(
   deps: ImportDependencies,
   context: MailboxContext,
@@ -527,21 +667,10 @@ async function acknowledge(
   const { helpdesk, mailbox } = context;
   const template = helpdesk.importer.acknowledgement[event];
   const to = parsed.from?.address;
-  if (
-    !template.enabled ||
-    !to ||
-    (current.record.acknowledgement && current.record.acknowledgement.state !== 'sending')
-  ) {
-    return;
-  }
+  const unfinished = current.record.acknowledgement?.state === 'sending';
+  if (!to || (current.record.acknowledgement && !unfinished) || (!unfinished && !template.enabled)) return;
   const messageId = createOwnMessageId(`${current.record.id}:${event}`, context.ownMessageIdDomain);
-  if (current.record.acknowledgement?.state === 'sending') {
-    // A previous attempt may have sent it before crashing: Sent Items tells.
-    if (await deps.mailSource.sentMessageExists(mailbox.userId, messageId, context.signal)) {
-      await acknowledgementSent(deps, context, current, ticket, to, event, messageId);
-      return;
-    }
-  } else {
+  if (!unfinished) {
     const now = deps.clock();
     const allowed = acknowledgementAllowed({
       classification: current.record.classification ?? { kind: 'normal', reasons: [] },
@@ -563,6 +692,20 @@ async function acknowledge(
   }
   // Known before it is sent, so even a very quick reply to it threads into the ticket (R17).
   await deps.tickets.rememberMessageIds(helpdesk.id, ticket.number, [messageId]);
+  // A run whose lease lapsed may not send: the run that took over could be sending the same mail.
+  if (!(await context.confirmLease())) throw new Error('the mailbox lease was lost before sending');
+  if (unfinished) {
+    // A previous attempt may have sent it before it stopped: Sent Items tells.
+    if (await deps.mailSource.sentMessageExists(mailbox.userId, messageId, context.signal)) {
+      await acknowledgementSent(deps, context, current, ticket, to, event, messageId);
+      return;
+    }
+    if (!template.enabled) {
+      // Switched off since it was decided: settle it unsent rather than revisit the message forever.
+      await save(deps, { ...current.record, acknowledgement: { messageId, state: 'failed' } }, current.etag);
+      return;
+    }
+  }
   const rendered = renderAcknowledgement({
     template,
     separator: helpdesk.importer.replySeparator,
@@ -576,7 +719,7 @@ async function acknowledge(
   });
   try {
     const mime = await composeAcknowledgementMime({
-      from: { address: context.ownAddresses[0] ?? mailbox.userId, name: flattenHeaderText(helpdesk.name) },
+      from: { address: mailbox.userId, name: flattenHeaderText(helpdesk.name) },
       to: { address: to, name: flattenHeaderText(parsed.from?.name ?? '') },
       subject: rendered.subject,
       text: rendered.text,
@@ -586,6 +729,8 @@ async function acknowledge(
     });
     await deps.mailSource.sendMime(mailbox.userId, mime, context.signal);
   } catch (error) {
+    // Stopped mid-send, it may have gone out: left 'sending' for the next run to look in Sent Items.
+    if (context.signal?.aborted) throw error;
     // The ticket is stored; a failed acknowledgement must not undo or block that.
     await save(deps, { ...current.record, acknowledgement: { messageId, state: 'failed' } }, current.etag);
     deps.log.warn(`acknowledgement for ${current.record.id} not sent: ${errorMessage(error)}`);
@@ -615,5 +760,5 @@ async function acknowledgementSent(
     }),
   );
   await save(deps, { ...current.record, acknowledgement: { messageId, state: 'sent' } }, current.etag);
-  await deps.checkpoint('acknowledged');
+  await reached(deps, 'acknowledged');
 }

@@ -1,6 +1,6 @@
 import { ApiError } from '../http/errors.js';
 import type { ImportDependencies } from './dependencies.js';
-import { mailboxKey } from './mailRecord.js';
+import { type MailRecord, mailboxKey } from './mailRecord.js';
 
 export interface KeptAsideMessage {
   key: string;
@@ -39,8 +39,9 @@ export async function listKeptAside(
 }
 
 /**
- * Puts a kept-aside message back in line: its record returns to pending with its attempts reset, so the
- * next run of its mailbox imports it again (the source message is still in the mailbox, unread).
+ * Puts a kept-aside message back in line: its record returns to pending (or to its plan, so a ticket it
+ * had begun is completed rather than made twice) with its attempts reset, so the next run of its mailbox
+ * imports it again. The source message is still in the mailbox, unread; moved back if it was moved away.
  */
 export async function retryKeptAside(
   deps: ImportDependencies,
@@ -54,25 +55,41 @@ export async function retryKeptAside(
     if (found.record.state !== 'keptAside') {
       throw new ApiError('conflict', `message ${input.key} is not kept aside (it is ${found.record.state})`);
     }
+    if (helpdesk.importer.keepAside.folder) {
+      // First, so a failed move leaves the message kept aside rather than pending where no run finds it.
+      const [moved] = await deps.mailSource.applyOperations(mailbox.userId, [
+        { messageId: found.record.graphMessageId, operation: { kind: 'move', folderId: mailbox.folder } },
+      ]);
+      if (!moved?.ok) {
+        throw new Error(`message ${input.key} could not be moved back: ${moved?.error ?? 'unknown error'}`);
+      }
+    }
     const saved = await deps.records.replace(
       {
         ...found.record,
-        state: 'pending',
+        state: found.record.plan ? 'planned' : 'pending',
         attempts: 0,
-        plan: null,
         keptAside: null,
         updatedAt: deps.clock().toISOString(),
       },
       found.etag,
     );
     if (!saved) throw new ApiError('conflict', `message ${input.key} changed meanwhile; try again`);
-    if (helpdesk.importer.keepAside.folder) {
-      // Kept-aside mail was moved away; bring it back where the importer reads.
-      await deps.mailSource.applyOperations(mailbox.userId, [
-        { messageId: found.record.graphMessageId, operation: { kind: 'move', folderId: mailbox.folder } },
-      ]);
-    }
+    if (mailbox.scan === 'sinceLastScan') await rescanFrom(deps, helpdesk.id, mailbox.id, found.record);
     return { mailboxId: mailbox.id };
   }
   throw new ApiError('notFound', `no message ${input.key} in helpdesk ${helpdesk.id}`);
+}
+
+/** A "since last scan" mailbox lists only recent mail: move its scan back so the next run sees this one. */
+async function rescanFrom(
+  deps: ImportDependencies,
+  helpdeskId: string,
+  mailboxId: string,
+  record: MailRecord,
+): Promise<void> {
+  const status = await deps.helpdesks.mailboxStatus(helpdeskId, mailboxId);
+  const received = Date.parse(record.receivedDateTime);
+  if (status.lastScanStartedAt && Date.parse(status.lastScanStartedAt) <= received) return;
+  await deps.helpdesks.saveMailboxStatus({ ...status, lastScanStartedAt: new Date(received).toISOString() });
 }

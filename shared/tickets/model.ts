@@ -37,6 +37,15 @@ export interface MailOrigin {
   sender: string | null;
   /** Blob name of the raw .eml when archiving is on (R12). */
   rawMailBlob: string | null;
+  /** Every attachment, archived as a blob, when attachment archiving is on (R12). */
+  attachments: ArchivedAttachment[];
+}
+
+export interface ArchivedAttachment {
+  filename: string | null;
+  contentType: string;
+  size: number;
+  blobName: string;
 }
 
 export interface Ticket {

@@ -150,6 +150,8 @@ export function ticketChangeOnSupplement(input: {
   sender: ResolvedContact;
   receivedAt: string;
   importedAt: string;
+  /** Whether the sender joins the ticket's participants (not for unrelated or automatic mail). */
+  addSender: boolean;
 }): TicketChangeOnSupplement {
   const { helpdesk, ticket, sender, receivedAt, importedAt } = input;
   const hours = helpdesk.deadlineHours;
@@ -158,7 +160,7 @@ export function ticketChangeOnSupplement(input: {
       ? new Date(Date.parse(receivedAt) + hours * 3_600_000).toISOString()
       : ticket.deadline;
   const participants = new Set(ticket.participants);
-  if (sender.senderAddress) participants.add(sender.senderAddress);
+  if (sender.senderAddress && input.addSender) participants.add(sender.senderAddress);
   return {
     statusId: helpdesk.statusAfterCustomerSupplementId,
     deadline,

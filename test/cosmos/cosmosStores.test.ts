@@ -133,6 +133,7 @@ describe('CosmosTicketStore', () => {
         internetMessageId: '<m1@x>',
         sender: 'a@b.example',
         rawMailBlob: null,
+        attachments: [],
       },
     },
     importedAt: '2026-01-01T00:00:01.000Z',

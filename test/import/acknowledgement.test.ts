@@ -180,7 +180,7 @@ describe('the mailbox it is sent from', () => {
 
   // Bug in shared/import/importMessage.ts (acknowledge): From is the helpdesk's first mailbox, not the
   // one sending; real Graph refuses that (ErrorSendAsDenied) unless the app may send as that address.
-  it.fails('names that mailbox as the sender', async () => {
+  it('names that mailbox as the sender', async () => {
     const [ack] = await answersTo(SALES, messageId);
     expect(ack?.mail.from?.address).toBe(SALES);
   });

@@ -319,7 +319,7 @@ describe('a ticket number in the subject from a sender unrelated to the ticket (
 
   // Bug in shared/import/importMessage.ts (decidePlan): the thread is looked up only when the subject
   // names no known ticket, so decideTarget never learns that this reply threads into that very ticket.
-  it.fails('a reply-all in the thread from someone not on the ticket supplements it, even under newTicket', async () => {
+  it('a reply-all in the thread from someone not on the ticket supplements it, even under newTicket', async () => {
     const helpdesk = helpdesks.newTicket;
     const number = tickets.get('newTicket') ?? 0;
     await deliver(helpdesk, {

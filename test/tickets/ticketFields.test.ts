@@ -31,6 +31,7 @@ const content: ImportedContent = {
     internetMessageId: '<a@b>',
     sender: 'karin@customer.example',
     rawMailBlob: null,
+    attachments: [],
   },
 };
 
@@ -159,6 +160,7 @@ describe('supplementFields and ticketChangeOnSupplement (R8)', () => {
 
   it('sets the status after a customer supplement and keeps the deadline unless recalculation is on', () => {
     const change = ticketChangeOnSupplement({
+      addSender: true,
       helpdesk,
       ticket,
       sender: unknown,
@@ -183,6 +185,7 @@ describe('supplementFields and ticketChangeOnSupplement (R8)', () => {
       importedAt: 'x',
     });
     const later = ticketChangeOnSupplement({
+      addSender: true,
       helpdesk: recalculating,
       ticket: recalculated,
       sender: known,
