@@ -131,7 +131,7 @@ export async function importMailbox(
       } finally {
         queued--;
       }
-      if (!renewed) stop.abort(new Error('the mailbox lease was taken over by another run'));
+      if (!renewed) stop.abort(new Error('the mailbox lease was lost'));
       return renewed;
     });
     return renewal;

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import {
   acknowledgementAllowed,
   composeAcknowledgementMime,
@@ -149,11 +150,12 @@ async function importOrFail(
 
   let parsed: ParsedMail;
   try {
-    const raw = await deps.mailSource.fetchMime(mailbox.userId, summary.id, context.signal);
-    await reached(deps, 'fetched');
-    parsed = await parseMail(raw, {
-      maxMessageBytes: helpdesk.importer.attachments.maxMessageBytes,
-      ...imageLimits(helpdesk),
+    parsed = await withMime(deps, context, summary, async (raw) => {
+      await reached(deps, 'fetched');
+      return parseMail(raw, {
+        maxMessageBytes: helpdesk.importer.attachments.maxMessageBytes,
+        ...imageLimits(helpdesk),
+      });
     });
     await reached(deps, 'parsed');
   } catch (error) {
@@ -178,7 +180,39 @@ async function importOrFail(
   } catch (error) {
     if (passesThrough(error, context)) throw error;
     const fresh = await deps.records.get(partition, key);
+    if (fresh?.record.state === 'stored') {
+      // The mail is imported; only its acknowledgement failed, which the next run resumes. Not the
+      // mail's fault: no attempt counted, never kept aside.
+      return {
+        key,
+        outcome: 'failed',
+        ticketNumber: fresh.record.plan?.action === 'skip' ? null : (fresh.record.plan?.ticketNumber ?? null),
+        operation: null,
+        classification: fresh.record.classification?.kind ?? null,
+        senderDomain: fresh.record.senderDomain,
+        reason: errorMessage(error),
+        attempt: fresh.record.attempts,
+      };
+    }
     return failed(deps, context, summary, key, fresh, error, false);
+  }
+}
+
+/**
+ * The source's raw MIME for `use`, closed afterwards whether read to the end or not: a download left
+ * open holds a connection, and once the run stops it fails with nobody listening (an uncaught error).
+ */
+async function withMime<T>(
+  deps: ImportDependencies,
+  context: MailboxContext,
+  summary: MailSummary,
+  use: (raw: Readable) => Promise<T>,
+): Promise<T> {
+  const raw = await deps.mailSource.fetchMime(context.mailbox.userId, summary.id, context.signal);
+  try {
+    return await use(raw);
+  } finally {
+    raw.destroy();
   }
 }
 
@@ -286,8 +320,9 @@ async function failed(
   }
   let blobName: string | null = null;
   try {
-    const raw = await deps.mailSource.fetchMime(context.mailbox.userId, summary.id, context.signal);
-    blobName = await deps.rawMail.keepAside(context.helpdesk.id, context.mailbox.id, key, raw);
+    blobName = await withMime(deps, context, summary, (raw) =>
+      deps.rawMail.keepAside(context.helpdesk.id, context.mailbox.id, key, raw),
+    );
   } catch (storeError) {
     if (context.signal?.aborted) throw storeError;
     // Without a raw copy the mail stays in the mailbox untouched; record both reasons.
@@ -355,6 +390,7 @@ async function importParsed(
     };
   }
 
+  const event = plan.action === 'createTicket' ? 'newTicket' : 'supplement';
   // Stored before: only an acknowledgement left half-sent brings it here; the ticket is not written again.
   const wasStored = current.record.state === 'stored';
   let ticket: Ticket;
@@ -364,12 +400,13 @@ async function importParsed(
     ticket = stored;
   } else {
     ticket = await writeTicketOrSupplement(deps, context, summary, key, parsed, sender, plan, now);
-    current = await save(deps, { ...current.record, state: 'stored' }, current.etag);
+    // Decided in the same write that says stored: a crash right after must not skip it.
+    const acknowledgement = await acknowledgementDue(deps, context, current.record, parsed, plan, event);
+    current = await save(deps, { ...current.record, state: 'stored', acknowledgement }, current.etag);
     await reached(deps, 'stored');
   }
 
-  // An unrelated sender learns nothing about the ticket from us: no acknowledgement with its title (R18).
-  if (plan.action === 'createTicket' || !plan.flagged) {
+  if (current.record.acknowledgement?.state === 'sending') {
     await acknowledge(
       deps,
       context,
@@ -377,8 +414,9 @@ async function importParsed(
       parsed,
       ticket,
       sender,
-      plan.action === 'createTicket' ? 'newTicket' : 'supplement',
+      event,
       formatTicketReference(ticket.number, helpdesk.ticketPrefix),
+      wasStored,
     );
   }
   const outcome = plan.action === 'createTicket' ? 'created' : 'supplemented';
@@ -414,8 +452,9 @@ async function writeTicketOrSupplement(
     attachments: [] as ArchivedAttachment[],
   };
   if (helpdesk.importer.attachments.archiveRawMail) {
-    const raw = await deps.mailSource.fetchMime(context.mailbox.userId, summary.id, context.signal);
-    origin.rawMailBlob = await deps.rawMail.archive(helpdesk.id, context.mailbox.id, key, raw);
+    origin.rawMailBlob = await withMime(deps, context, summary, (raw) =>
+      deps.rawMail.archive(helpdesk.id, context.mailbox.id, key, raw),
+    );
   }
   if (helpdesk.importer.attachments.archiveAttachments && parsed.attachments.length > 0) {
     origin.attachments = await archiveAttachments(deps, context, summary, key);
@@ -635,12 +674,13 @@ async function archiveAttachments(
   key: string,
 ): Promise<ArchivedAttachment[]> {
   const { helpdesk, mailbox } = context;
-  const raw = await deps.mailSource.fetchMime(mailbox.userId, summary.id, context.signal);
-  const parsed = await parseMail(
-    raw,
-    { maxMessageBytes: helpdesk.importer.attachments.maxMessageBytes, ...imageLimits(helpdesk) },
-    (attachment, content) =>
-      deps.rawMail.archiveAttachment(helpdesk.id, mailbox.id, key, attachment, content),
+  const parsed = await withMime(deps, context, summary, (raw) =>
+    parseMail(
+      raw,
+      { maxMessageBytes: helpdesk.importer.attachments.maxMessageBytes, ...imageLimits(helpdesk) },
+      (attachment, content) =>
+        deps.rawMail.archiveAttachment(helpdesk.id, mailbox.id, key, attachment, content),
+    ),
   );
   return parsed.attachments.map((a) => ({
     filename: a.filename,
@@ -651,8 +691,40 @@ async function archiveAttachments(
 }
 
 /**
- * Sends the acknowledgement at most once, even when the job is redelivered after a crash (R16): the
- * record says 'sending' before the mail goes out, and a later run that finds it so asks Sent Items.
+ * Whether the mail gets an acknowledgement (R16): 'sending' when it does, so the record says so from the
+ * moment the ticket is stored.
+ */
+async function acknowledgementDue(
+  deps: ImportDependencies,
+  context: MailboxContext,
+  record: MailRecord,
+  parsed: ParsedMail,
+  plan: Exclude<MailPlan, { action: 'skip' }>,
+  event: 'newTicket' | 'supplement',
+): Promise<MailRecord['acknowledgement']> {
+  const { helpdesk } = context;
+  const to = parsed.from?.address;
+  // An unrelated sender learns nothing about the ticket from us: no acknowledgement with its title (R18).
+  if (!to || !helpdesk.importer.acknowledgement[event].enabled) return null;
+  if (plan.action === 'supplement' && plan.flagged) return null;
+  const allowed = acknowledgementAllowed({
+    classification: record.classification ?? { kind: 'normal', reasons: [] },
+    sender: to,
+    ownAddresses: context.ownAddresses,
+    sentToSender: await deps.helpdesks.acknowledgementCounts(helpdesk.id, to, deps.clock()),
+    limits: {
+      maxPerSenderPerHour: helpdesk.importer.acknowledgement.maxPerSenderPerHour,
+      maxPerSenderPerDay: helpdesk.importer.acknowledgement.maxPerSenderPerDay,
+    },
+  });
+  if (!allowed.allowed) return null;
+  const messageId = createOwnMessageId(`${record.id}:${event}`, context.ownMessageIdDomain);
+  return { messageId, state: 'sending' };
+}
+
+/**
+ * Sends a due acknowledgement at most once, even when the job is redelivered after a crash (R16): a run
+ * that resumes one finds out from Sent Items whether an earlier run sent it before it stopped.
  */
 async function acknowledge(
   deps: ImportDependencies,
@@ -663,39 +735,20 @@ async function acknowledge(
   sender: ResolvedContact,
   event: 'newTicket' | 'supplement',
   reference: string,
+  resumed: boolean,
 ): Promise<void> {
   const { helpdesk, mailbox } = context;
   const template = helpdesk.importer.acknowledgement[event];
   const to = parsed.from?.address;
-  const unfinished = current.record.acknowledgement?.state === 'sending';
-  if (!to || (current.record.acknowledgement && !unfinished) || (!unfinished && !template.enabled)) return;
-  const messageId = createOwnMessageId(`${current.record.id}:${event}`, context.ownMessageIdDomain);
-  if (!unfinished) {
-    const now = deps.clock();
-    const allowed = acknowledgementAllowed({
-      classification: current.record.classification ?? { kind: 'normal', reasons: [] },
-      sender: to,
-      ownAddresses: context.ownAddresses,
-      sentToSender: await deps.helpdesks.acknowledgementCounts(helpdesk.id, to, now),
-      limits: {
-        maxPerSenderPerHour: helpdesk.importer.acknowledgement.maxPerSenderPerHour,
-        maxPerSenderPerDay: helpdesk.importer.acknowledgement.maxPerSenderPerDay,
-      },
-    });
-    if (!allowed.allowed) return;
-    current = await save(
-      deps,
-      { ...current.record, acknowledgement: { messageId, state: 'sending' } },
-      current.etag,
-    );
-    await deps.helpdesks.recordAcknowledgement(helpdesk.id, to, now);
-  }
+  const messageId = current.record.acknowledgement?.messageId;
+  if (!to || !messageId) return;
+  // Counted once, by the run that decided it; a crash just before costs one count, never a second mail.
+  if (!resumed) await deps.helpdesks.recordAcknowledgement(helpdesk.id, to, deps.clock());
   // Known before it is sent, so even a very quick reply to it threads into the ticket (R17).
   await deps.tickets.rememberMessageIds(helpdesk.id, ticket.number, [messageId]);
   // A run whose lease lapsed may not send: the run that took over could be sending the same mail.
   if (!(await context.confirmLease())) throw new Error('the mailbox lease was lost before sending');
-  if (unfinished) {
-    // A previous attempt may have sent it before it stopped: Sent Items tells.
+  if (resumed) {
     if (await deps.mailSource.sentMessageExists(mailbox.userId, messageId, context.signal)) {
       await acknowledgementSent(deps, context, current, ticket, to, event, messageId);
       return;

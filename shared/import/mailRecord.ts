@@ -34,6 +34,7 @@ export interface MailRecord {
   subject: string | null;
   senderDomain: string | null;
   keptAside: { blobName: string | null; reason: string; at: string } | null;
+  /** 'sending' from the write that makes the record stored: due, and perhaps sent before a crash. */
   acknowledgement: { messageId: string; state: 'sending' | 'sent' | 'failed' } | null;
   createdAt: string;
   updatedAt: string;
