@@ -73,11 +73,20 @@ export function crashingProcess(base: ImportDependencies, plan: CrashPlan): Cras
       if (generator && isAsyncIterable(result)) return guarded(call, result, point === 'after');
       return settle(call, point, result);
     }
+    if (generator) return stalledPages(call, stall, run, point === 'after');
     return sleep(stall).then(() => {
       alive(call);
       return settle(call, point, run());
     });
   };
+
+  // A listing must stay an async iterable even when it stalls first: the stall goes before its first page.
+  async function* stalledPages(call: string, stall: number, run: () => unknown, dieFirst: boolean) {
+    await sleep(stall);
+    alive(call);
+    const result = run();
+    if (isAsyncIterable(result)) yield* guarded(call, result, dieFirst);
+  }
 
   const settle = async (call: string, point: 'before' | 'after' | null, result: unknown) => {
     const value: unknown = await result;
