@@ -90,6 +90,10 @@ async function main(): Promise<void> {
     log(`functions running; HTTP on ${host.httpUrl}/api (no function key needed locally)`);
     await host.drainQueues();
     await printTickets(helpdesk.id);
+    const sent = graph.messages(DEMO_MAILBOX, 'sentitems');
+    log(
+      `${sent.length} acknowledgement(s) in Sent Items: ${sent.map((m) => JSON.stringify(m.subject)).join(', ')}`,
+    );
     log(
       `try: curl -X POST ${host.httpUrl}/api/helpdesks/demo/import   ·   curl ${host.httpUrl}/api/helpdesks/demo/importer/status`,
     );
