@@ -2,10 +2,11 @@
  * The benchmark's mail corpus: deterministic for a seed (same seed, same bytes), built the way mail
  * clients build mail (nodemailer's MailComposer), in the mix a helpdesk mailbox sees.
  */
-import { crc32, deflateSync } from 'node:zlib';
+
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import type { Contact } from '../../shared/tickets/model.js';
+import { encodePng } from '../png.js';
 
 export const MAIL_KINDS = ['text', 'html', 'attachments', 'reply', 'large'] as const;
 export type MailKind = (typeof MAIL_KINDS)[number];
@@ -80,15 +81,6 @@ function noise(next: Random, size: number): Buffer {
   return bytes.subarray(0, size);
 }
 
-function pngChunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([length, body, crc]);
-}
-
 /**
  * A valid PNG of about `bytes` bytes. Noise does not compress, like a photo; screenshots compress
  * better in reality, which only changes how large a "screenshot" is, not how it is handled.
@@ -96,19 +88,9 @@ function pngChunk(type: string, data: Buffer): Buffer {
 export function pngOfSize(next: Random, bytes: number): Buffer {
   const width = 256;
   const height = Math.max(1, Math.round(bytes / (width * 3 + 1)));
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header[8] = 8;
-  header[9] = 2;
   const pixels = noise(next, height * (width * 3 + 1));
   for (let row = 0; row < height; row++) pixels[row * (width * 3 + 1)] = 0;
-  return Buffer.concat([
-    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
-    pngChunk('IHDR', header),
-    pngChunk('IDAT', deflateSync(pixels, { level: 1 })),
-    pngChunk('IEND', Buffer.alloc(0)),
-  ]);
+  return encodePng(width, height, pixels, 1);
 }
 
 function pdfOfSize(next: Random, bytes: number): Buffer {
