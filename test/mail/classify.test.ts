@@ -13,7 +13,7 @@ import {
 } from '../../shared/mail/classify.js';
 import type { ParsedMail } from '../../shared/mail/parsedMail.js';
 import { parseMail } from '../../shared/mail/parseMail.js';
-import { glpiCorpus, parsedMailFromSource } from '../support/parsedMailFromFile.js';
+import { emptyParsedMail, glpiCorpus, parsedMailFromSource } from '../support/parsedMailFromFile.js';
 
 const context = {
   ownAddresses: ['helpdesk@example.com', 'support@example.com'],
@@ -545,28 +545,6 @@ interface Case {
   reason: string | null;
 }
 
-function emptyMail(): ParsedMail {
-  return {
-    messageId: null,
-    inReplyTo: [],
-    references: [],
-    from: null,
-    replyTo: [],
-    to: [],
-    cc: [],
-    subject: '',
-    date: null,
-    headers: {},
-    mimeType: 'text/plain',
-    reportType: null,
-    text: '',
-    html: null,
-    attachments: [],
-    rawSize: 0,
-    rawSha256: '0'.repeat(64),
-  };
-}
-
 const corpus = (file: string) => () => readFile(path.join(glpiCorpus, file));
 const raw = (source: string) => async () => Buffer.from(source.replace(/\r?\n/g, '\r\n'), 'utf8');
 
@@ -892,7 +870,7 @@ describe('classifyMail', () => {
 
   it('finds a delivery-status part even without a report content type', () => {
     const mail: ParsedMail = {
-      ...emptyMail(),
+      ...emptyParsedMail(),
       mimeType: 'multipart/mixed',
       attachments: [
         {
@@ -916,7 +894,7 @@ describe('classifyMail', () => {
   });
 
   it('copes with a mail that has almost nothing', () => {
-    expect(classifyMail(emptyMail(), context)).toEqual({ kind: 'normal', reasons: [] });
+    expect(classifyMail(emptyParsedMail(), context)).toEqual({ kind: 'normal', reasons: [] });
   });
 
   it('does not take our Message-ID in References as our own mail', async () => {

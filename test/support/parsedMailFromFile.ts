@@ -109,3 +109,26 @@ function addresses(value: AddressObject | AddressObject[] | undefined): MailAddr
 function firstAddress(value: AddressObject | AddressObject[] | undefined): MailAddress | null {
   return addresses(value)[0] ?? null;
 }
+
+/** A ParsedMail with nothing in it, for tests that set only the fields they are about. */
+export function emptyParsedMail(): ParsedMail {
+  return {
+    messageId: null,
+    inReplyTo: [],
+    references: [],
+    from: null,
+    replyTo: [],
+    to: [],
+    cc: [],
+    subject: '',
+    date: null,
+    headers: {},
+    mimeType: 'text/plain',
+    reportType: null,
+    text: '',
+    html: null,
+    attachments: [],
+    rawSize: 0,
+    rawSha256: '0'.repeat(64),
+  };
+}

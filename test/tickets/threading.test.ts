@@ -8,28 +8,10 @@ import {
   type TargetInput,
   type TicketFacts,
 } from '../../shared/tickets/threading.js';
-import { glpiCorpus, parsedMailFromFile } from '../support/parsedMailFromFile.js';
+import { emptyParsedMail, glpiCorpus, parsedMailFromFile } from '../support/parsedMailFromFile.js';
 
 function mailWith(inReplyTo: string[], references: string[]): ParsedMail {
-  return {
-    messageId: '<self@x.example>',
-    inReplyTo,
-    references,
-    from: null,
-    replyTo: [],
-    to: [],
-    cc: [],
-    subject: '',
-    date: null,
-    headers: {},
-    mimeType: 'text/plain',
-    reportType: null,
-    text: '',
-    html: null,
-    attachments: [],
-    rawSize: 0,
-    rawSha256: '0'.repeat(64),
-  };
+  return { ...emptyParsedMail(), messageId: '<self@x.example>', inReplyTo, references };
 }
 
 describe('referencedMessageIds', () => {
