@@ -11,9 +11,9 @@ import { appServices } from '../../shared/app/services.js';
 import { readEnvironment } from '../../shared/config/environment.js';
 import { importHelpdesk } from '../../shared/import/importHelpdesk.js';
 import { createTelemetry } from '../../shared/observability/telemetry.js';
+import { repoRoot } from '../support/fixtures.js';
 import { testContacts, testHelpdesk } from '../support/helpdeskFixtures.js';
 import { pngImage, rawMail } from '../support/mail.js';
-import { repoRoot } from '../support/parsedMailFromFile.js';
 import { testEnvironment } from '../support/testEnvironment.js';
 
 const DESK = 'desk@large.test';

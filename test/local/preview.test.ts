@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { demoHelpdesk } from '../../local/demoHelpdesk.js';
 import { previewMail } from '../../local/previewMail.js';
-import { glpiCorpus, repoRoot } from '../support/parsedMailFromFile.js';
+import { glpiCorpus, repoRoot } from '../support/fixtures.js';
 
 const run = promisify(execFile);
 const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');

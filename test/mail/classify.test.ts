@@ -13,7 +13,8 @@ import {
 } from '../../shared/mail/classify.js';
 import type { ParsedMail } from '../../shared/mail/parsedMail.js';
 import { parseMail } from '../../shared/mail/parseMail.js';
-import { emptyParsedMail, glpiCorpus, parsedMailFromSource } from '../support/parsedMailFromFile.js';
+import { glpiCorpus } from '../support/fixtures.js';
+import { emptyParsedMail, parsedMailFromSource } from '../support/parsedMailFromFile.js';
 
 const context = {
   ownAddresses: ['helpdesk@example.com', 'support@example.com'],

@@ -12,9 +12,9 @@ import {
   type ParseLimits,
   parseMail,
 } from '../../shared/mail/parseMail.js';
+import { glpiCorpus } from '../support/fixtures.js';
 
-const repoRoot = path.resolve(import.meta.dirname, '..', '..');
-const corpus = path.resolve(repoRoot, '..', 'shared', 'corpus', 'glpi');
+const corpus = glpiCorpus;
 const limits: ParseLimits = {
   maxMessageBytes: 40_000_000,
   maxImageBytes: 10_000_000,

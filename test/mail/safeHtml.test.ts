@@ -5,9 +5,9 @@ import { DomUtils, parseDocument } from 'htmlparser2';
 import { describe, expect, it } from 'vitest';
 import { parseMail } from '../../shared/mail/parseMail.js';
 import { htmlTooDeep, htmlToText, textToHtml, toSafeHtml } from '../../shared/mail/safeHtml.js';
+import { glpiCorpus } from '../support/fixtures.js';
 
-const repoRoot = path.resolve(import.meta.dirname, '..', '..');
-const corpus = path.resolve(repoRoot, '..', 'shared', 'corpus', 'glpi');
+const corpus = glpiCorpus;
 const limits = {
   maxMessageBytes: 40_000_000,
   maxImageBytes: 10_000_000,

@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   type AddressObject,
   type EmailAddress,
@@ -12,9 +10,6 @@ import {
 import type { MailAddress, ParsedAttachment, ParsedMail } from '../../shared/mail/parsedMail.js';
 
 /** Test-only bridge from mailparser to ParsedMail, so tests do not depend on the production parser. */
-
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const glpiCorpus = path.resolve(repoRoot, '..', 'shared', 'corpus', 'glpi');
 
 export async function parsedMailFromFile(file: string): Promise<ParsedMail> {
   return parsedMailFromSource(await readFile(file));

@@ -8,7 +8,8 @@ import {
   type TargetInput,
   type TicketFacts,
 } from '../../shared/tickets/threading.js';
-import { emptyParsedMail, glpiCorpus, parsedMailFromFile } from '../support/parsedMailFromFile.js';
+import { glpiCorpus } from '../support/fixtures.js';
+import { emptyParsedMail, parsedMailFromFile } from '../support/parsedMailFromFile.js';
 
 function mailWith(inReplyTo: string[], references: string[]): ParsedMail {
   return { ...emptyParsedMail(), messageId: '<self@x.example>', inReplyTo, references };
