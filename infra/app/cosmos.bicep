@@ -1,6 +1,6 @@
 param name string
 param location string
-param tags object
+param tags { *: string }
 
 @description('Name of the SQL (NoSQL) database the app uses (setting COSMOS_DATABASE).')
 param databaseName string

@@ -1,7 +1,7 @@
 @description('Name of the user-assigned managed identity.')
 param name string
 param location string
-param tags object
+param tags { *: string }
 
 // A user-assigned identity (not a system-assigned one) so its client id is known before the app exists:
 // the app settings name it (AzureWebJobsStorage__clientId, AZURE_CLIENT_ID) and the admin grants it

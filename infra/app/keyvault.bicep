@@ -1,6 +1,6 @@
 param name string
 param location string
-param tags object
+param tags { *: string }
 
 // Home for any secret the app may need later (none today: every connection uses the managed identity).
 // Access is Azure RBAC only; the app reads secrets as Key Vault Secrets User (rbac.bicep), for example

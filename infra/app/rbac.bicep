@@ -150,7 +150,8 @@ resource userTableDataContributor 'Microsoft.Authorization/roleAssignments@2022-
   }
 }
 
-// Cosmos DB Built-in Data Contributor
+// Cosmos DB Built-in Data Contributor. Cosmos DB takes one role assignment operation per account at a
+// time and answers a concurrent one with a conflict, so this one waits for the app's.
 resource userCosmosDataContributor 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = if (grantUser) {
   parent: cosmos
   name: guid(cosmos.id, userPrincipalId, roles.cosmosDataContributor)
@@ -159,6 +160,9 @@ resource userCosmosDataContributor 'Microsoft.DocumentDB/databaseAccounts/sqlRol
     principalId: userPrincipalId
     scope: cosmos.id
   }
+  dependsOn: [
+    appCosmosDataContributor
+  ]
 }
 
 // Key Vault Secrets Officer: the user can also put secrets into the vault.

@@ -1,6 +1,6 @@
 param name string
 param location string
-param tags object
+param tags { *: string }
 
 @description('Queues to create: the import queue and its poison queue.')
 param queueNames string[]
