@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, posix } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Language, type Node, Parser } from 'web-tree-sitter';
@@ -7,33 +7,15 @@ import { environmentSchema } from '../../shared/config/environment.js';
 import { CONTAINERS } from '../../shared/cosmos/containers.js';
 
 /*
- * Offline checks of infra/ (no Bicep CLI, no Azure): every .bicep file is parsed with tree-sitter-bicep,
- * and the parse trees are evaluated just enough to follow values from main.bicep into the modules.
- * Whatever only Azure can compute (resource ids, outputs, function results) stays symbolic (`Opaque`).
+ * What the Bicep compiler cannot check (compile.test.ts runs the compiler): that infra/ agrees with the code
+ * (app settings with the config schema, queues and containers with the names and partition keys the code
+ * uses) and that it puts no key anywhere. Every .bicep file is parsed with tree-sitter-bicep, and the parse
+ * trees are evaluated just enough to follow values from main.bicep into the modules; whatever only Azure
+ * can compute (resource ids, outputs, function results) stays symbolic (`Opaque`). Runs without a CLI.
  */
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const infraDir = join(repoRoot, 'infra');
-
-/** Built-in role definition ids (learn.microsoft.com/azure/role-based-access-control/built-in-roles). */
-const ROLE = {
-  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
-  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
-  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
-  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6',
-  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb',
-  /** Cosmos DB data plane role "Cosmos DB Built-in Data Contributor", not an Azure role. */
-  cosmosDataContributor: '00000000-0000-0000-0000-000000000002',
-} as const;
-
-/** Large free texts of tickets and supplements (shared/tickets/model.ts), not worth indexing. */
-const LARGE_TEXT_PATHS = [
-  '/requestText/*',
-  '/requestHtml/*',
-  '/description/*',
-  '/descriptionHtml/*',
-  '/fullText/*',
-];
 
 /** Settings the platform reads that are not in the app's schema. */
 const PLATFORM_SETTINGS = [
@@ -167,16 +149,6 @@ function readBicep(parser: Parser, absolutePath: string): BicepFile {
     }
   }
   return file;
-}
-
-function syntaxProblems(node: Node): string[] {
-  const here =
-    node.isError || node.isMissing
-      ? [
-          `${node.isMissing ? 'MISSING' : 'ERROR'} at ${node.startPosition.row + 1}:${node.startPosition.column + 1}`,
-        ]
-      : [];
-  return [...here, ...node.children.flatMap(syntaxProblems)];
 }
 
 await Parser.init();
@@ -377,150 +349,8 @@ const settings: ValueRecord = isRecord(appSettings) ? appSettings : {};
 
 // ---- Tests ----
 
-describe('Bicep syntax', () => {
-  it('finds the templates', () => {
-    expect([...files.keys()]).toEqual(
-      expect.arrayContaining(['main.bicep', 'app/api.bicep', 'app/rbac.bicep']),
-    );
-  });
-
-  it.each([...files.keys()])('infra/%s has no ERROR or MISSING node', (path) => {
-    expect(syntaxProblems(bicep(path).root)).toEqual([]);
-  });
-
-  it('reports a broken template (the grammar really checks)', () => {
-    const tree = parser.parse("resource x 'Microsoft.Storage/storageAccounts@2023-05-01' = {\n  name: 'a'\n");
-    expect(tree && syntaxProblems(tree.rootNode).length).toBeGreaterThan(0);
-  });
-
-  it('every module exists, gets only parameters it declares and every parameter it requires', () => {
-    for (const file of files.values()) {
-      for (const module of file.modules) {
-        const target = bicep(posix.join(posix.dirname(file.path), module.type));
-        const params = prop(bodyOf(module, rootScope(file)), 'params');
-        const passed = Object.keys(isRecord(params) ? params : {});
-        const required = [...target.params]
-          .filter(([, p]) => content(p)[2] === undefined)
-          .map(([name]) => name);
-        expect(
-          passed.filter((name) => !target.params.has(name)),
-          `${module.symbol}: unknown params`,
-        ).toEqual([]);
-        expect(
-          required.filter((name) => !passed.includes(name)),
-          `${module.symbol}: missing params`,
-        ).toEqual([]);
-      }
-    }
-  });
-
-  it('every module output that is used is declared by the module', () => {
-    for (const file of files.values()) {
-      const modules = new Map(
-        file.modules.map((m) => [m.symbol, posix.join(posix.dirname(file.path), m.type)]),
-      );
-      for (const member of file.root.descendantsOfType('member_expression')) {
-        const match = /^(\w+)\.outputs\.(\w+)$/.exec(member.text);
-        const target = match?.[1] ? modules.get(match[1]) : undefined;
-        if (!match?.[2] || !target) continue;
-        expect(bicep(target).outputs.has(match[2]), `${file.path}: ${member.text}`).toBe(true);
-      }
-    }
-  });
-
-  it('loaded files exist', () => {
-    for (const file of files.values()) {
-      for (const call of file.root.descendantsOfType('call_expression')) {
-        if (!/^load(Json|Text|Yaml)Content$/.test(field(call, 'function').text)) continue;
-        const [argument] = content(field(call, 'arguments'));
-        const path = argument ? textOf(evaluate(argument, rootScope(file))) : '';
-        expect(existsSync(join(infraDir, dirname(file.path), path)), `${file.path}: ${path}`).toBe(true);
-      }
-    }
-  });
-});
-
-describe('azd wiring', () => {
-  it('deploys at subscription scope into a resource group tagged with the azd environment', () => {
-    const targetScope = main.file.root.namedChildren.find((n) => n.type === 'target_scope_assignment');
-    expect(targetScope && stringLiteral(content(targetScope)[0] ?? targetScope)).toBe('subscription');
-    const rg = onlyResource(main.file, 'Microsoft.Resources/resourceGroups');
-    expect(prop(bodyOf(rg, main), 'tags')).toEqual({ 'azd-env-name': new Opaque('environmentName') });
-  });
-
-  it('derives resource names from the azd resource token', () => {
-    expect(textOf(lookup('resourceToken', main))).toBe(
-      'toLower(uniqueString(subscription().id, environmentName, location))',
-    );
-  });
-
-  it('maps the azd environment into main.parameters.json', () => {
-    const json: { parameters: Record<string, { value: unknown }> } = JSON.parse(
-      readFileSync(join(infraDir, 'main.parameters.json'), 'utf8'),
-    );
-    const fromEnvironment = (variable: string) => `\${${variable}}`;
-    expect(json.parameters.environmentName?.value).toBe(fromEnvironment('AZURE_ENV_NAME'));
-    expect(json.parameters.location?.value).toBe(fromEnvironment('AZURE_LOCATION'));
-    expect(json.parameters.principalId?.value).toBe(fromEnvironment('AZURE_PRINCIPAL_ID'));
-    expect(Object.keys(json.parameters).filter((name) => !main.file.params.has(name))).toEqual([]);
-  });
-
-  it('tags the Function App as the api service of azure.yaml', () => {
-    const site = onlyResource(api.target, 'Microsoft.Web/sites');
-    expect(textOf(prop(bodyOf(site, api.scope), 'tags'))).toContain('{"azd-service-name":"api"}');
-    const yaml = readFileSync(join(repoRoot, 'azure.yaml'), 'utf8').split('\n');
-    for (const line of ['services:', '  api:', '    project: .', '    host: function'])
-      expect(yaml).toContain(line);
-    expect(yaml.some((line) => /^ {4}language: (ts|js)$/.test(line))).toBe(true);
-    expect(yaml.some((line) => /^name: \S+/.test(line))).toBe(true);
-  });
-
-  it('outputs what azd and local runs need', () => {
-    expect([...main.file.outputs.keys()]).toEqual(
-      expect.arrayContaining([
-        'AZURE_FUNCTION_APP_NAME',
-        'AZURE_CLIENT_ID',
-        'AZURE_IDENTITY_PRINCIPAL_ID',
-        'AZURE_STORAGE_ACCOUNT_NAME',
-        'COSMOS_ENDPOINT',
-        'APPLICATIONINSIGHTS_CONNECTION_STRING',
-      ]),
-    );
-  });
-});
-
 describe('Function App', () => {
   const site = bodyOf(onlyResource(api.target, 'Microsoft.Web/sites'), api.scope);
-  const config = prop(site, 'properties', 'functionAppConfig');
-
-  it('runs on Flex Consumption with Node 22', () => {
-    const plan = bodyOf(onlyResource(api.target, 'Microsoft.Web/serverfarms'), api.scope);
-    expect(prop(plan, 'sku')).toEqual({ name: 'FC1', tier: 'FlexConsumption' });
-    expect(prop(site, 'kind')).toBe('functionapp,linux');
-    expect(prop(config, 'runtime')).toEqual({ name: 'node', version: '22' });
-  });
-
-  it('takes instance memory and instance count from main.bicep parameters', () => {
-    expect(main.file.params.has('instanceMemoryMB')).toBe(true);
-    expect(main.file.params.has('maximumInstanceCount')).toBe(true);
-    expect(prop(config, 'scaleAndConcurrency')).toEqual({
-      instanceMemoryMB: lookup('instanceMemoryMB', main),
-      maximumInstanceCount: lookup('maximumInstanceCount', main),
-    });
-  });
-
-  it('reads its package from a created blob container with the user-assigned identity', () => {
-    const deployment = prop(config, 'deployment', 'storage');
-    expect(prop(deployment, 'type')).toBe('blobContainer');
-    expect(prop(deployment, 'authentication')).toEqual({
-      type: 'UserAssignedIdentity',
-      userAssignedIdentityResourceId: new Opaque('identity.outputs.id'),
-    });
-    const container = textOf(api.scope.bindings.get('deploymentContainerName'));
-    expect(textOf(prop(deployment, 'value'))).toContain(container);
-    const created = storage.scope.bindings.get('containerNames');
-    expect(Array.isArray(created) && created.map(textOf)).toContain(container);
-  });
 
   it('sets every setting the app requires in Azure', () => {
     const requiredBySchema = (Object.keys(schema) as SettingName[]).filter(
@@ -647,96 +477,6 @@ describe('no keys, no secrets', () => {
   });
 });
 
-describe('role assignments', () => {
-  const assignmentTypes = [
-    'Microsoft.Authorization/roleAssignments',
-    'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments',
-  ];
-  const assignments = assignmentTypes.flatMap((type) => resourcesOf(rbac.target, type));
-  // The deploying user's object id as main.bicep receives it, kept symbolic (its default is empty).
-  const scope: Scope = {
-    file: rbac.target,
-    bindings: new Map([...rbac.scope.bindings, ['userPrincipalId', new Opaque('principalId')]]),
-  };
-
-  const granted = assignments.map((assignment) => {
-    const body = bodyOf(assignment, scope);
-    const scopeSymbol = textOf(prop(body, 'scope') ?? prop(body, 'parent'));
-    const roleDefinitionId = textOf(prop(body, 'properties', 'roleDefinitionId'));
-    const nameNode = objectOf(assignment.body)
-      .namedChildren.filter((p) => p.type === 'object_property')
-      .map((p) => content(p))
-      .find(([key]) => key?.text === 'name')?.[1];
-    const condition = assignment.body.type === 'if_statement' ? content(assignment.body)[0] : undefined;
-    return {
-      symbol: assignment.symbol,
-      nameNode,
-      condition: condition ? textOf(evaluate(condition, scope)) : null,
-      principal: textOf(prop(body, 'properties', 'principalId')),
-      scopeSymbol,
-      scopeType: rbac.target.resources.find((r) => r.symbol === scopeSymbol)?.type.split('@')[0],
-      role: roleDefinitionId.match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi)?.at(-1),
-      roleDefinitionId,
-    };
-  });
-
-  it('are all in app/rbac.bicep', () => {
-    for (const file of files.values()) {
-      if (file === rbac.target) continue;
-      expect(
-        assignmentTypes.flatMap((type) => resourcesOf(file, type)),
-        file.path,
-      ).toEqual([]);
-    }
-    expect(assignments.length).toBeGreaterThan(0);
-  });
-
-  it('are named guid(scope, principal, role) so a redeploy finds them again', () => {
-    for (const grant of granted) {
-      expect(grant.nameNode?.type, grant.symbol).toBe('call_expression');
-      if (grant.nameNode?.type !== 'call_expression') continue;
-      expect(field(grant.nameNode, 'function').text).toBe('guid');
-      const args = content(field(grant.nameNode, 'arguments')).map((arg) => textOf(evaluate(arg, scope)));
-      expect(args, grant.symbol).toEqual([`${grant.scopeSymbol}.id`, grant.principal, grant.role]);
-    }
-  });
-
-  it.each([
-    ['Storage Blob Data Owner', ROLE.storageBlobDataOwner, 'Microsoft.Storage/storageAccounts'],
-    ['Storage Queue Data Contributor', ROLE.storageQueueDataContributor, 'Microsoft.Storage/storageAccounts'],
-    ['Storage Table Data Contributor', ROLE.storageTableDataContributor, 'Microsoft.Storage/storageAccounts'],
-    [
-      'Cosmos DB Built-in Data Contributor',
-      ROLE.cosmosDataContributor,
-      'Microsoft.DocumentDB/databaseAccounts',
-    ],
-    ['Key Vault Secrets User', ROLE.keyVaultSecretsUser, 'Microsoft.KeyVault/vaults'],
-    ['Monitoring Metrics Publisher', ROLE.monitoringMetricsPublisher, 'Microsoft.Insights/components'],
-  ])('give the app identity %s', (_name, role, scopeType) => {
-    const grant = granted.find((g) => g.role === role && g.principal === 'identity.outputs.principalId');
-    expect(grant, `${role} for the app identity`).toBeDefined();
-    expect(grant?.condition).toBeNull();
-    expect(grant?.scopeType).toBe(scopeType);
-    expect(grant?.roleDefinitionId).toBe(
-      role === ROLE.cosmosDataContributor
-        ? `\${${grant?.scopeSymbol}.id}/sqlRoleDefinitions/${role}`
-        : `subscriptionResourceId(Microsoft.Authorization/roleDefinitions, ${role})`,
-    );
-  });
-
-  it('give the deploying user data access only when principalId is set', () => {
-    const userGrants = granted.filter((g) => g.principal === 'principalId');
-    expect(userGrants.map((g) => g.role)).toEqual(
-      expect.arrayContaining([
-        ROLE.storageBlobDataOwner,
-        ROLE.storageQueueDataContributor,
-        ROLE.cosmosDataContributor,
-      ]),
-    );
-    for (const grant of userGrants) expect(grant.condition, grant.symbol).toBe('!empty(principalId)');
-  });
-});
-
 describe('Cosmos DB', () => {
   const containers = loopBodies(
     onlyResource(cosmos.target, 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers'),
@@ -751,42 +491,6 @@ describe('Cosmos DB', () => {
       Object.fromEntries(Object.values(CONTAINERS).map(({ id, partitionKey }) => [id, [partitionKey]])),
     );
     for (const [name, c] of byName) expect(prop(c, 'id'), name).toBe(name);
-  });
-
-  it('keeps contacts unique per address and mail without unique keys', () => {
-    expect(prop(byName.get('contacts'), 'uniqueKeyPolicy', 'uniqueKeys')).toEqual([
-      { paths: ['/emailLower'] },
-    ]);
-    expect(prop(byName.get('mail'), 'uniqueKeyPolicy', 'uniqueKeys')).toEqual([]);
-  });
-
-  it('indexes tickets and threads by default except the large text paths', () => {
-    for (const name of ['tickets', 'threads']) {
-      const policy = prop(byName.get(name), 'indexingPolicy');
-      expect(prop(policy, 'includedPaths'), name).toEqual([{ path: '/*' }]);
-      expect(prop(policy, 'excludedPaths'), name).toEqual(
-        expect.arrayContaining(LARGE_TEXT_PATHS.map((path) => ({ path }))),
-      );
-    }
-  });
-
-  it('is serverless unless told otherwise', () => {
-    const account = bodyOf(
-      onlyResource(cosmos.target, 'Microsoft.DocumentDB/databaseAccounts'),
-      cosmos.scope,
-    );
-    expect(prop(account, 'properties', 'capabilities')).toEqual([{ name: 'EnableServerless' }]);
-    const provisioned = {
-      file: cosmos.target,
-      bindings: new Map([...cosmos.scope.bindings, ['serverless', false]]),
-    };
-    const database = bodyOf(
-      onlyResource(cosmos.target, 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases'),
-      provisioned,
-    );
-    expect(prop(database, 'properties', 'options', 'autoscaleSettings', 'maxThroughput')).toBe(
-      lookup('cosmosMaxThroughput', main),
-    );
   });
 });
 
