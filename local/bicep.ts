@@ -200,7 +200,7 @@ export interface BicepCheck {
   /** Every diagnostic of `bicep build` and `bicep lint`, once each. */
   diagnostics: BicepDiagnostic[];
   /** false when either command exited with an error. */
-  compiled: boolean;
+  succeeded: boolean;
 }
 
 /**
@@ -215,8 +215,10 @@ export async function checkTemplate(
 ): Promise<BicepCheck> {
   ensureExecutable(cli);
   const common = ['--diagnostics-format', 'sarif', '--config', config];
-  const build = await bicepSarif(cli, ['build', template, '--stdout', ...common], cwd);
-  const lint = await bicepSarif(cli, ['lint', template, ...common], cwd);
+  const [build, lint] = await Promise.all([
+    bicepSarif(cli, ['build', template, '--stdout', ...common], cwd),
+    bicepSarif(cli, ['lint', template, ...common], cwd),
+  ]);
   const seen = new Set<string>();
   const diagnostics = [...build.diagnostics, ...lint.diagnostics].filter((diagnostic) => {
     const key = `${diagnostic.file}:${diagnostic.line}:${diagnostic.column}:${diagnostic.code}`;
@@ -224,7 +226,7 @@ export async function checkTemplate(
     seen.add(key);
     return true;
   });
-  return { diagnostics, compiled: build.ok && lint.ok };
+  return { diagnostics, succeeded: build.ok && lint.ok };
 }
 
 export function formatDiagnostic(diagnostic: BicepDiagnostic): string {

@@ -18,14 +18,14 @@ async function main(): Promise<number> {
   }
   const version = await bicepVersion(cli);
   const template = path.join('infra', 'main.bicep');
-  const { diagnostics, compiled } = await checkTemplate(
+  const { diagnostics, succeeded } = await checkTemplate(
     cli,
     template,
     path.join('infra', 'bicepconfig.json'),
     repoRoot,
   );
   for (const diagnostic of diagnostics) console.error(formatDiagnostic(diagnostic));
-  const clean = compiled && diagnostics.length === 0;
+  const clean = succeeded && diagnostics.length === 0;
   console.log(
     `infra:check: ${version} (${cli.source}): ${template} ${clean ? 'compiles and lints clean' : `has ${diagnostics.length} diagnostic(s)`}`,
   );

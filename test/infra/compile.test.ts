@@ -17,7 +17,7 @@ describe.skipIf(!cli)('Bicep compiler and linter', () => {
     if (!cli) return;
     const check = await checkTemplate(cli, path.join('infra', 'main.bicep'), config, repoRoot);
     expect(check.diagnostics).toEqual([]);
-    expect(check.compiled).toBe(true);
+    expect(check.succeeded).toBe(true);
   });
 
   it('report every kind of defect the check must catch, with the same configuration', async () => {
@@ -36,6 +36,6 @@ describe.skipIf(!cli)('Bicep compiler and linter', () => {
         { file: fixture, line: 26, level: 'warning', code: 'BCP035' }, // missing required property
       ]),
     );
-    expect(check.compiled).toBe(false);
+    expect(check.succeeded).toBe(false);
   });
 });
