@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SourceOperation } from '../graph/mailSource.js';
 import type { Helpdesk, MailboxSettings } from '../helpdesk/settings.js';
+import { fallbackMessageIdDomain } from '../mail/classify.js';
 import type { ImportTelemetry } from '../observability/telemetry.js';
 import type { ImportDependencies } from './dependencies.js';
 import { importMessage, type MailboxContext, type MessageResult } from './importMessage.js';
@@ -52,7 +53,7 @@ function ownAddress(mailbox: MailboxSettings): string | null {
 
 function messageIdDomain(helpdesk: Helpdesk, mailbox: MailboxSettings): string {
   const address = ownAddress(mailbox);
-  return address ? address.slice(address.indexOf('@') + 1) : `${helpdesk.id.toLowerCase()}.helpdesk.invalid`;
+  return address ? address.slice(address.indexOf('@') + 1) : fallbackMessageIdDomain(helpdesk.id);
 }
 
 async function resolveOperations(

@@ -110,6 +110,29 @@ function errorMessage(error: unknown): string {
 }
 
 /**
+ * Runs a step that comes after the ticket or supplement is written. Its failure is logged and collected
+ * for the message's record but does not fail the message: a retry would count attempts against a mail
+ * whose ticket exists, and finally keep it aside.
+ */
+async function afterWritten(
+  deps: ImportDependencies,
+  context: MailboxContext,
+  key: string,
+  problems: string[],
+  what: string,
+  step: () => Promise<void>,
+): Promise<void> {
+  try {
+    await step();
+  } catch (error) {
+    if (passesThrough(error, context)) throw error;
+    const problem = `${what}: ${errorMessage(error)}`;
+    problems.push(problem);
+    deps.log.warn(`message ${key} is imported, but ${problem}`);
+  }
+}
+
+/**
  * Imports one source message exactly once. Every write is idempotent and the plan (new ticket with its
  * number, or supplement of which ticket) is stored on the message's record before anything is written,
  * so a crash at any point followed by a retry finishes the same plan instead of starting another.
@@ -181,11 +204,11 @@ async function importOrFail(
     if (passesThrough(error, context)) throw error;
     const fresh = await deps.records.get(partition, key);
     if (fresh?.record.state === 'stored') {
-      // The mail is imported; only its acknowledgement failed, which the next run resumes. Not the
-      // mail's fault: no attempt counted, never kept aside.
+      // Imported by an earlier run; only resuming its acknowledgement failed, which the next run tries
+      // again. Not the mail's fault: no attempt counted, never kept aside, never a failure.
       return {
         key,
-        outcome: 'failed',
+        outcome: 'alreadyImported',
         ticketNumber: fresh.record.plan?.action === 'skip' ? null : (fresh.record.plan?.ticketNumber ?? null),
         operation: null,
         classification: fresh.record.classification?.kind ?? null,
@@ -393,39 +416,63 @@ async function importParsed(
   const event = plan.action === 'createTicket' ? 'newTicket' : 'supplement';
   // Stored before: only an acknowledgement left half-sent brings it here; the ticket is not written again.
   const wasStored = current.record.state === 'stored';
+  /** What failed after the ticket or supplement was written; recorded, never a failure of the mail. */
+  const problems: string[] = [];
   let ticket: Ticket;
   if (wasStored) {
     const stored = await deps.tickets.getTicket(helpdesk.id, plan.ticketNumber);
     if (!stored) throw new Error(`ticket ${plan.ticketNumber} no longer exists`);
     ticket = stored;
   } else {
-    ticket = await writeTicketOrSupplement(deps, context, summary, key, parsed, sender, plan, now);
+    ticket = await writeTicketOrSupplement(deps, context, summary, key, parsed, sender, plan, now, problems);
     // Decided in the same write that says stored: a crash right after must not skip it.
-    const acknowledgement = await acknowledgementDue(deps, context, current.record, parsed, plan, event);
-    current = await save(deps, { ...current.record, state: 'stored', acknowledgement }, current.etag);
+    let acknowledgement: MailRecord['acknowledgement'] = null;
+    await afterWritten(deps, context, key, problems, 'no acknowledgement decided', async () => {
+      acknowledgement = await acknowledgementDue(deps, context, current.record, parsed, plan, event);
+    });
+    const lastError = problems.length > 0 ? problems.join('; ') : current.record.lastError;
+    current = await save(
+      deps,
+      { ...current.record, state: 'stored', acknowledgement, lastError },
+      current.etag,
+    );
     await reached(deps, 'stored');
   }
 
+  let acknowledgementPending = false;
   if (current.record.acknowledgement?.state === 'sending') {
-    await acknowledge(
-      deps,
-      context,
-      current,
-      parsed,
-      ticket,
-      sender,
-      event,
-      formatTicketReference(ticket.number, helpdesk.ticketPrefix),
-      wasStored,
-    );
+    const stored = current;
+    await afterWritten(deps, context, key, problems, 'the acknowledgement is not sent yet', async () => {
+      try {
+        await acknowledge(
+          deps,
+          context,
+          stored,
+          parsed,
+          ticket,
+          sender,
+          event,
+          formatTicketReference(ticket.number, helpdesk.ticketPrefix),
+          wasStored,
+        );
+      } catch (error) {
+        // Left 'sending' for the next run, which finds the source mail only if it is left as it is.
+        acknowledgementPending = true;
+        throw error;
+      }
+    });
   }
   const outcome = plan.action === 'createTicket' ? 'created' : 'supplemented';
+  const reasons = [
+    plan.action === 'supplement' ? (plan.flagged ?? `matched by ${plan.via}`) : null,
+    ...problems,
+  ];
   return {
     ...baseResult,
     outcome: wasStored ? 'alreadyImported' : outcome,
     ticketNumber: ticket.number,
-    operation: context.doneOperation,
-    reason: plan.action === 'supplement' ? (plan.flagged ?? `matched by ${plan.via}`) : null,
+    operation: acknowledgementPending ? null : context.doneOperation,
+    reason: reasons.filter((reason) => reason !== null).join('; ') || null,
   };
 }
 
@@ -439,6 +486,7 @@ async function writeTicketOrSupplement(
   sender: ResolvedContact,
   plan: Exclude<MailPlan, { action: 'skip' }>,
   now: Date,
+  problems: string[],
 ): Promise<Ticket> {
   const { helpdesk } = context;
   const receivedAt = summary.receivedDateTime;
@@ -474,16 +522,18 @@ async function writeTicketOrSupplement(
       ticket = stored;
     }
     await reached(deps, 'ticketWritten');
-    await deps.tickets.putHistory(
-      historyEntry({
-        ticket,
-        event: 'createdByMailImport',
-        at: importedAt,
-        by: helpdesk.importer.defaultEmployee,
-        text: `Ticket created by mail import from ${sender.senderAddress ?? 'an unknown sender'}.${describeAttachments(content.attachmentsNotStored)}`,
-        messageKey: key,
-        attachmentsNotStored: content.attachmentsNotStored,
-      }),
+    await afterWritten(deps, context, key, problems, 'no history entry written', () =>
+      deps.tickets.putHistory(
+        historyEntry({
+          ticket,
+          event: 'createdByMailImport',
+          at: importedAt,
+          by: helpdesk.importer.defaultEmployee,
+          text: `Ticket created by mail import from ${sender.senderAddress ?? 'an unknown sender'}.${describeAttachments(content.attachmentsNotStored)}`,
+          messageKey: key,
+          attachmentsNotStored: content.attachmentsNotStored,
+        }),
+      ),
     );
   } else {
     const stored = await deps.tickets.getTicket(helpdesk.id, plan.ticketNumber);
@@ -512,20 +562,25 @@ async function writeTicketOrSupplement(
     );
     await reached(deps, 'supplementWritten');
     const notes = [plan.flagged, plan.automatic].filter((note): note is string => !!note);
-    await deps.tickets.putHistory(
-      historyEntry({
-        ticket,
-        event: 'supplementedByMailImport',
-        at: importedAt,
-        by: helpdesk.importer.defaultEmployee,
-        text: `Ticket supplemented by mail import from ${sender.senderAddress ?? 'an unknown sender'}.${notes.map((n) => ` ${n}`).join('')}${describeAttachments(content.attachmentsNotStored)}`,
-        messageKey: key,
-        attachmentsNotStored: content.attachmentsNotStored,
-      }),
+    await afterWritten(deps, context, key, problems, 'no history entry written', () =>
+      deps.tickets.putHistory(
+        historyEntry({
+          ticket,
+          event: 'supplementedByMailImport',
+          at: importedAt,
+          by: helpdesk.importer.defaultEmployee,
+          text: `Ticket supplemented by mail import from ${sender.senderAddress ?? 'an unknown sender'}.${notes.map((n) => ` ${n}`).join('')}${describeAttachments(content.attachmentsNotStored)}`,
+          messageKey: key,
+          attachmentsNotStored: content.attachmentsNotStored,
+        }),
+      ),
     );
   }
   await reached(deps, 'historyWritten');
-  await deps.tickets.rememberMessageIds(helpdesk.id, ticket.number, messageIds);
+  const { number } = ticket;
+  await afterWritten(deps, context, key, problems, 'its Message-ID is not remembered for threading', () =>
+    deps.tickets.rememberMessageIds(helpdesk.id, number, messageIds),
+  );
   return ticket;
 }
 

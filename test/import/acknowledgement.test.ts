@@ -178,8 +178,7 @@ describe('the mailbox it is sent from', () => {
     expect(await answersTo(DESK, messageId)).toHaveLength(0);
   });
 
-  // Bug in shared/import/importMessage.ts (acknowledge): From is the helpdesk's first mailbox, not the
-  // one sending; real Graph refuses that (ErrorSendAsDenied) unless the app may send as that address.
+  // Graph refuses a From of another mailbox (ErrorSendAsDenied) unless the app may send as that address.
   it('names that mailbox as the sender', async () => {
     const [ack] = await answersTo(SALES, messageId);
     expect(ack?.mail.from?.address).toBe(SALES);
