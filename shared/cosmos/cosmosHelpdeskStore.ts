@@ -59,6 +59,7 @@ function emptyStatus(helpdeskId: string, mailboxId: string): MailboxStatus {
     lastRunComplete: null,
     lastCounts: null,
     lastError: null,
+    resolvedAddress: null,
   };
 }
 
@@ -304,6 +305,8 @@ function toStatus(document: StatusDocument): MailboxStatus {
     lastRunComplete: document.lastRunComplete,
     lastCounts: document.lastCounts,
     lastError: document.lastError,
+    // Statuses written before it existed lack it.
+    resolvedAddress: document.resolvedAddress ?? null,
   };
 }
 

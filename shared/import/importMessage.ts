@@ -58,6 +58,8 @@ export interface MessageResult {
 export interface MailboxContext {
   helpdesk: Helpdesk;
   mailbox: MailboxSettings;
+  /** The mailbox's own address, resolved from Graph when it is given by user id; null when unknown. */
+  mailboxAddress: string | null;
   /** The operation for imported mail (folder ids resolved). */
   doneOperation: SourceOperation;
   /** The operation for mail kept aside (folder id resolved). */
@@ -826,8 +828,9 @@ async function acknowledge(
     ticketReference: reference,
   });
   try {
+    if (!context.mailboxAddress) throw new Error(`the address of mailbox ${mailbox.id} is unknown`);
     const mime = await composeAcknowledgementMime({
-      from: { address: mailbox.userId, name: flattenHeaderText(helpdesk.name) },
+      from: { address: context.mailboxAddress, name: flattenHeaderText(helpdesk.name) },
       to: { address: to, name: flattenHeaderText(parsed.from?.name ?? '') },
       subject: rendered.subject,
       text: rendered.text,

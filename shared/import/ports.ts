@@ -23,6 +23,8 @@ export interface MailboxStatus {
   lastRunComplete: boolean | null;
   lastCounts: RunCounts | null;
   lastError: { at: string; message: string } | null;
+  /** The primary SMTP address of a mailbox configured by Graph user id, resolved once for that id. */
+  resolvedAddress: { userId: string; address: string } | null;
 }
 
 export interface MailboxRef {

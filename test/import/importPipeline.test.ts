@@ -10,6 +10,7 @@ import { appServices } from '../../shared/app/services.js';
 import { readEnvironment } from '../../shared/config/environment.js';
 import type { Helpdesk } from '../../shared/helpdesk/settings.js';
 import type { ImportDependencies } from '../../shared/import/dependencies.js';
+import { importMailbox } from '../../shared/import/importMailbox.js';
 import { invocation, runTimerAndDrainQueue } from '../support/functionRuns.js';
 import { testContacts, testHelpdesk } from '../support/helpdeskFixtures.js';
 import { pngImage, rawMail } from '../support/mail.js';
@@ -325,6 +326,42 @@ describe('HTTP functions', () => {
       (await importerStatusHandler(request('GET', 'x', { helpdeskId: 'nope' }), invocation('importerStatus')))
         .status,
     ).toBe(404);
+  });
+});
+
+describe('mailbox status (R4)', () => {
+  it('defect: lastError stays until a complete run clears it, and lastSuccessfulCheckAt moves only on complete runs', async () => {
+    const userId = 'desk@status.test';
+    await seed(testHelpdesk('status', userId));
+    const ref = { helpdeskId: 'status', mailboxId: 'main' };
+    const options = (deadline: number) => ({
+      trigger: 'test',
+      deadline,
+      telemetry: { messageOutcome: () => {}, mailboxRun: () => {} },
+    });
+    // Graph does not know the mailbox yet: the run fails.
+    await expect(importMailbox(deps, ref, options(Date.now() + 60_000))).rejects.toThrow();
+    const failed = await deps.helpdesks.mailboxStatus('status', 'main');
+    expect(failed).toMatchObject({ lastRunComplete: false, lastSuccessfulCheckAt: null });
+    expect(failed.lastError?.message).toContain(userId);
+
+    local.graph.addMailbox(userId);
+    local.graph.deliver(
+      userId,
+      await rawMail({ from: 'karin@customer.example', to: userId, subject: 'A', text: 'a' }),
+    );
+    // Out of time before the first message: stopped early, which is neither a check nor a recovery.
+    expect((await importMailbox(deps, ref, options(Date.now()))).status).toBe('incomplete');
+    expect(await deps.helpdesks.mailboxStatus('status', 'main')).toMatchObject({
+      lastRunComplete: false,
+      lastSuccessfulCheckAt: null,
+      lastError: failed.lastError,
+    });
+
+    expect((await importMailbox(deps, ref, options(Date.now() + 60_000))).status).toBe('done');
+    const done = await deps.helpdesks.mailboxStatus('status', 'main');
+    expect(done).toMatchObject({ lastRunComplete: true, lastError: null });
+    expect(done.lastSuccessfulCheckAt).toBe(done.lastRunAt);
   });
 });
 
