@@ -2,9 +2,15 @@ import type { HttpResponseInit } from '@azure/functions';
 import type { z } from 'zod';
 
 /** The closed set of failures an HTTP caller is told about; anything else is a 500 without details. */
-export type ApiErrorCode = 'badRequest' | 'notFound' | 'conflict';
+export type ApiErrorCode = 'badRequest' | 'notFound' | 'conflict' | 'importerDisabled' | 'preconditionFailed';
 
-const STATUS: Record<ApiErrorCode, number> = { badRequest: 400, notFound: 404, conflict: 409 };
+const STATUS: Record<ApiErrorCode, number> = {
+  badRequest: 400,
+  notFound: 404,
+  conflict: 409,
+  importerDisabled: 409,
+  preconditionFailed: 412,
+};
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -39,8 +45,8 @@ export function errorResponse(error: unknown, log: (message: string) => void): H
   return { status: 500, jsonBody: { error: { code: 'internal', message: 'Internal error; see the logs.' } } };
 }
 
-export function ok(body: unknown): HttpResponseInit {
-  return { status: 200, jsonBody: body };
+export function ok(body: unknown, headers?: Record<string, string>): HttpResponseInit {
+  return { status: 200, jsonBody: body, ...(headers ? { headers } : {}) };
 }
 
 export function accepted(body: unknown): HttpResponseInit {

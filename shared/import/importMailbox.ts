@@ -11,10 +11,11 @@ export interface MailboxRunResult {
   helpdeskId: string;
   mailboxId: string;
   /**
-   * busy: another run holds the mailbox's lease; notFound: no such helpdesk or mailbox; incomplete: the
-   * run stopped early (time budget, lease lost, another run working on the same message) or failed.
+   * busy: another run holds the mailbox's lease; notFound: no such helpdesk or mailbox; disabled: the
+   * helpdesk's importer is switched off; incomplete: the run stopped early (time budget, lease lost,
+   * another run working on the same message) or failed.
    */
-  status: 'done' | 'incomplete' | 'busy' | 'notFound';
+  status: 'done' | 'incomplete' | 'busy' | 'notFound' | 'disabled';
   counts: RunCounts;
   created: number[];
   supplemented: number[];
@@ -155,6 +156,13 @@ export async function importMailbox(
   const helpdesk = await deps.helpdesks.get(ref.helpdeskId);
   const mailbox = helpdesk?.importer.mailboxes.find((m) => m.id === ref.mailboxId);
   if (!helpdesk || !mailbox) return { ...result, status: 'notFound' };
+  if (!helpdesk.importer.enabled) {
+    // A job queued before the importer was switched off, or a retry: dropped, the mail stays as it is.
+    deps.log.warn(
+      `importer of helpdesk ${ref.helpdeskId} is disabled; mailbox ${ref.mailboxId} not imported`,
+    );
+    return { ...result, status: 'disabled' };
+  }
   const status = await deps.helpdesks.mailboxStatus(ref.helpdeskId, ref.mailboxId);
 
   const leaseTtl = options.leaseTtlMs ?? LEASE_TTL_MS;

@@ -1,9 +1,10 @@
-import { HttpRequest } from '@azure/functions';
+import { HttpRequest, type HttpResponseInit } from '@azure/functions';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importerSettingsHandler } from '../../functions/importerSettings.js';
 import { importerStatusHandler } from '../../functions/importerStatus.js';
 import { importHelpdeskHandler } from '../../functions/importHelpdesk.js';
+import { importMailboxHandler } from '../../functions/importMailbox.js';
 import { provisionLocalResources } from '../../local/provision.js';
 import { type LocalGraph, startLocalGraph } from '../../local/stack.js';
 import { appServices } from '../../shared/app/services.js';
@@ -29,6 +30,11 @@ const beta: Helpdesk = testHelpdesk('beta', DESK_B);
 async function seed(helpdesk: Helpdesk) {
   await deps.helpdesks.put(helpdesk);
   for (const contact of testContacts(helpdesk.id)) await deps.contacts.put(contact);
+}
+
+/** The ETag our functions set (a plain header object). */
+function etagOf(response: HttpResponseInit): string {
+  return (response.headers as Record<string, string> | undefined)?.ETag ?? '';
 }
 
 function request(method: string, path: string, params: Record<string, string>, body?: unknown) {
@@ -310,6 +316,92 @@ describe('HTTP functions', () => {
       invocation('importerSettings'),
     );
     expect(missing.status).toBe(404);
+  });
+
+  it('defect: two concurrent PUTs of the importer settings give one 200 and a 409 with a clear message, never a 500', async () => {
+    const read = await importerSettingsHandler(
+      request('GET', 'x', { helpdeskId: 'alpha' }),
+      invocation('importerSettings'),
+    );
+    const settings = read.jsonBody as Helpdesk['importer'];
+    const separators = ['--- one ---', '--- two ---', '--- three ---', '--- four ---'];
+    const responses = await Promise.all(
+      separators.map((replySeparator) =>
+        importerSettingsHandler(
+          request('PUT', 'x', { helpdeskId: 'alpha' }, { ...settings, replySeparator }),
+          invocation('importerSettings'),
+        ),
+      ),
+    );
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(1);
+    expect(statuses.filter((status) => status === 409)).toHaveLength(separators.length - 1);
+    const conflict = responses.find((r) => r.status === 409)?.jsonBody as {
+      error: { code: string; message: string };
+    };
+    expect(conflict.error).toMatchObject({
+      code: 'conflict',
+      message: expect.stringContaining('another request'),
+    });
+    const winner = separators[statuses.indexOf(200)];
+    expect((await deps.helpdesks.get('alpha'))?.importer.replySeparator).toBe(winner);
+  });
+
+  it('defect: GET of the importer settings gives an ETag and PUT honours If-Match (412 for a stale one)', async () => {
+    const read = await importerSettingsHandler(
+      request('GET', 'x', { helpdeskId: 'alpha' }),
+      invocation('importerSettings'),
+    );
+    const etag = etagOf(read);
+    expect(etag).toMatch(/^".+"$/);
+    const settings = read.jsonBody as Helpdesk['importer'];
+    const put = (replySeparator: string, ifMatch: string) =>
+      importerSettingsHandler(
+        new HttpRequest({
+          method: 'PUT',
+          url: 'http://localhost:7071/api/helpdesks/alpha/importer',
+          params: { helpdeskId: 'alpha' },
+          headers: { 'if-match': ifMatch },
+          body: { string: JSON.stringify({ ...settings, replySeparator }) },
+        }),
+        invocation('importerSettings'),
+      );
+    const first = await put('--- matched ---', etag);
+    expect(first.status).toBe(200);
+    const newTag = etagOf(first);
+    expect(newTag).not.toBe(etag);
+    const stale = await put('--- stale ---', etag);
+    expect(stale.status).toBe(412);
+    expect(stale.jsonBody).toMatchObject({ error: { code: 'preconditionFailed' } });
+    expect((await deps.helpdesks.get('alpha'))?.importer.replySeparator).toBe('--- matched ---');
+    expect((await put(SEPARATOR, newTag)).status).toBe(200);
+    expect((await put(SEPARATOR, '*')).status).toBe(200);
+  });
+
+  it('defect: a disabled importer imports nothing through the queue or HTTP', async () => {
+    const disabled = testHelpdesk('delta', 'desk@delta.test', { enabled: false });
+    await seed(disabled);
+    local.graph.addMailbox('desk@delta.test');
+    local.graph.deliver(
+      'desk@delta.test',
+      await rawMail({ from: 'karin@customer.example', to: 'desk@delta.test', subject: 'Off', text: 'x' }),
+    );
+    const http = await importHelpdeskHandler(
+      request('POST', 'x', { helpdeskId: 'delta' }),
+      invocation('importHelpdesk'),
+    );
+    expect(http.status).toBe(409);
+    expect(http.jsonBody).toMatchObject({ error: { code: 'importerDisabled' } });
+    const lines: string[] = [];
+    await importMailboxHandler(
+      { helpdeskId: 'delta', mailboxId: 'main', reason: 'retry', enqueuedAt: new Date().toISOString() },
+      invocation('importMailbox', lines),
+    );
+    expect(lines.join('\n')).toContain('importer of helpdesk delta is disabled');
+    expect(await deps.tickets.listTickets('delta')).toEqual([]);
+    expect(local.graph.messages('desk@delta.test', 'inbox')).toEqual([
+      expect.objectContaining({ subject: 'Off', isRead: false }),
+    ]);
   });
 
   it("shows each mailbox's last successful check, last error and last counts", async () => {
