@@ -24,11 +24,13 @@ export class ApiError extends Error {
   }
 }
 
-/** A 400 naming the first invalid field, from a zod error. */
+/** A 400 naming the first invalid field, from a zod error; an unknown key is named as the field. */
 export function invalidInput(error: z.ZodError, prefix: string): ApiError {
   const issue = error.issues[0];
-  const path = [prefix, ...(issue?.path ?? []).map(String)].filter(Boolean).join('.');
-  return new ApiError('badRequest', `${path || 'input'}: ${issue?.message ?? 'invalid'}`, path);
+  const unknownKey = issue?.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+  const path = [prefix, ...(issue?.path ?? []).map(String), unknownKey].filter(Boolean).join('.');
+  const message = unknownKey === undefined ? (issue?.message ?? 'invalid') : 'unknown key';
+  return new ApiError('badRequest', `${path || 'input'}: ${message}`, path);
 }
 
 /** Maps anything thrown by a use case to a response: known errors by code, the rest as a bare 500. */

@@ -318,6 +318,36 @@ describe('HTTP functions', () => {
     expect(missing.status).toBe(404);
   });
 
+  it('defect: a misspelt or unknown setting is refused with a 400 naming the key, not silently dropped', async () => {
+    const read = await importerSettingsHandler(
+      request('GET', 'x', { helpdeskId: 'alpha' }),
+      invocation('importerSettings'),
+    );
+    const settings = read.jsonBody as Helpdesk['importer'];
+    const before = (await deps.helpdesks.get('alpha'))?.importer;
+    for (const [body, field] of [
+      [{ ...settings, acknowledgment: { newTicket: { enabled: true } } }, 'body.acknowledgment'],
+      [
+        { ...settings, attachments: { ...settings.attachments, maxImageByte: 5 } },
+        'body.attachments.maxImageByte',
+      ],
+      [
+        { ...settings, mailboxes: [{ ...settings.mailboxes[0], postprocessing: { action: 'delete' } }] },
+        'body.mailboxes.0.postprocessing',
+      ],
+    ] as const) {
+      const rejected = await importerSettingsHandler(
+        request('PUT', 'x', { helpdeskId: 'alpha' }, body),
+        invocation('importerSettings'),
+      );
+      expect(rejected.status).toBe(400);
+      expect(rejected.jsonBody).toEqual({
+        error: { code: 'badRequest', message: `${field}: unknown key`, field },
+      });
+    }
+    expect((await deps.helpdesks.get('alpha'))?.importer).toEqual(before);
+  });
+
   it('defect: two concurrent PUTs of the importer settings give one 200 and a 409 with a clear message, never a 500', async () => {
     const read = await importerSettingsHandler(
       request('GET', 'x', { helpdeskId: 'alpha' }),
