@@ -497,7 +497,9 @@ async function writeTicketOrSupplement(
     messageKey: key,
     mailboxId: context.mailbox.id,
     internetMessageId: parsed.messageId ?? summary.internetMessageId,
-    sender: parsed.from?.address || null,
+    sender: parsed.from?.address
+      ? { address: parsed.from.address, name: parsed.from.name.trim() || null }
+      : null,
     rawMailBlob: null as string | null,
     attachments: [] as ArchivedAttachment[],
   };

@@ -140,7 +140,7 @@ describe('CosmosTicketStore', () => {
         messageKey: 'k1',
         mailboxId: 'main',
         internetMessageId: '<m1@x>',
-        sender: 'a@b.example',
+        sender: { address: 'a@b.example', name: null },
         rawMailBlob: null,
         attachments: [],
       },

@@ -221,6 +221,54 @@ describe('timer → queue → import, two helpdesks', () => {
   });
 });
 
+describe('unknown senders, filed under the default contact', () => {
+  it('defect: an unknown sender keeps the display name on the ticket and supplement source', async () => {
+    const ticket = await deps.tickets.getTicket('beta', 1);
+    expect(ticket?.contact.id).toBe('default-contact');
+    expect(ticket?.source.sender).toEqual({ address: 'someone@nowhere.example', name: 'Stranger' });
+
+    local.graph.deliver(
+      DESK_B,
+      await rawMail({
+        from: '"Stranger, Susan" <someone@nowhere.example>',
+        to: DESK_B,
+        subject: 'RE: [#1] Question',
+        text: 'Any news?',
+        messageId: '<stranger-2@nowhere.example>',
+      }),
+    );
+    await runTimerAndDrainQueue(env);
+    const supplements = (await deps.tickets.ticketWithEverything('beta', 1))?.supplements ?? [];
+    expect(supplements.map((s) => s.source.sender)).toEqual([
+      { address: 'someone@nowhere.example', name: 'Stranger, Susan' },
+    ]);
+  });
+
+  it('defect: a supplement whose sender is the default contact is filed like any supplement (R8)', async () => {
+    const everything = await deps.tickets.ticketWithEverything('beta', 1);
+    expect(everything?.supplements).toHaveLength(1);
+    expect(everything?.supplements[0]).toMatchObject({
+      ticketNumber: 1,
+      supplementType: 'importedFromMail',
+      informationProvider: { id: 'default-contact', name: 'Default Contact' },
+      createdBy: { id: 'default-contact', name: 'Default Contact' },
+      flagged: null,
+      lastModifiedBy: beta.importer.defaultEmployee,
+    });
+    expect(everything?.supplements[0]?.description.trim()).toBe('Any news?');
+    expect(everything?.ticket).toMatchObject({
+      contact: { id: 'default-contact' },
+      statusId: beta.statusAfterCustomerSupplementId,
+      participants: expect.arrayContaining(['someone@nowhere.example']),
+    });
+    expect(everything?.history.map((h) => h.event)).toEqual([
+      'createdByMailImport',
+      'supplementedByMailImport',
+    ]);
+    expect(everything?.history[1]?.text).toContain('someone@nowhere.example');
+  });
+});
+
 describe('HTTP functions', () => {
   it('imports a helpdesk on demand and reports per mailbox', async () => {
     local.graph.deliver(

@@ -29,7 +29,7 @@ const content: ImportedContent = {
     messageKey: 'key-1',
     mailboxId: 'main',
     internetMessageId: '<a@b>',
-    sender: 'karin@customer.example',
+    sender: { address: 'karin@customer.example', name: 'Karin Klant' },
     rawMailBlob: null,
     attachments: [],
   },
