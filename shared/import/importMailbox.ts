@@ -257,6 +257,19 @@ export async function importMailbox(
           result.status = 'incomplete';
           break pages;
         }
+        // One record per message, whatever its outcome (R23).
+        options.telemetry.messageOutcome({
+          helpdeskId: ref.helpdeskId,
+          mailboxId: ref.mailboxId,
+          messageKey: outcome.key ?? summary.id,
+          outcome: outcome.outcome,
+          ticketNumber: outcome.ticketNumber,
+          durationMs: Date.now() - messageStarted,
+          classification: outcome.classification,
+          senderDomain: outcome.senderDomain,
+          reason: outcome.reason,
+          attempt: outcome.attempt,
+        });
         if (outcome.outcome === 'inProgressElsewhere') {
           // Another run is in this mailbox after all (a lease lapsed): leave the rest to it.
           deps.log.warn(`message ${outcome.key} is being imported by another run; stopping this one`);
@@ -266,20 +279,6 @@ export async function importMailbox(
         }
         record(result, outcome);
         if (outcome.outcome === 'failed') leftBehind = true;
-        if (outcome.outcome !== 'stillKeptAside') {
-          options.telemetry.messageOutcome({
-            helpdeskId: ref.helpdeskId,
-            mailboxId: ref.mailboxId,
-            messageKey: outcome.key ?? summary.id,
-            outcome: outcome.outcome,
-            ticketNumber: outcome.ticketNumber,
-            durationMs: Date.now() - messageStarted,
-            classification: outcome.classification,
-            senderDomain: outcome.senderDomain,
-            reason: outcome.reason,
-            attempt: outcome.attempt,
-          });
-        }
         if (outcome.operation) pending.push({ messageId: summary.id, operation: outcome.operation });
         if (pending.length >= OPERATION_GROUP) await flush();
       }

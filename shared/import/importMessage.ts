@@ -44,8 +44,7 @@ export type ImportStep =
 
 export interface MessageResult {
   key: string | null;
-  /** inProgressElsewhere: another run changed the message's record meanwhile and carries it on. */
-  outcome: MessageOutcome | 'stillKeptAside' | 'inProgressElsewhere';
+  outcome: MessageOutcome;
   ticketNumber: number | null;
   /** What to do with the source message now; null to leave it as it is. */
   operation: SourceOperation | null;

@@ -23,6 +23,7 @@ import type { ImportStep } from '../../shared/import/importMessage.js';
 import { type KeptAsideMessage, retryKeptAside } from '../../shared/import/keptAside.js';
 import { type MailRecord, mailboxKey, messageKey } from '../../shared/import/mailRecord.js';
 import type { MailboxRef, TicketStore } from '../../shared/import/ports.js';
+import type { MessageOutcomeRecord } from '../../shared/observability/telemetry.js';
 import { testHelpdesk } from '../support/helpdeskFixtures.js';
 import { type ImportScenario, seedHelpdesk, startImportScenario } from '../support/importScenario.js';
 import { pngImage, rawMail } from '../support/mail.js';
@@ -720,6 +721,38 @@ describe('poison mail', () => {
     // Later runs leave it alone: one ticket, never retried or kept aside.
     expect((await importMailbox(deps, ref, runOptions())).counts).toMatchObject({ created: 0, failed: 0 });
     expect(await deps.tickets.listTickets('half-written')).toHaveLength(4);
+  });
+
+  it('defect: a mail still kept aside writes its per-message telemetry record on every later run', async () => {
+    const { ref } = await mailbox('still-aside', 2, { attachments: { maxMessageBytes: 10_000 } });
+    const { graph } = scenario.local;
+    graph.deliver(
+      'still-aside@exactly.test',
+      await rawMail({
+        from: KARIN,
+        to: 'still-aside@exactly.test',
+        subject: 'Huge',
+        text: 'log line\n'.repeat(3000),
+        messageId: '<still-aside-huge@customer.example>',
+      }),
+      { receivedDateTime: '2026-11-23T09:00:00Z' },
+    );
+    const records: MessageOutcomeRecord[] = [];
+    const capturing = { messageOutcome: (r: MessageOutcomeRecord) => records.push(r), mailboxRun: () => {} };
+    expect((await importMailbox(deps, ref, runOptions({ telemetry: capturing }))).counts).toMatchObject({
+      created: 2,
+      keptAside: 1,
+    });
+    records.length = 0;
+    await importMailbox(deps, ref, runOptions({ telemetry: capturing }));
+    expect(records).toEqual([
+      expect.objectContaining({
+        helpdeskId: 'still-aside',
+        messageKey: messageKey('<still-aside-huge@customer.example>'),
+        outcome: 'stillKeptAside',
+        reason: expect.stringContaining('maxMessageBytes'),
+      }),
+    ]);
   });
 
   it('"since last scan": a failed mail is listed again until it is imported or kept aside, and a retried one too', async () => {
