@@ -1,10 +1,12 @@
 import { HttpRequest, type HttpResponseInit } from '@azure/functions';
 import { BlobServiceClient } from '@azure/storage-blob';
+import { QueueClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importerSettingsHandler } from '../../functions/importerSettings.js';
 import { importerStatusHandler } from '../../functions/importerStatus.js';
 import { importHelpdeskHandler } from '../../functions/importHelpdesk.js';
 import { importMailboxHandler } from '../../functions/importMailbox.js';
+import { pollMailboxesHandler } from '../../functions/pollMailboxes.js';
 import { provisionLocalResources } from '../../local/provision.js';
 import { type LocalGraph, startLocalGraph } from '../../local/stack.js';
 import { appServices } from '../../shared/app/services.js';
@@ -64,6 +66,48 @@ afterAll(async () => {
   await local?.close();
 });
 
+describe('the timer (R2)', () => {
+  it('defect: the timer enqueues exactly one job per mailbox of every enabled helpdesk, helpdesks of several mailboxes included', async () => {
+    const mailboxes = ['m1', 'm2', 'm3'].map((id) => ({ id, userId: `${id}@multi.test` }));
+    await seed(testHelpdesk('multi', 'm1@multi.test', { mailboxes }));
+    await seed(
+      testHelpdesk('off', 'a@off.test', {
+        enabled: false,
+        mailboxes: [
+          { id: 'a', userId: 'a@off.test' },
+          { id: 'b', userId: 'b@off.test' },
+        ],
+      }),
+    );
+    // Later timer runs in this file import them too.
+    for (const mailbox of mailboxes) local.graph.addMailbox(mailbox.userId);
+
+    await pollMailboxesHandler(
+      {
+        isPastDue: false,
+        schedule: { adjustForDST: false },
+        scheduleStatus: { last: '', next: '', lastUpdated: '' },
+      },
+      invocation('pollMailboxes'),
+    );
+    const queue = new QueueClient(env.AzureWebJobsStorage ?? '', env.IMPORT_QUEUE_NAME ?? '');
+    const jobs: string[] = [];
+    for (;;) {
+      const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32 });
+      if (receivedMessageItems.length === 0) break;
+      for (const message of receivedMessageItems) {
+        const job = JSON.parse(Buffer.from(message.messageText, 'base64').toString('utf8')) as {
+          helpdeskId: string;
+          mailboxId: string;
+        };
+        jobs.push(`${job.helpdeskId}/${job.mailboxId}`);
+        await queue.deleteMessage(message.messageId, message.popReceipt);
+      }
+    }
+    expect(jobs.sort()).toEqual(['alpha/main', 'beta/main', 'multi/m1', 'multi/m2', 'multi/m3']);
+  });
+});
+
 describe('timer → queue → import, two helpdesks', () => {
   const screenshot = pngImage(1);
   const inlineLogo = pngImage(2);
@@ -101,7 +145,8 @@ describe('timer → queue → import, two helpdesks', () => {
       { receivedDateTime: '2026-11-23T08:01:00Z' },
     );
     const lines: string[] = [];
-    expect(await runTimerAndDrainQueue(env, lines)).toBeGreaterThanOrEqual(2);
+    // One job per enabled mailbox: alpha's, beta's and the three of multi (above).
+    expect(await runTimerAndDrainQueue(env, lines)).toBe(5);
 
     const first = await deps.tickets.ticketWithEverything('alpha', 1);
     expect(first?.ticket).toMatchObject({
@@ -496,6 +541,76 @@ describe('HTTP functions', () => {
       (await importerStatusHandler(request('GET', 'x', { helpdeskId: 'nope' }), invocation('importerStatus')))
         .status,
     ).toBe(404);
+  });
+});
+
+describe('post-processing and the raw archive, end to end', () => {
+  const MOVING = 'moving@post.test';
+  const DELETING = 'deleting@post.test';
+
+  beforeAll(async () => {
+    await seed(
+      testHelpdesk('post', MOVING, {
+        mailboxes: [
+          { id: 'moving', userId: MOVING, postProcessing: { action: 'move', folder: 'Imported' } },
+          { id: 'deleting', userId: DELETING, postProcessing: { action: 'delete' } },
+        ],
+        attachments: { archiveRawMail: true },
+      }),
+    );
+    local.graph.addMailbox(MOVING);
+    local.graph.addMailbox(DELETING);
+    for (const [mailbox, subject] of [
+      [MOVING, 'Move me'],
+      [DELETING, 'Delete me'],
+    ] as const) {
+      local.graph.deliver(
+        mailbox,
+        await rawMail({ from: 'karin@customer.example', to: mailbox, subject, text: `${subject}, please.` }),
+      );
+    }
+    const response = await importHelpdeskHandler(
+      request('POST', 'x', { helpdeskId: 'post' }),
+      invocation('importHelpdesk'),
+    );
+    expect(response.jsonBody).toMatchObject({
+      mailboxes: [
+        { mailboxId: 'moving', status: 'done', created: [1] },
+        { mailboxId: 'deleting', status: 'done', created: [2] },
+      ],
+    });
+  });
+
+  it('defect: post-processing "move" moves the imported mail into the folder, created on first use', () => {
+    expect(local.graph.messages(MOVING, 'inbox')).toEqual([]);
+    expect(local.graph.messages(MOVING, 'Imported')).toEqual([
+      expect.objectContaining({ subject: 'Move me', folder: 'Imported' }),
+    ]);
+  });
+
+  it('defect: post-processing "delete" moves the imported mail to Deleted Items', () => {
+    expect(local.graph.messages(DELETING, 'inbox')).toEqual([]);
+    expect(local.graph.messages(DELETING, 'deleteditems')).toEqual([
+      expect.objectContaining({ subject: 'Delete me' }),
+    ]);
+  });
+
+  it('defect: with archiveRawMail on, the raw .eml of each imported mail is in the raw-mail container, byte for byte (R12)', async () => {
+    const blobs = BlobServiceClient.fromConnectionString(env.AzureWebJobsStorage ?? '').getContainerClient(
+      env.RAW_MAIL_CONTAINER ?? '',
+    );
+    for (const [number, mailbox, folder] of [
+      [1, MOVING, 'Imported'],
+      [2, DELETING, 'deleteditems'],
+    ] as const) {
+      const ticket = await deps.tickets.getTicket('post', number);
+      const blobName = ticket?.source.rawMailBlob ?? '';
+      expect(blobName).toMatch(/^post\/(moving|deleting)\/.+\.eml$/);
+      const [source] = local.graph.messages(mailbox, folder);
+      const blob = blobs.getBlobClient(blobName);
+      expect((await blob.getProperties()).contentType).toBe('message/rfc822');
+      expect(await blob.downloadToBuffer()).toEqual(local.graph.rawMime(mailbox, source?.id ?? ''));
+    }
   });
 });
 
