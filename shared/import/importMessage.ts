@@ -580,9 +580,8 @@ async function writeTicketOrSupplement(
     );
   }
   await reached(deps, 'historyWritten');
-  const { number } = ticket;
   await afterWritten(deps, context, key, problems, 'its Message-ID is not remembered for threading', () =>
-    deps.tickets.rememberMessageIds(helpdesk.id, number, messageIds),
+    deps.tickets.rememberMessageIds(helpdesk.id, ticket.number, messageIds),
   );
   return ticket;
 }
