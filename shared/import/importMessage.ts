@@ -199,8 +199,9 @@ async function importOrFail(
     if (settledLate) return settledLate;
   }
 
+  const progress = { written: false };
   try {
-    return await importParsed(deps, context, summary, key, parsed, existing);
+    return await importParsed(deps, context, summary, key, parsed, existing, progress);
   } catch (error) {
     if (passesThrough(error, context)) throw error;
     const fresh = await deps.records.get(partition, key);
@@ -215,6 +216,20 @@ async function importOrFail(
         classification: fresh.record.classification?.kind ?? null,
         senderDomain: fresh.record.senderDomain,
         reason: errorMessage(error),
+        attempt: fresh.record.attempts,
+      };
+    }
+    if (progress.written && fresh) {
+      // The ticket or supplement is written; only its record could not say so. No attempt counted, never
+      // kept aside: the next run finds the plan on the record and completes it without writing twice.
+      return {
+        key,
+        outcome: 'failed',
+        ticketNumber: fresh.record.plan?.action === 'skip' ? null : (fresh.record.plan?.ticketNumber ?? null),
+        operation: null,
+        classification: fresh.record.classification?.kind ?? null,
+        senderDomain: fresh.record.senderDomain,
+        reason: `written, but its record is not updated yet: ${errorMessage(error)}`,
         attempt: fresh.record.attempts,
       };
     }
@@ -369,6 +384,8 @@ async function importParsed(
   key: string,
   parsed: ParsedMail,
   existing: { record: MailRecord; etag: string } | null,
+  /** Set once the ticket or supplement is written: from then on a failure is no fault of the mail. */
+  progress: { written: boolean },
 ): Promise<MessageResult> {
   const { helpdesk } = context;
   const now = deps.clock();
@@ -426,6 +443,7 @@ async function importParsed(
     ticket = stored;
   } else {
     ticket = await writeTicketOrSupplement(deps, context, summary, key, parsed, sender, plan, now, problems);
+    progress.written = true;
     // Decided in the same write that says stored: a crash right after must not skip it.
     let acknowledgement: MailRecord['acknowledgement'] = null;
     await afterWritten(deps, context, key, problems, 'no acknowledgement decided', async () => {

@@ -723,6 +723,30 @@ describe('poison mail', () => {
     expect(await deps.tickets.listTickets('half-written')).toHaveLength(4);
   });
 
+  it('defect: a record that cannot be marked stored after the ticket was written never counts an attempt nor keeps the mail aside', async () => {
+    const { userId, ref } = await mailbox('record-down', 2);
+    const key = messageKey('<record-down-1@customer.example>');
+    const records = Object.create(deps.records) as typeof deps.records;
+    records.replace = async (changed, etag) => {
+      if (changed.id === key && changed.state === 'stored') throw new Error('Service unavailable');
+      return deps.records.replace(changed, etag);
+    };
+    const broken = { ...deps, records };
+    for (let run = 0; run < 4; run++) {
+      const result = await importMailbox(broken, ref, runOptions());
+      expect(result.counts).toMatchObject({ failed: 1, keptAside: 0 });
+      expect(await record(ref, key)).toMatchObject({ state: 'planned', attempts: 0 });
+    }
+    expect(await importMailbox(deps, ref, runOptions())).toMatchObject({
+      status: 'done',
+      counts: { created: 1, failed: 0 },
+    });
+    await expectAllImported('record-down', userId, 2);
+    const ticket = (await deps.tickets.listTickets('record-down')).find((t) => t.source.messageKey === key);
+    const everything = await deps.tickets.ticketWithEverything('record-down', ticket?.number ?? 0);
+    expect(everything?.history.map((h) => h.event)).toEqual(['createdByMailImport']);
+  });
+
   it('defect: a mail still kept aside writes its per-message telemetry record on every later run', async () => {
     const { ref } = await mailbox('still-aside', 2, { attachments: { maxMessageBytes: 10_000 } });
     const { graph } = scenario.local;
