@@ -724,7 +724,8 @@ describe('Graph emulator', () => {
       const unlimitedClient = graph(unlimited);
       try {
         unlimited.addMailbox(HELPDESK);
-        unlimited.setLatency(50);
+        // Long enough that all eight are in flight together even on a loaded machine.
+        unlimited.setLatency(400);
         const replies = await Promise.all(
           Array.from({ length: 8 }, () => unlimitedClient.call('GET', `${user}/mailFolders/inbox`)),
         );
