@@ -1,18 +1,29 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { appServices, invocationLog } from '../shared/app/services.js';
-import { changeImporterSettings, readImporterSettings } from '../shared/helpdesk/importerSettingsService.js';
+import {
+  changeImporterSettings,
+  readImporterSettings,
+  type VersionedImporterSettings,
+} from '../shared/helpdesk/importerSettingsService.js';
 import { importerSettingsSchema } from '../shared/helpdesk/settings.js';
 import type { HttpFunction } from '../shared/host/functionDefinition.js';
 import { mappingErrors, ok } from '../shared/http/errors.js';
-import { helpdeskParam, jsonBody, routeParams } from '../shared/http/input.js';
+import { helpdeskParam, ifMatch, jsonBody, routeParams } from '../shared/http/input.js';
+
+/** The settings as the body, their version as a strong ETag a client can send back in If-Match. */
+function withETag(settings: VersionedImporterSettings): HttpResponseInit {
+  return ok(settings.importer, { ETag: `"${settings.version.replace(/^"|"$/g, '')}"` });
+}
 
 export const importerSettingsHandler = mappingErrors(
   async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const { helpdeskId } = routeParams(request, helpdeskParam);
     const { helpdesks, contacts } = appServices().dependencies(invocationLog(context));
-    if (request.method === 'GET') return ok(await readImporterSettings(helpdesks, helpdeskId));
+    if (request.method === 'GET') return withETag(await readImporterSettings(helpdesks, helpdeskId));
     const importer = await jsonBody(request, importerSettingsSchema);
-    return ok(await changeImporterSettings(helpdesks, contacts, helpdeskId, importer));
+    return withETag(
+      await changeImporterSettings(helpdesks, contacts, helpdeskId, importer, ifMatch(request)),
+    );
   },
 );
 

@@ -36,6 +36,7 @@ import {
   type Tally,
   type ToImporter,
 } from './bench/protocol.js';
+import { exitWhenWritten } from './exit.js';
 import type { GraphEmulator } from './graph-emulator/index.js';
 import { provisionLocalResources } from './provision.js';
 import { startLocalStack } from './stack.js';
@@ -631,5 +632,5 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-  process.exit(1);
+  return exitWhenWritten(1);
 });

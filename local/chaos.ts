@@ -29,6 +29,7 @@ import type { ImportTelemetry } from '../shared/observability/telemetry.js';
 import type { HistoryEntry, Supplement, Ticket } from '../shared/tickets/model.js';
 import { pngOfSize, random } from './bench/corpus.js';
 import { type CrashingProcess, crashingProcess } from './crashInjection.js';
+import { exitWhenWritten } from './exit.js';
 import type { GraphEmulator } from './graph-emulator/index.js';
 import { provisionLocalResources } from './provision.js';
 import { startLocalStack } from './stack.js';
@@ -580,6 +581,6 @@ async function main(): Promise<void> {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   main().catch((error: unknown) => {
     console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    process.exit(1);
+    return exitWhenWritten(1);
   });
 }

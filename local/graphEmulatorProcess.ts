@@ -4,10 +4,12 @@
  * (GRAPH_BASE_URL, GRAPH_ACCESS_TOKEN, GRAPH_CA_CERT_PATH); feed it through its `/_emulator/` control API.
  * Stops when its standard input closes.
  */
+
+import { exitWhenWritten } from './exit.js';
 import { startLocalGraph } from './stack.js';
 
 const local = await startLocalGraph();
 process.stdout.write(`${JSON.stringify(local.env)}\n`);
-const stop = () => void local.close().then(() => process.exit(0));
+const stop = () => void local.close().then(() => exitWhenWritten(0));
 process.stdin.on('end', stop).on('error', stop).resume();
 process.on('SIGTERM', stop);

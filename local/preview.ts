@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { type Helpdesk, helpdeskSchema } from '../shared/helpdesk/settings.js';
 import { demoHelpdesk } from './demoHelpdesk.js';
+import { exitWhenWritten } from './exit.js';
 import { previewMail } from './previewMail.js';
 
 class UnreadableInput extends Error {}
@@ -50,9 +51,9 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
+  (code) => exitWhenWritten(code),
   (error: unknown) => {
     console.error(error instanceof Error ? error.message : String(error));
-    process.exit(2);
+    return exitWhenWritten(2);
   },
 );

@@ -1,5 +1,5 @@
 import type { Helpdesk } from '../shared/helpdesk/settings.js';
-import { classifyMail } from '../shared/mail/classify.js';
+import { classifyMail, fallbackMessageIdDomain } from '../shared/mail/classify.js';
 import { imageExtension } from '../shared/mail/images.js';
 import { MailLimitError, MailParseError, parseMail } from '../shared/mail/parseMail.js';
 import { extractReply } from '../shared/mail/replyText.js';
@@ -27,7 +27,7 @@ export async function previewMail(raw: Buffer, helpdesk: Helpdesk): Promise<Reco
     throw error;
   }
   const ownAddresses = mailboxes.map((m) => m.userId.toLowerCase()).filter((a) => a.includes('@'));
-  const ownDomain = ownAddresses[0]?.split('@')[1] ?? `${helpdesk.id.toLowerCase()}.helpdesk.invalid`;
+  const ownDomain = ownAddresses[0]?.split('@')[1] ?? fallbackMessageIdDomain(helpdesk.id);
   const classification = classifyMail(parsed, { ownAddresses, ownMessageIdDomain: ownDomain });
   const subjectNumbers = findTicketNumbers(parsed.subject, {
     ticketPrefix: helpdesk.ticketPrefix,

@@ -10,6 +10,7 @@ import { allFunctions } from '../functions/definitions.js';
 import { appServices } from '../shared/app/services.js';
 import { ConfigurationError, readEnvironment } from '../shared/config/environment.js';
 import { DEMO_MAILBOX, demoHelpdesk, seedDemo } from './demoHelpdesk.js';
+import { exitWhenWritten } from './exit.js';
 import { startLocalHost } from './host.js';
 import { provisionLocalResources } from './provision.js';
 import { startLocalStack } from './stack.js';
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
     log('stopping…');
     await host?.stop();
     await stack.stop();
-    process.exit(code);
+    await exitWhenWritten(code);
   };
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
@@ -121,5 +122,5 @@ async function printTickets(helpdeskId: string): Promise<void> {
 
 main().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : String(error));
-  process.exit(1);
+  return exitWhenWritten(1);
 });

@@ -224,6 +224,7 @@ function trackedMailSource(source: MailSource, tracker: RunTracker): MailSource 
       tracker.during('postProcess', () => source.applyOperations(userId, operations, signal)),
     ensureFolder: (userId, displayName, signal) => source.ensureFolder(userId, displayName, signal),
     sendMime: (userId, mime, signal) => source.sendMime(userId, mime, signal),
+    mailboxAddress: (userId, signal) => source.mailboxAddress(userId, signal),
     sentMessageExists: (userId, id, signal) => source.sentMessageExists(userId, id, signal),
   };
 }

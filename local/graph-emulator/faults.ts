@@ -4,7 +4,8 @@ export interface Fault {
   /** A route key (`GET /users/{id}/messages`) or a substring of the route key or of the path. */
   route?: string;
   method?: string;
-  status: 429 | 503 | 504;
+  /** 403: a permission the app lacks (e.g. User.Read.All for a directory read). */
+  status: 403 | 429 | 503 | 504;
   retryAfterSeconds?: number;
   code?: string;
   /** How many matching requests fail. */
@@ -16,6 +17,7 @@ export interface Fault {
 }
 
 const DEFAULTS: Record<Fault['status'], { code: string; message: string }> = {
+  403: { code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' },
   429: { code: 'TooManyRequests', message: 'Please retry again later.' },
   503: { code: 'ServiceUnavailable', message: 'The service is temporarily unavailable. Please retry later.' },
   504: { code: 'GatewayTimeout', message: 'The gateway did not receive a timely response.' },

@@ -146,7 +146,7 @@ function send(response: ServerResponse, result: EmulatedResponse): void {
 const faultSchema = z.object({
   route: z.string().optional(),
   method: z.string().optional(),
-  status: z.union([z.literal(429), z.literal(503), z.literal(504)]),
+  status: z.union([z.literal(403), z.literal(429), z.literal(503), z.literal(504)]),
   retryAfterSeconds: z.number().nonnegative().optional(),
   code: z.string().optional(),
   count: z.number().int().positive(),

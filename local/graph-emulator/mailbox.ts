@@ -82,8 +82,14 @@ export function messageBody(message: StoredMessage): Promise<MessageBody> {
   return message.body;
 }
 
+/** A Graph user id (an Entra object id). */
+const OBJECT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export class Mailbox {
-  readonly id = randomUUID();
+  /** The user's object id: the user id it was added by when that is one. */
+  readonly id: string;
+  /** The sign-in name; added by object id, the mailbox's address stands in for it. */
+  readonly userPrincipalName: string;
   readonly root: MailFolder;
   private readonly folders = new Map<string, MailFolder>();
   private readonly wellKnown = new Map<string, MailFolder>();
@@ -96,6 +102,9 @@ export class Mailbox {
     readonly address: string,
     readonly displayName: string,
   ) {
+    const byObjectId = OBJECT_ID.test(userId);
+    this.id = byObjectId ? userId.toLowerCase() : randomUUID();
+    this.userPrincipalName = byObjectId ? address : userId;
     this.root = this.addFolder(opaqueId('AAMkAGI'), 'Top of Information Store', 'msgfolderroot', false);
     for (const [wellKnownName, displayName] of ROOT_CHILDREN) {
       this.addFolder(this.root.id, displayName, wellKnownName, false);

@@ -363,15 +363,57 @@ function sendMail(context: MailboxContext): EmulatedResponse {
   return { status: 202, headers: {} };
 }
 
+/** The user properties Graph returns when no `$select` is given. */
+const DEFAULT_USER_PROPERTIES = [
+  'businessPhones',
+  'displayName',
+  'givenName',
+  'jobTitle',
+  'mail',
+  'mobilePhone',
+  'officeLocation',
+  'preferredLanguage',
+  'surname',
+  'userPrincipalName',
+  'id',
+] as const;
+
+/**
+ * `GET /users/{id}`: the default properties, or only the selected ones (Graph adds no `id` to a
+ * `$select` of a user), with the selection in `@odata.context`.
+ */
 function getUser(context: MailboxContext): EmulatedResponse {
   onlySelect(context.query);
   const { mailbox } = context;
-  return json(200, {
-    '@odata.context': `${context.routing.baseUrl}/$metadata#users/$entity`,
-    id: mailbox.id,
+  const properties: Record<string, unknown> = {
+    businessPhones: [],
     displayName: mailbox.displayName,
+    givenName: null,
+    jobTitle: null,
     mail: mailbox.address,
-    userPrincipalName: mailbox.userId,
+    mobilePhone: null,
+    officeLocation: null,
+    preferredLanguage: null,
+    surname: null,
+    userPrincipalName: mailbox.userPrincipalName,
+    id: mailbox.id,
+  };
+  const selected = context.query
+    .get('$select')
+    ?.split(',')
+    .map((name) => {
+      const canonical = Object.keys(properties).find(
+        (key) => key.toLowerCase() === name.trim().toLowerCase(),
+      );
+      if (!canonical) {
+        throw badRequest(`Could not find a property named '${name.trim()}' on type 'microsoft.graph.user'.`);
+      }
+      return canonical;
+    });
+  const names = selected ?? DEFAULT_USER_PROPERTIES;
+  return json(200, {
+    '@odata.context': `${context.routing.baseUrl}/$metadata#users${selected ? `(${selected.join(',')})` : ''}/$entity`,
+    ...Object.fromEntries(names.map((name) => [name, properties[name]])),
   });
 }
 

@@ -59,6 +59,7 @@ function emptyStatus(helpdeskId: string, mailboxId: string): MailboxStatus {
     lastRunComplete: null,
     lastCounts: null,
     lastError: null,
+    resolvedAddress: null,
   };
 }
 
@@ -82,15 +83,34 @@ export class CosmosHelpdeskStore implements HelpdeskStore {
     await this.helpdesks.items.upsert<HelpdeskDocument>(this.document(helpdesk));
   }
 
-  async saveImporterSettings(helpdeskId: string, importer: ImporterSettings): Promise<Helpdesk | null> {
+  async importerSettings(
+    helpdeskId: string,
+  ): Promise<{ importer: ImporterSettings; version: string } | null> {
+    const found = await readOrNull<HelpdeskDocument>(this.helpdesks, 'settings', helpdeskId);
+    return found
+      ? { importer: helpdeskSchema.parse(found.resource.helpdesk).importer, version: found.etag ?? '' }
+      : null;
+  }
+
+  async saveImporterSettings(
+    helpdeskId: string,
+    importer: ImporterSettings,
+    version?: string,
+  ): Promise<{ helpdesk: Helpdesk; version: string } | 'conflict' | null> {
     const found = await readOrNull<HelpdeskDocument>(this.helpdesks, 'settings', helpdeskId);
     if (!found) return null;
+    if (version !== undefined && found.etag !== version) return 'conflict';
     const helpdesk = helpdeskSchema.parse({ ...found.resource.helpdesk, importer });
-    // Conditional on the version read, so a concurrent change of the other settings is not lost.
-    await this.helpdesks.item('settings', helpdeskId).replace(this.document(helpdesk), {
-      accessCondition: { type: 'IfMatch', condition: found.etag ?? '' },
-    });
-    return helpdesk;
+    try {
+      // Conditional on the version read, so a concurrent change of the other settings is not lost.
+      const saved = await this.helpdesks.item('settings', helpdeskId).replace(this.document(helpdesk), {
+        accessCondition: { type: 'IfMatch', condition: found.etag ?? '' },
+      });
+      return { helpdesk, version: saved.etag ?? '' };
+    } catch (error) {
+      if (cosmosStatus(error) === 412) return 'conflict';
+      throw error;
+    }
   }
 
   async *enabledMailboxes(pageSize = 500): AsyncIterable<MailboxRef[]> {
@@ -304,6 +324,8 @@ function toStatus(document: StatusDocument): MailboxStatus {
     lastRunComplete: document.lastRunComplete,
     lastCounts: document.lastCounts,
     lastError: document.lastError,
+    // Statuses written before it existed lack it.
+    resolvedAddress: document.resolvedAddress ?? null,
   };
 }
 

@@ -77,6 +77,10 @@ const summarySchema = z.object({
 const listPageSchema = z.object({ value: z.array(summarySchema), '@odata.nextLink': z.string().optional() });
 const idListSchema = z.object({ value: z.array(z.object({ id: z.string() })) });
 const folderSchema = z.object({ id: z.string() });
+const userAddressSchema = z.object({
+  mail: z.string().nullish(),
+  userPrincipalName: z.string().nullish(),
+});
 const categoriesSchema = z.object({ categories: z.array(z.string()).nullish() });
 const batchResponseSchema = z.object({
   responses: z.array(
@@ -330,6 +334,21 @@ export class GraphMailSource implements MailSource {
     );
     release();
     await response.body?.cancel();
+  }
+
+  async mailboxAddress(userId: string, signal?: AbortSignal): Promise<string | null> {
+    const user = await this.callJson(
+      {
+        userId,
+        method: 'GET',
+        path: `${userPath(userId)}?${query({ $select: 'mail,userPrincipalName' })}`,
+        retry: 'transient',
+      },
+      userAddressSchema,
+      signal,
+    );
+    const address = [user.mail, user.userPrincipalName].find((value) => value?.includes('@'));
+    return address ? address.toLowerCase() : null;
   }
 
   async sentMessageExists(userId: string, internetMessageId: string, signal?: AbortSignal): Promise<boolean> {

@@ -61,6 +61,11 @@ export interface MailSource {
   ensureFolder(userId: string, displayName: string, signal?: AbortSignal): Promise<string>;
   /** Sends a complete RFC 822 message from the mailbox (MIME form of sendMail). */
   sendMime(userId: string, mime: Buffer, signal?: AbortSignal): Promise<void>;
+  /**
+   * The mailbox's primary SMTP address (Graph `mail`, else a UPN that is an address); null when Graph
+   * knows none. For a mailbox configured by its Graph user id.
+   */
+  mailboxAddress(userId: string, signal?: AbortSignal): Promise<string | null>;
   /** Whether Sent Items holds a message with this Internet Message-ID (guards against sending twice). */
   sentMessageExists(userId: string, internetMessageId: string, signal?: AbortSignal): Promise<boolean>;
 }

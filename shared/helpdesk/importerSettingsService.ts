@@ -2,23 +2,40 @@ import { ApiError } from '../http/errors.js';
 import type { ContactDirectory, HelpdeskStore, MailboxStatus } from '../import/ports.js';
 import type { ImporterSettings } from './settings.js';
 
+/** Importer settings and their version, which a client sends back to change exactly what it read. */
+export interface VersionedImporterSettings {
+  importer: ImporterSettings;
+  version: string;
+}
+
 export async function readImporterSettings(
   helpdesks: HelpdeskStore,
   helpdeskId: string,
-): Promise<ImporterSettings> {
-  const helpdesk = await helpdesks.get(helpdeskId);
-  if (!helpdesk) throw new ApiError('notFound', `helpdesk ${helpdeskId} does not exist`);
-  return helpdesk.importer;
+): Promise<VersionedImporterSettings> {
+  const found = await helpdesks.importerSettings(helpdeskId);
+  if (!found) throw new ApiError('notFound', `helpdesk ${helpdeskId} does not exist`);
+  return found;
 }
 
+/**
+ * Replaces the importer settings. `expectedVersions` (If-Match, unquoted) must name the current version, or
+ * nothing changes (412); a change by another request between reading and saving is a conflict (409).
+ */
 export async function changeImporterSettings(
   helpdesks: HelpdeskStore,
   contacts: ContactDirectory,
   helpdeskId: string,
   importer: ImporterSettings,
-): Promise<ImporterSettings> {
-  if (!(await helpdesks.get(helpdeskId)))
-    throw new ApiError('notFound', `helpdesk ${helpdeskId} does not exist`);
+  expectedVersions: string[] | null = null,
+): Promise<VersionedImporterSettings> {
+  const current = await helpdesks.importerSettings(helpdeskId);
+  if (!current) throw new ApiError('notFound', `helpdesk ${helpdeskId} does not exist`);
+  if (expectedVersions && !expectedVersions.includes(current.version.replace(/^"|"$/g, ''))) {
+    throw new ApiError(
+      'preconditionFailed',
+      `the importer settings of helpdesk ${helpdeskId} changed since that version was read; read them again`,
+    );
+  }
   if (!(await contacts.get(helpdeskId, importer.defaultContactId))) {
     throw new ApiError(
       'badRequest',
@@ -26,9 +43,15 @@ export async function changeImporterSettings(
       'body.defaultContactId',
     );
   }
-  const saved = await helpdesks.saveImporterSettings(helpdeskId, importer);
+  const saved = await helpdesks.saveImporterSettings(helpdeskId, importer, current.version);
   if (!saved) throw new ApiError('notFound', `helpdesk ${helpdeskId} does not exist`);
-  return saved.importer;
+  if (saved === 'conflict') {
+    throw new ApiError(
+      expectedVersions ? 'preconditionFailed' : 'conflict',
+      `the importer settings of helpdesk ${helpdeskId} were changed by another request at the same time; read them again and retry`,
+    );
+  }
+  return { importer: saved.helpdesk.importer, version: saved.version };
 }
 
 /** R4: per mailbox, the last successful check, the last error and the counts of the last run. */

@@ -18,13 +18,13 @@ export const personReference = z.object({ id: identifier, name: z.string().min(1
 export type PersonReference = z.infer<typeof personReference>;
 
 export const postProcessingSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('markRead') }),
-  z.object({ action: z.literal('move'), folder: z.string().min(1).max(255) }),
-  z.object({ action: z.literal('delete') }),
+  z.strictObject({ action: z.literal('markRead') }),
+  z.strictObject({ action: z.literal('move'), folder: z.string().min(1).max(255) }),
+  z.strictObject({ action: z.literal('delete') }),
 ]);
 export type PostProcessing = z.infer<typeof postProcessingSchema>;
 
-export const mailboxSettingsSchema = z.object({
+export const mailboxSettingsSchema = z.strictObject({
   /** The mailbox's id within the helpdesk; used in job messages and status. */
   id: identifier,
   /** Graph user id or UPN of the mailbox. */
@@ -37,7 +37,7 @@ export const mailboxSettingsSchema = z.object({
 });
 export type MailboxSettings = z.infer<typeof mailboxSettingsSchema>;
 
-const acknowledgementTemplate = z.object({
+const acknowledgementTemplate = z.strictObject({
   enabled: z.boolean().default(false),
   /** Placeholders: {ticketNumber}, {title}, {contactName}, {helpdeskName}. */
   subject: headerSafeText(255).default('[#{ticketNumber}] {title}'),
@@ -49,7 +49,11 @@ const acknowledgementTemplate = z.object({
     ),
 });
 
-export const importerSettingsSchema = z.object({
+/**
+ * Strict: an unknown key (a misspelt setting) is refused, naming the key, rather than dropped. The rest of
+ * the helpdesk document belongs to the helpdesk application and may carry fields the importer ignores.
+ */
+export const importerSettingsSchema = z.strictObject({
   enabled: z.boolean().default(true),
   mailboxes: z
     .array(mailboxSettingsSchema)
@@ -57,7 +61,7 @@ export const importerSettingsSchema = z.object({
     .max(50)
     .refine((list) => new Set(list.map((m) => m.id)).size === list.length, 'mailbox ids must be unique'),
   defaultContactId: identifier,
-  defaultEmployee: personReference,
+  defaultEmployee: z.strictObject(personReference.shape),
   /** Text of the reply separator line; on a supplement only the text above it is imported (R9). */
   replySeparator: z.string().max(200).default(''),
   /** Extra subject patterns (regular expressions with one capture group holding the number). */
@@ -77,7 +81,7 @@ export const importerSettingsSchema = z.object({
     .max(10)
     .default([]),
   attachments: z
-    .object({
+    .strictObject({
       maxImageBytes: z.number().int().min(1024).max(50_000_000).default(10_000_000),
       maxImagesBytesPerMessage: z.number().int().min(1024).max(200_000_000).default(30_000_000),
       maxMessageBytes: z.number().int().min(10_000).max(200_000_000).default(60_000_000),
@@ -91,7 +95,7 @@ export const importerSettingsSchema = z.object({
   /** A ticket number in the subject from a sender unrelated to that ticket (R18). */
   unrelatedSender: z.enum(['accept', 'acceptAndFlag', 'newTicket']).default('acceptAndFlag'),
   acknowledgement: z
-    .object({
+    .strictObject({
       newTicket: acknowledgementTemplate.prefault({}),
       supplement: acknowledgementTemplate.prefault({}),
       maxPerSenderPerHour: z.number().int().min(0).max(100).default(5),
@@ -99,7 +103,7 @@ export const importerSettingsSchema = z.object({
     })
     .prefault({}),
   keepAside: z
-    .object({
+    .strictObject({
       maxAttempts: z.number().int().min(1).max(20).default(3),
       category: headerSafeText(100).min(1).default('Import failed'),
       folder: z.string().min(1).max(255).optional(),

@@ -2,9 +2,15 @@ import type { HttpResponseInit } from '@azure/functions';
 import type { z } from 'zod';
 
 /** The closed set of failures an HTTP caller is told about; anything else is a 500 without details. */
-export type ApiErrorCode = 'badRequest' | 'notFound' | 'conflict';
+export type ApiErrorCode = 'badRequest' | 'notFound' | 'conflict' | 'importerDisabled' | 'preconditionFailed';
 
-const STATUS: Record<ApiErrorCode, number> = { badRequest: 400, notFound: 404, conflict: 409 };
+const STATUS: Record<ApiErrorCode, number> = {
+  badRequest: 400,
+  notFound: 404,
+  conflict: 409,
+  importerDisabled: 409,
+  preconditionFailed: 412,
+};
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -18,11 +24,13 @@ export class ApiError extends Error {
   }
 }
 
-/** A 400 naming the first invalid field, from a zod error. */
+/** A 400 naming the first invalid field, from a zod error; an unknown key is named as the field. */
 export function invalidInput(error: z.ZodError, prefix: string): ApiError {
   const issue = error.issues[0];
-  const path = [prefix, ...(issue?.path ?? []).map(String)].filter(Boolean).join('.');
-  return new ApiError('badRequest', `${path || 'input'}: ${issue?.message ?? 'invalid'}`, path);
+  const unknownKey = issue?.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+  const path = [prefix, ...(issue?.path ?? []).map(String), unknownKey].filter(Boolean).join('.');
+  const message = unknownKey === undefined ? (issue?.message ?? 'invalid') : 'unknown key';
+  return new ApiError('badRequest', `${path || 'input'}: ${message}`, path);
 }
 
 /** Maps anything thrown by a use case to a response: known errors by code, the rest as a bare 500. */
@@ -39,8 +47,8 @@ export function errorResponse(error: unknown, log: (message: string) => void): H
   return { status: 500, jsonBody: { error: { code: 'internal', message: 'Internal error; see the logs.' } } };
 }
 
-export function ok(body: unknown): HttpResponseInit {
-  return { status: 200, jsonBody: body };
+export function ok(body: unknown, headers?: Record<string, string>): HttpResponseInit {
+  return { status: 200, jsonBody: body, ...(headers ? { headers } : {}) };
 }
 
 export function accepted(body: unknown): HttpResponseInit {

@@ -33,3 +33,15 @@ export async function jsonBody<T extends z.ZodType>(
 }
 
 export const helpdeskParam = { helpdeskId: identifier };
+
+/**
+ * The entity tags of an If-Match header, unquoted; null when there is none or it is "*" (any version).
+ * A weak tag never matches (RFC 9110 compares If-Match strongly), so it is kept with its W/ prefix.
+ */
+export function ifMatch(request: HttpRequest): string[] | null {
+  const header = request.headers.get('if-match');
+  if (header === null || header.trim() === '') return null;
+  const tags = header.split(',').map((tag) => tag.trim());
+  if (tags.includes('*')) return null;
+  return tags.map((tag) => (tag.startsWith('"') ? tag.replace(/^"|"$/g, '') : tag));
+}

@@ -11,6 +11,9 @@ export async function importHelpdesk(
 ): Promise<MailboxRunResult[]> {
   const helpdesk = await deps.helpdesks.get(input.helpdeskId);
   if (!helpdesk) throw new ApiError('notFound', `helpdesk ${input.helpdeskId} does not exist`);
+  if (!helpdesk.importer.enabled) {
+    throw new ApiError('importerDisabled', `the importer of helpdesk ${helpdesk.id} is disabled`);
+  }
   const mailboxes = helpdesk.importer.mailboxes.filter((m) => !input.mailboxId || m.id === input.mailboxId);
   if (mailboxes.length === 0) {
     throw new ApiError('notFound', `mailbox ${input.mailboxId} does not exist in helpdesk ${helpdesk.id}`);

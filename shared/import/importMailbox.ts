@@ -1,19 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { SourceOperation } from '../graph/mailSource.js';
 import type { Helpdesk, MailboxSettings } from '../helpdesk/settings.js';
+import { fallbackMessageIdDomain } from '../mail/classify.js';
 import type { ImportTelemetry } from '../observability/telemetry.js';
 import type { ImportDependencies } from './dependencies.js';
 import { importMessage, type MailboxContext, type MessageResult } from './importMessage.js';
-import type { MailboxRef, RunCounts } from './ports.js';
+import type { MailboxRef, MailboxStatus, RunCounts } from './ports.js';
 
 export interface MailboxRunResult {
   helpdeskId: string;
   mailboxId: string;
   /**
-   * busy: another run holds the mailbox's lease; notFound: no such helpdesk or mailbox; incomplete: the
-   * run stopped early (time budget, lease lost, another run working on the same message) or failed.
+   * busy: another run holds the mailbox's lease; notFound: no such helpdesk or mailbox; disabled: the
+   * helpdesk's importer is switched off; incomplete: the run stopped early (time budget, lease lost,
+   * another run working on the same message) or failed.
    */
-  status: 'done' | 'incomplete' | 'busy' | 'notFound';
+  status: 'done' | 'incomplete' | 'busy' | 'notFound' | 'disabled';
   counts: RunCounts;
   created: number[];
   supplemented: number[];
@@ -46,13 +48,62 @@ function emptyCounts(): RunCounts {
   return { created: 0, supplemented: 0, skipped: 0, keptAside: 0, failed: 0, alreadyImported: 0 };
 }
 
-function ownAddress(mailbox: MailboxSettings): string | null {
-  return mailbox.userId.includes('@') ? mailbox.userId.toLowerCase() : null;
+type ResolvedAddress = MailboxStatus['resolvedAddress'];
+
+/** A mailbox given by address is that address; one given by Graph user id, the address Graph gave for it. */
+function ownAddress(mailbox: MailboxSettings, resolved: ResolvedAddress): string | null {
+  if (mailbox.userId.includes('@')) return mailbox.userId.toLowerCase();
+  return resolved?.userId === mailbox.userId ? resolved.address : null;
 }
 
-function messageIdDomain(helpdesk: Helpdesk, mailbox: MailboxSettings): string {
-  const address = ownAddress(mailbox);
-  return address ? address.slice(address.indexOf('@') + 1) : `${helpdesk.id.toLowerCase()}.helpdesk.invalid`;
+function messageIdDomain(helpdesk: Helpdesk, address: string | null): string {
+  return address ? address.slice(address.indexOf('@') + 1) : fallbackMessageIdDomain(helpdesk.id);
+}
+
+/**
+ * R1 allows a mailbox by Graph user id, but acknowledgements (their From) and the loop checks need its
+ * address: read from Graph once per user id, then kept on the mailbox's status. Null when Graph gives
+ * none (logged): the import goes on, only acknowledgements from that mailbox fail.
+ */
+async function resolveAddress(
+  deps: ImportDependencies,
+  mailbox: MailboxSettings,
+  cached: ResolvedAddress,
+  signal: AbortSignal,
+): Promise<ResolvedAddress> {
+  if (mailbox.userId.includes('@')) return null;
+  if (cached?.userId === mailbox.userId) return cached;
+  try {
+    const address = await deps.mailSource.mailboxAddress(mailbox.userId, signal);
+    if (address) return { userId: mailbox.userId, address };
+    deps.log.warn(`mailbox ${mailbox.id}: Graph has no mail address for user ${mailbox.userId}`);
+  } catch (error) {
+    if (signal.aborted) throw error;
+    deps.log.warn(
+      `mailbox ${mailbox.id}: the address of user ${mailbox.userId} could not be read from Graph: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  return null;
+}
+
+/** Addresses of all the helpdesk's mailboxes, for the loop checks; the others' from their statuses. */
+async function helpdeskAddresses(
+  deps: ImportDependencies,
+  helpdesk: Helpdesk,
+  mailbox: MailboxSettings,
+  address: string | null,
+  signal: AbortSignal,
+): Promise<string[]> {
+  const others = helpdesk.importer.mailboxes.filter((m) => m.id !== mailbox.id);
+  const statuses = others.some((m) => !m.userId.includes('@'))
+    ? await deps.helpdesks.mailboxStatuses(helpdesk.id)
+    : [];
+  const addresses = [address];
+  for (const other of others) {
+    const cached = statuses.find((s) => s.mailboxId === other.id)?.resolvedAddress ?? null;
+    addresses.push(ownAddress(other, await resolveAddress(deps, other, cached, signal)));
+  }
+  return addresses.filter((a): a is string => a !== null);
 }
 
 async function resolveOperations(
@@ -105,6 +156,13 @@ export async function importMailbox(
   const helpdesk = await deps.helpdesks.get(ref.helpdeskId);
   const mailbox = helpdesk?.importer.mailboxes.find((m) => m.id === ref.mailboxId);
   if (!helpdesk || !mailbox) return { ...result, status: 'notFound' };
+  if (!helpdesk.importer.enabled) {
+    // A job queued before the importer was switched off, or a retry: dropped, the mail stays as it is.
+    deps.log.warn(
+      `importer of helpdesk ${ref.helpdeskId} is disabled; mailbox ${ref.mailboxId} not imported`,
+    );
+    return { ...result, status: 'disabled' };
+  }
   const status = await deps.helpdesks.mailboxStatus(ref.helpdeskId, ref.mailboxId);
 
   const leaseTtl = options.leaseTtlMs ?? LEASE_TTL_MS;
@@ -142,17 +200,21 @@ export async function importMailbox(
   }, leaseTtl / 3);
   const scanStartedAt = deps.clock().toISOString();
   let runError: string | null = null;
+  let resolvedAddress: ResolvedAddress = null;
   /** A message failed or was left to another run: a "since last scan" listing must reach it again. */
   let leftBehind = false;
   try {
     const operations = await resolveOperations(deps, helpdesk, mailbox, stop.signal);
+    resolvedAddress = await resolveAddress(deps, mailbox, status.resolvedAddress, stop.signal);
+    const address = ownAddress(mailbox, resolvedAddress);
     const context: MailboxContext = {
       helpdesk,
       mailbox,
+      mailboxAddress: address,
       doneOperation: operations.done,
       keepAsideOperation: operations.keepAside,
-      ownAddresses: helpdesk.importer.mailboxes.map(ownAddress).filter((a): a is string => a !== null),
-      ownMessageIdDomain: messageIdDomain(helpdesk, mailbox),
+      ownAddresses: await helpdeskAddresses(deps, helpdesk, mailbox, address, stop.signal),
+      ownMessageIdDomain: messageIdDomain(helpdesk, address),
       signal: stop.signal,
       confirmLease,
     };
@@ -195,6 +257,19 @@ export async function importMailbox(
           result.status = 'incomplete';
           break pages;
         }
+        // One record per message, whatever its outcome (R23).
+        options.telemetry.messageOutcome({
+          helpdeskId: ref.helpdeskId,
+          mailboxId: ref.mailboxId,
+          messageKey: outcome.key ?? summary.id,
+          outcome: outcome.outcome,
+          ticketNumber: outcome.ticketNumber,
+          durationMs: Date.now() - messageStarted,
+          classification: outcome.classification,
+          senderDomain: outcome.senderDomain,
+          reason: outcome.reason,
+          attempt: outcome.attempt,
+        });
         if (outcome.outcome === 'inProgressElsewhere') {
           // Another run is in this mailbox after all (a lease lapsed): leave the rest to it.
           deps.log.warn(`message ${outcome.key} is being imported by another run; stopping this one`);
@@ -204,20 +279,6 @@ export async function importMailbox(
         }
         record(result, outcome);
         if (outcome.outcome === 'failed') leftBehind = true;
-        if (outcome.outcome !== 'stillKeptAside') {
-          options.telemetry.messageOutcome({
-            helpdeskId: ref.helpdeskId,
-            mailboxId: ref.mailboxId,
-            messageKey: outcome.key ?? summary.id,
-            outcome: outcome.outcome,
-            ticketNumber: outcome.ticketNumber,
-            durationMs: Date.now() - messageStarted,
-            classification: outcome.classification,
-            senderDomain: outcome.senderDomain,
-            reason: outcome.reason,
-            attempt: outcome.attempt,
-          });
-        }
         if (outcome.operation) pending.push({ messageId: summary.id, operation: outcome.operation });
         if (pending.length >= OPERATION_GROUP) await flush();
       }
@@ -242,9 +303,11 @@ export async function importMailbox(
       lastRunAt: now,
       lastRunComplete: complete,
       lastCounts: result.counts,
-      lastSuccessfulCheckAt: runError ? status.lastSuccessfulCheckAt : now,
+      // R4: a check counts only when it went through the whole mailbox; an error stays until then.
+      lastSuccessfulCheckAt: complete ? now : status.lastSuccessfulCheckAt,
       lastScanStartedAt: complete && !leftBehind ? scanStartedAt : status.lastScanStartedAt,
-      lastError: runError ? { at: now, message: runError } : status.lastError,
+      lastError: runError ? { at: now, message: runError } : complete ? null : status.lastError,
+      resolvedAddress: resolvedAddress ?? status.resolvedAddress,
     });
     options.telemetry.mailboxRun({
       helpdeskId: ref.helpdeskId,

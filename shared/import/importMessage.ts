@@ -44,8 +44,7 @@ export type ImportStep =
 
 export interface MessageResult {
   key: string | null;
-  /** inProgressElsewhere: another run changed the message's record meanwhile and carries it on. */
-  outcome: MessageOutcome | 'stillKeptAside' | 'inProgressElsewhere';
+  outcome: MessageOutcome;
   ticketNumber: number | null;
   /** What to do with the source message now; null to leave it as it is. */
   operation: SourceOperation | null;
@@ -58,6 +57,8 @@ export interface MessageResult {
 export interface MailboxContext {
   helpdesk: Helpdesk;
   mailbox: MailboxSettings;
+  /** The mailbox's own address, resolved from Graph when it is given by user id; null when unknown. */
+  mailboxAddress: string | null;
   /** The operation for imported mail (folder ids resolved). */
   doneOperation: SourceOperation;
   /** The operation for mail kept aside (folder id resolved). */
@@ -107,6 +108,29 @@ function senderDomain(address: string | null | undefined): string | null {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/**
+ * Runs a step that comes after the ticket or supplement is written. Its failure is logged and collected
+ * for the message's record but does not fail the message: a retry would count attempts against a mail
+ * whose ticket exists, and finally keep it aside.
+ */
+async function afterWritten(
+  deps: ImportDependencies,
+  context: MailboxContext,
+  key: string,
+  problems: string[],
+  what: string,
+  step: () => Promise<void>,
+): Promise<void> {
+  try {
+    await step();
+  } catch (error) {
+    if (passesThrough(error, context)) throw error;
+    const problem = `${what}: ${errorMessage(error)}`;
+    problems.push(problem);
+    deps.log.warn(`message ${key} is imported, but ${problem}`);
+  }
 }
 
 /**
@@ -175,14 +199,29 @@ async function importOrFail(
     if (settledLate) return settledLate;
   }
 
+  const progress = { written: false };
   try {
-    return await importParsed(deps, context, summary, key, parsed, existing);
+    return await importParsed(deps, context, summary, key, parsed, existing, progress);
   } catch (error) {
     if (passesThrough(error, context)) throw error;
     const fresh = await deps.records.get(partition, key);
     if (fresh?.record.state === 'stored') {
-      // The mail is imported; only its acknowledgement failed, which the next run resumes. Not the
-      // mail's fault: no attempt counted, never kept aside.
+      // Imported by an earlier run; only resuming its acknowledgement failed, which the next run tries
+      // again. Not the mail's fault: no attempt counted, never kept aside, never a failure.
+      return {
+        key,
+        outcome: 'alreadyImported',
+        ticketNumber: fresh.record.plan?.action === 'skip' ? null : (fresh.record.plan?.ticketNumber ?? null),
+        operation: null,
+        classification: fresh.record.classification?.kind ?? null,
+        senderDomain: fresh.record.senderDomain,
+        reason: errorMessage(error),
+        attempt: fresh.record.attempts,
+      };
+    }
+    if (progress.written && fresh) {
+      // The ticket or supplement is written; only its record could not say so. No attempt counted, never
+      // kept aside: the next run finds the plan on the record and completes it without writing twice.
       return {
         key,
         outcome: 'failed',
@@ -190,7 +229,7 @@ async function importOrFail(
         operation: null,
         classification: fresh.record.classification?.kind ?? null,
         senderDomain: fresh.record.senderDomain,
-        reason: errorMessage(error),
+        reason: `written, but its record is not updated yet: ${errorMessage(error)}`,
         attempt: fresh.record.attempts,
       };
     }
@@ -345,6 +384,8 @@ async function importParsed(
   key: string,
   parsed: ParsedMail,
   existing: { record: MailRecord; etag: string } | null,
+  /** Set once the ticket or supplement is written: from then on a failure is no fault of the mail. */
+  progress: { written: boolean },
 ): Promise<MessageResult> {
   const { helpdesk } = context;
   const now = deps.clock();
@@ -393,39 +434,64 @@ async function importParsed(
   const event = plan.action === 'createTicket' ? 'newTicket' : 'supplement';
   // Stored before: only an acknowledgement left half-sent brings it here; the ticket is not written again.
   const wasStored = current.record.state === 'stored';
+  /** What failed after the ticket or supplement was written; recorded, never a failure of the mail. */
+  const problems: string[] = [];
   let ticket: Ticket;
   if (wasStored) {
     const stored = await deps.tickets.getTicket(helpdesk.id, plan.ticketNumber);
     if (!stored) throw new Error(`ticket ${plan.ticketNumber} no longer exists`);
     ticket = stored;
   } else {
-    ticket = await writeTicketOrSupplement(deps, context, summary, key, parsed, sender, plan, now);
+    ticket = await writeTicketOrSupplement(deps, context, summary, key, parsed, sender, plan, now, problems);
+    progress.written = true;
     // Decided in the same write that says stored: a crash right after must not skip it.
-    const acknowledgement = await acknowledgementDue(deps, context, current.record, parsed, plan, event);
-    current = await save(deps, { ...current.record, state: 'stored', acknowledgement }, current.etag);
+    let acknowledgement: MailRecord['acknowledgement'] = null;
+    await afterWritten(deps, context, key, problems, 'no acknowledgement decided', async () => {
+      acknowledgement = await acknowledgementDue(deps, context, current.record, parsed, plan, event);
+    });
+    const lastError = problems.length > 0 ? problems.join('; ') : current.record.lastError;
+    current = await save(
+      deps,
+      { ...current.record, state: 'stored', acknowledgement, lastError },
+      current.etag,
+    );
     await reached(deps, 'stored');
   }
 
+  let acknowledgementPending = false;
   if (current.record.acknowledgement?.state === 'sending') {
-    await acknowledge(
-      deps,
-      context,
-      current,
-      parsed,
-      ticket,
-      sender,
-      event,
-      formatTicketReference(ticket.number, helpdesk.ticketPrefix),
-      wasStored,
-    );
+    const stored = current;
+    await afterWritten(deps, context, key, problems, 'the acknowledgement is not sent yet', async () => {
+      try {
+        await acknowledge(
+          deps,
+          context,
+          stored,
+          parsed,
+          ticket,
+          sender,
+          event,
+          formatTicketReference(ticket.number, helpdesk.ticketPrefix),
+          wasStored,
+        );
+      } catch (error) {
+        // Left 'sending' for the next run, which finds the source mail only if it is left as it is.
+        acknowledgementPending = true;
+        throw error;
+      }
+    });
   }
   const outcome = plan.action === 'createTicket' ? 'created' : 'supplemented';
+  const reasons = [
+    plan.action === 'supplement' ? (plan.flagged ?? `matched by ${plan.via}`) : null,
+    ...problems,
+  ];
   return {
     ...baseResult,
     outcome: wasStored ? 'alreadyImported' : outcome,
     ticketNumber: ticket.number,
-    operation: context.doneOperation,
-    reason: plan.action === 'supplement' ? (plan.flagged ?? `matched by ${plan.via}`) : null,
+    operation: acknowledgementPending ? null : context.doneOperation,
+    reason: reasons.filter((reason) => reason !== null).join('; ') || null,
   };
 }
 
@@ -439,6 +505,7 @@ async function writeTicketOrSupplement(
   sender: ResolvedContact,
   plan: Exclude<MailPlan, { action: 'skip' }>,
   now: Date,
+  problems: string[],
 ): Promise<Ticket> {
   const { helpdesk } = context;
   const receivedAt = summary.receivedDateTime;
@@ -447,7 +514,9 @@ async function writeTicketOrSupplement(
     messageKey: key,
     mailboxId: context.mailbox.id,
     internetMessageId: parsed.messageId ?? summary.internetMessageId,
-    sender: parsed.from?.address || null,
+    sender: parsed.from?.address
+      ? { address: parsed.from.address, name: parsed.from.name.trim() || null }
+      : null,
     rawMailBlob: null as string | null,
     attachments: [] as ArchivedAttachment[],
   };
@@ -474,16 +543,18 @@ async function writeTicketOrSupplement(
       ticket = stored;
     }
     await reached(deps, 'ticketWritten');
-    await deps.tickets.putHistory(
-      historyEntry({
-        ticket,
-        event: 'createdByMailImport',
-        at: importedAt,
-        by: helpdesk.importer.defaultEmployee,
-        text: `Ticket created by mail import from ${sender.senderAddress ?? 'an unknown sender'}.${describeAttachments(content.attachmentsNotStored)}`,
-        messageKey: key,
-        attachmentsNotStored: content.attachmentsNotStored,
-      }),
+    await afterWritten(deps, context, key, problems, 'no history entry written', () =>
+      deps.tickets.putHistory(
+        historyEntry({
+          ticket,
+          event: 'createdByMailImport',
+          at: importedAt,
+          by: helpdesk.importer.defaultEmployee,
+          text: `Ticket created by mail import from ${sender.senderAddress ?? 'an unknown sender'}.${describeAttachments(content.attachmentsNotStored)}`,
+          messageKey: key,
+          attachmentsNotStored: content.attachmentsNotStored,
+        }),
+      ),
     );
   } else {
     const stored = await deps.tickets.getTicket(helpdesk.id, plan.ticketNumber);
@@ -512,20 +583,24 @@ async function writeTicketOrSupplement(
     );
     await reached(deps, 'supplementWritten');
     const notes = [plan.flagged, plan.automatic].filter((note): note is string => !!note);
-    await deps.tickets.putHistory(
-      historyEntry({
-        ticket,
-        event: 'supplementedByMailImport',
-        at: importedAt,
-        by: helpdesk.importer.defaultEmployee,
-        text: `Ticket supplemented by mail import from ${sender.senderAddress ?? 'an unknown sender'}.${notes.map((n) => ` ${n}`).join('')}${describeAttachments(content.attachmentsNotStored)}`,
-        messageKey: key,
-        attachmentsNotStored: content.attachmentsNotStored,
-      }),
+    await afterWritten(deps, context, key, problems, 'no history entry written', () =>
+      deps.tickets.putHistory(
+        historyEntry({
+          ticket,
+          event: 'supplementedByMailImport',
+          at: importedAt,
+          by: helpdesk.importer.defaultEmployee,
+          text: `Ticket supplemented by mail import from ${sender.senderAddress ?? 'an unknown sender'}.${notes.map((n) => ` ${n}`).join('')}${describeAttachments(content.attachmentsNotStored)}`,
+          messageKey: key,
+          attachmentsNotStored: content.attachmentsNotStored,
+        }),
+      ),
     );
   }
   await reached(deps, 'historyWritten');
-  await deps.tickets.rememberMessageIds(helpdesk.id, ticket.number, messageIds);
+  await afterWritten(deps, context, key, problems, 'its Message-ID is not remembered for threading', () =>
+    deps.tickets.rememberMessageIds(helpdesk.id, ticket.number, messageIds),
+  );
   return ticket;
 }
 
@@ -771,8 +846,9 @@ async function acknowledge(
     ticketReference: reference,
   });
   try {
+    if (!context.mailboxAddress) throw new Error(`the address of mailbox ${mailbox.id} is unknown`);
     const mime = await composeAcknowledgementMime({
-      from: { address: mailbox.userId, name: flattenHeaderText(helpdesk.name) },
+      from: { address: context.mailboxAddress, name: flattenHeaderText(helpdesk.name) },
       to: { address: to, name: flattenHeaderText(parsed.from?.name ?? '') },
       subject: rendered.subject,
       text: rendered.text,

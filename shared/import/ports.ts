@@ -23,6 +23,8 @@ export interface MailboxStatus {
   lastRunComplete: boolean | null;
   lastCounts: RunCounts | null;
   lastError: { at: string; message: string } | null;
+  /** The primary SMTP address of a mailbox configured by Graph user id, resolved once for that id. */
+  resolvedAddress: { userId: string; address: string } | null;
 }
 
 export interface MailboxRef {
@@ -34,8 +36,17 @@ export interface HelpdeskStore {
   get(helpdeskId: string): Promise<Helpdesk | null>;
   /** Creates or replaces a whole helpdesk (seeding, administration). */
   put(helpdesk: Helpdesk): Promise<void>;
-  /** Replaces the importer settings; `null` when the helpdesk does not exist. */
-  saveImporterSettings(helpdeskId: string, importer: ImporterSettings): Promise<Helpdesk | null>;
+  /** The importer settings with the version of the helpdesk they were read from; null when it does not exist. */
+  importerSettings(helpdeskId: string): Promise<{ importer: ImporterSettings; version: string } | null>;
+  /**
+   * Replaces the importer settings, if the helpdesk is still at `version` when one is given; 'conflict'
+   * when it changed meanwhile (another request saved first), `null` when the helpdesk does not exist.
+   */
+  saveImporterSettings(
+    helpdeskId: string,
+    importer: ImporterSettings,
+    version?: string,
+  ): Promise<{ helpdesk: Helpdesk; version: string } | 'conflict' | null>;
   /** Pages of mailboxes of helpdesks with an enabled importer (R2). */
   enabledMailboxes(pageSize?: number): AsyncIterable<MailboxRef[]>;
   mailboxStatuses(helpdeskId: string): Promise<MailboxStatus[]>;

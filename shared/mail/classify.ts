@@ -55,6 +55,16 @@ export function createOwnMessageId(seed: string, domain: string): string {
   return `<${OWN_ID_PREFIX}${hash}@${domain.toLowerCase()}>`;
 }
 
+/**
+ * The Message-ID domain of a helpdesk whose mailbox address is unknown. Helpdesk ids may hold "_" or
+ * "..", which no host name may: such an id is replaced by a hash of it, so every id gives a valid one.
+ */
+export function fallbackMessageIdDomain(helpdeskId: string): string {
+  const plain = `${helpdeskId.toLowerCase()}.helpdesk.invalid`;
+  if (DOMAIN_FORMAT.test(plain)) return plain;
+  return `h-${createHash('sha256').update(helpdeskId, 'utf8').digest('hex').slice(0, 32)}.helpdesk.invalid`;
+}
+
 export function isOwnMessageId(id: string, domain: string): boolean {
   const bare = id.trim().replace(/^<(.*)>$/s, '$1');
   const at = bare.lastIndexOf('@');

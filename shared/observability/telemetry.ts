@@ -17,7 +17,11 @@ export type MessageOutcome =
   | 'skipped'
   | 'keptAside'
   | 'failed'
-  | 'alreadyImported';
+  | 'alreadyImported'
+  /** Kept aside on an earlier run and still waiting for a retry through the API. */
+  | 'stillKeptAside'
+  /** Another run changed the message's record meanwhile and carries it on; this run stops. */
+  | 'inProgressElsewhere';
 
 export interface MessageOutcomeRecord {
   helpdeskId: string;

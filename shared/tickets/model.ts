@@ -34,7 +34,8 @@ export interface MailOrigin {
   messageKey: string;
   mailboxId: string;
   internetMessageId: string | null;
-  sender: string | null;
+  /** From of the mail as written, name too: with the default contact standing in it is stored nowhere else. */
+  sender: { address: string; name: string | null } | null;
   /** Blob name of the raw .eml when archiving is on (R12). */
   rawMailBlob: string | null;
   /** Every attachment, archived as a blob, when attachment archiving is on (R12). */

@@ -154,11 +154,9 @@ export function ticketChangeOnSupplement(input: {
   addSender: boolean;
 }): TicketChangeOnSupplement {
   const { helpdesk, ticket, sender, receivedAt, importedAt } = input;
-  const hours = helpdesk.deadlineHours;
-  const deadline =
-    ticket.recalculateDeadline && hours !== undefined
-      ? new Date(Date.parse(receivedAt) + hours * 3_600_000).toISOString()
-      : ticket.deadline;
+  const deadline = ticket.recalculateDeadline
+    ? recalculatedDeadline(ticket, helpdesk.deadlineHours, receivedAt)
+    : ticket.deadline;
   const participants = new Set(ticket.participants);
   if (sender.senderAddress && input.addSender) participants.add(sender.senderAddress);
   return {
@@ -168,6 +166,24 @@ export function ticketChangeOnSupplement(input: {
     lastModifiedAt: importedAt,
     lastModifiedBy: helpdesk.importer.defaultEmployee,
   };
+}
+
+/**
+ * Seed 000: the deadline on a supplement works "as a supplement in the portal": it may stay, or, with the
+ * ticket's recalculation flag on, move. The clock restarts at the customer's mail: the helpdesk's
+ * `deadlineHours` from then; without that setting, the ticket's own lead time (deadline minus reported
+ * at) from then. A ticket with neither has nothing to recalculate from and keeps its deadline.
+ */
+export function recalculatedDeadline(
+  ticket: Pick<Ticket, 'deadline' | 'reportedAt'>,
+  deadlineHours: number | undefined,
+  receivedAt: string,
+): string | null {
+  const received = Date.parse(receivedAt);
+  if (deadlineHours !== undefined) return new Date(received + deadlineHours * 3_600_000).toISOString();
+  if (ticket.deadline === null) return null;
+  const leadMs = Date.parse(ticket.deadline) - Date.parse(ticket.reportedAt);
+  return leadMs > 0 ? new Date(received + leadMs).toISOString() : ticket.deadline;
 }
 
 export function historyEntry(input: {

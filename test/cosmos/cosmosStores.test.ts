@@ -77,13 +77,22 @@ describe('CosmosHelpdeskStore', () => {
   it('stores importer settings conditionally and keeps the rest of the helpdesk', async () => {
     const helpdesk = testHelpdesk('settings-test', 'desk@settings.test');
     await helpdesks.put(helpdesk);
-    const saved = await helpdesks.saveImporterSettings('settings-test', {
-      ...helpdesk.importer,
-      replySeparator: '--- reply above ---',
-    });
-    expect(saved?.importer.replySeparator).toBe('--- reply above ---');
+    const read = await helpdesks.importerSettings('settings-test');
+    const saved = await helpdesks.saveImporterSettings(
+      'settings-test',
+      { ...helpdesk.importer, replySeparator: '--- reply above ---' },
+      read?.version,
+    );
+    expect(saved).toMatchObject({ helpdesk: { importer: { replySeparator: '--- reply above ---' } } });
     expect((await helpdesks.get('settings-test'))?.statuses).toEqual(helpdesk.statuses);
     expect(await helpdesks.saveImporterSettings('no-such-helpdesk', helpdesk.importer)).toBeNull();
+    // The version read before that save is gone: a second writer holding it is told, not overwritten.
+    expect(await helpdesks.saveImporterSettings('settings-test', helpdesk.importer, read?.version)).toBe(
+      'conflict',
+    );
+    expect((await helpdesks.importerSettings('settings-test'))?.version).toBe(
+      saved !== 'conflict' ? saved?.version : undefined,
+    );
   });
 
   it('counts acknowledgements per sender per hour and day', async () => {
@@ -131,7 +140,7 @@ describe('CosmosTicketStore', () => {
         messageKey: 'k1',
         mailboxId: 'main',
         internetMessageId: '<m1@x>',
-        sender: 'a@b.example',
+        sender: { address: 'a@b.example', name: null },
         rawMailBlob: null,
         attachments: [],
       },

@@ -71,6 +71,23 @@ describe('GraphMailSource against the Graph emulator', () => {
     emulator.setLatency(0);
   });
 
+  describe('mailboxAddress', () => {
+    it('reads the primary address of a mailbox given by object id, once per call, through $select', async () => {
+      const objectId = '7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d';
+      emulator.addMailbox(objectId, { address: 'Frontdesk@Contoso.test' });
+      expect(await source.mailboxAddress(objectId)).toBe('frontdesk@contoso.test');
+      expect(emulator.counters()['GET /users/{id}']).toBe(1);
+    });
+
+    it('fails with the Graph error when the app may not read users', async () => {
+      emulator.injectFault({ route: 'GET /users/{id}', status: 403, count: 1 });
+      await expect(source.mailboxAddress(mailbox)).rejects.toMatchObject({
+        status: 403,
+        code: 'Authorization_RequestDenied',
+      });
+    });
+  });
+
   describe('listMessages', () => {
     const start = Date.parse('2024-03-01T08:00:00Z');
     const at = (minute: number) => new Date(start + minute * 60_000).toISOString();

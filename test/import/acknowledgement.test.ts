@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { importMailboxHandler } from '../../functions/importMailbox.js';
 import type { Helpdesk } from '../../shared/helpdesk/settings.js';
 import { type MailRecord, mailboxKey, messageKey } from '../../shared/import/mailRecord.js';
-import { isOwnMessageId } from '../../shared/mail/classify.js';
+import { fallbackMessageIdDomain, isOwnMessageId } from '../../shared/mail/classify.js';
 import { findTicketNumbers } from '../../shared/tickets/ticketNumber.js';
 import { invocation, runTimerAndDrainQueue } from '../support/functionRuns.js';
 import { testHelpdesk } from '../support/helpdeskFixtures.js';
@@ -178,8 +178,7 @@ describe('the mailbox it is sent from', () => {
     expect(await answersTo(DESK, messageId)).toHaveLength(0);
   });
 
-  // Bug in shared/import/importMessage.ts (acknowledge): From is the helpdesk's first mailbox, not the
-  // one sending; real Graph refuses that (ErrorSendAsDenied) unless the app may send as that address.
+  // Graph refuses a From of another mailbox (ErrorSendAsDenied) unless the app may send as that address.
   it('names that mailbox as the sender', async () => {
     const [ack] = await answersTo(SALES, messageId);
     expect(ack?.mail.from?.address).toBe(SALES);
@@ -367,9 +366,16 @@ describe('a job run again', () => {
       crash.mockRestore();
     }
     expect(crashed).toBe(true);
+    // The ticket is stored: the mail counts as imported, and stays unread for the run that resumes it.
     expect((await scenario.deps.helpdesks.mailboxStatus('redeliver', 'main')).lastCounts).toMatchObject({
-      failed: 1,
+      created: 1,
+      failed: 0,
     });
+    expect(
+      scenario.local.graph
+        .messages('desk@redeliver.test', 'inbox')
+        .find((m) => m.subject === 'Headset crackles'),
+    ).toMatchObject({ isRead: false });
     expect(await record(redeliver, '<crash-1@customer.example>')).toMatchObject({
       state: 'stored',
       acknowledgement: { state: 'sending' },
@@ -378,6 +384,8 @@ describe('a job run again', () => {
 
     await importMailboxHandler(job, invocation('importMailbox'));
     expect((await scenario.deps.helpdesks.mailboxStatus('redeliver', 'main')).lastCounts).toMatchObject({
+      created: 0,
+      alreadyImported: 1,
       failed: 0,
     });
     expect(await answersTo('desk@redeliver.test', '<crash-1@customer.example>')).toHaveLength(1);
@@ -386,6 +394,106 @@ describe('a job run again', () => {
     const everything = await scenario.deps.tickets.ticketWithEverything('redeliver', createdTicket(stored));
     expect(everything?.history.filter((entry) => entry.event === 'acknowledgementSent')).toHaveLength(1);
     expect(everything?.supplements).toHaveLength(0);
+  });
+});
+
+describe('a mailbox given by its Graph user id (R1)', () => {
+  const objectId = '6f1c2b7e-93a4-4c55-8d1e-2f0a9b8c7d61';
+  const address = 'support@guid.test';
+  const byId: Helpdesk = testHelpdesk('by-id', objectId, { acknowledgement: acknowledging });
+  const job = {
+    helpdeskId: 'by-id',
+    mailboxId: 'main',
+    reason: 'timer',
+    enqueuedAt: new Date().toISOString(),
+  };
+
+  beforeAll(async () => {
+    scenario.local.graph.addMailbox(objectId, { address });
+    await seedHelpdesk(scenario, byId);
+  });
+
+  it('defect: a mailbox given by Graph user id acknowledges from its primary address, read from Graph once and kept on its status', async () => {
+    const lookups = () => scenario.local.graph.counters()['GET /users/{id}'] ?? 0;
+    const before = lookups();
+    await deliverTo(objectId, {
+      from: KARIN,
+      subject: 'Badge reader',
+      text: 'Broken.\n',
+      messageId: '<by-id-1@customer.example>',
+    });
+    await importMailboxHandler(job, invocation('importMailbox'));
+    const [ack] = await answersTo(objectId, '<by-id-1@customer.example>');
+    expect(ack?.mail.from?.address).toBe(address);
+    expect(isOwnMessageId(ack?.mail.messageId ?? '', 'guid.test')).toBe(true);
+    expect((await record(byId, '<by-id-1@customer.example>')).acknowledgement?.state).toBe('sent');
+    expect((await scenario.deps.helpdesks.mailboxStatus('by-id', 'main')).resolvedAddress).toEqual({
+      userId: objectId,
+      address,
+    });
+
+    await deliverTo(objectId, {
+      from: KARIN,
+      subject: 'Second badge reader',
+      text: 'Also broken.\n',
+      messageId: '<by-id-2@customer.example>',
+    });
+    await importMailboxHandler(job, invocation('importMailbox'));
+    expect(await answersTo(objectId, '<by-id-2@customer.example>')).toHaveLength(1);
+    expect(lookups() - before).toBe(1);
+  });
+
+  it('defect: a mailbox given by Graph user id recognises mail from its own address (no ticket, no acknowledgement)', async () => {
+    await deliverTo(objectId, {
+      from: `Support <${address}>`,
+      subject: 'Sent to ourselves',
+      text: 'Loop?\n',
+      messageId: '<by-id-own@guid.test>',
+    });
+    await importMailboxHandler(job, invocation('importMailbox'));
+    const own = await record(byId, '<by-id-own@guid.test>');
+    expect(own).toMatchObject({
+      state: 'skipped',
+      classification: { kind: 'ownMail' },
+      acknowledgement: null,
+    });
+    expect(await answersTo(objectId, '<by-id-own@guid.test>')).toHaveLength(0);
+  });
+});
+
+describe('a helpdesk id that is no host name', () => {
+  const objectId = '0b7d5e42-1c3f-4a8e-9f60-7d2c4e1a3b95';
+  const underscored: Helpdesk = testHelpdesk('help_desk', objectId, { acknowledgement: acknowledging });
+
+  beforeAll(async () => {
+    scenario.local.graph.addMailbox(objectId, { address: 'help@underscore.test' });
+    await seedHelpdesk(scenario, underscored);
+  });
+
+  it('defect: a helpdesk id with "_" still gives a valid own Message-ID and the stored ticket counts as imported', async () => {
+    // Without User.Read.All the mailbox's address stays unknown: the Message-ID domain comes from the id.
+    scenario.local.graph.injectFault({ route: 'GET /users/{id}', status: 403, count: 1 });
+    await deliverTo(objectId, {
+      from: KARIN,
+      subject: 'Scanner jams',
+      text: 'Jams.\n',
+      messageId: '<underscore-1@customer.example>',
+    });
+    await importMailboxHandler(
+      { helpdeskId: 'help_desk', mailboxId: 'main', reason: 'timer', enqueuedAt: new Date().toISOString() },
+      invocation('importMailbox'),
+    );
+    const status = await scenario.deps.helpdesks.mailboxStatus('help_desk', 'main');
+    expect(status.lastCounts).toMatchObject({ created: 1, failed: 0, keptAside: 0 });
+    const stored = await record(underscored, '<underscore-1@customer.example>');
+    expect(stored.state).toBe('stored');
+    const messageId = stored.acknowledgement?.messageId ?? '';
+    expect(isOwnMessageId(messageId, fallbackMessageIdDomain('help_desk'))).toBe(true);
+    // Never sent without a known From, and said so on the record; the source mail is done with.
+    expect(stored.acknowledgement?.state).toBe('failed');
+    expect(
+      scenario.local.graph.messages(objectId, 'inbox').find((m) => m.subject === 'Scanner jams'),
+    ).toMatchObject({ isRead: true });
   });
 });
 

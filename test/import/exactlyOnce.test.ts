@@ -23,6 +23,7 @@ import type { ImportStep } from '../../shared/import/importMessage.js';
 import { type KeptAsideMessage, retryKeptAside } from '../../shared/import/keptAside.js';
 import { type MailRecord, mailboxKey, messageKey } from '../../shared/import/mailRecord.js';
 import type { MailboxRef, TicketStore } from '../../shared/import/ports.js';
+import type { MessageOutcomeRecord } from '../../shared/observability/telemetry.js';
 import { testHelpdesk } from '../support/helpdeskFixtures.js';
 import { type ImportScenario, seedHelpdesk, startImportScenario } from '../support/importScenario.js';
 import { pngImage, rawMail } from '../support/mail.js';
@@ -705,20 +706,77 @@ describe('poison mail', () => {
     );
   });
 
-  it('a write rejected after the ticket was written: kept aside, then retried into the same ticket, never a second one', async () => {
+  it('defect: a write rejected after the ticket was written does not turn the stored import into a failure', async () => {
     const { userId, ref } = await mailbox('half-written', 4);
     const broken = rejecting('putHistory', /Request 1$/);
-    for (let run = 0; run < 3; run++) await importMailbox(broken, ref, runOptions());
+    const run = await importMailbox(broken, ref, runOptions());
+    expect(run).toMatchObject({ status: 'done', counts: { created: 4, failed: 0, keptAside: 0 } });
     const key = messageKey('<half-written-1@customer.example>');
-    expect(await record(ref, key)).toMatchObject({ state: 'keptAside', attempts: 3 });
-    const half = (await deps.tickets.listTickets('half-written')).find((t) => t.source.messageKey === key);
-    expect(half).toBeDefined();
-
-    await retryKeptAside(deps, { helpdeskId: 'half-written', key });
-    expect(await importMailbox(deps, ref, runOptions())).toMatchObject({ status: 'done' });
+    // Imported, and what failed after the ticket was written is on its record, not counted as an attempt.
+    const half = await record(ref, key);
+    expect(half).toMatchObject({ state: 'stored', attempts: 0 });
+    expect(half?.lastError).toContain('no history entry written');
+    expect(run.problems).toEqual([]);
     await expectAllImported('half-written', userId, 4);
-    const everything = await deps.tickets.ticketWithEverything('half-written', half?.number ?? 0);
+    // Later runs leave it alone: one ticket, never retried or kept aside.
+    expect((await importMailbox(deps, ref, runOptions())).counts).toMatchObject({ created: 0, failed: 0 });
+    expect(await deps.tickets.listTickets('half-written')).toHaveLength(4);
+  });
+
+  it('defect: a record that cannot be marked stored after the ticket was written never counts an attempt nor keeps the mail aside', async () => {
+    const { userId, ref } = await mailbox('record-down', 2);
+    const key = messageKey('<record-down-1@customer.example>');
+    const records = Object.create(deps.records) as typeof deps.records;
+    records.replace = async (changed, etag) => {
+      if (changed.id === key && changed.state === 'stored') throw new Error('Service unavailable');
+      return deps.records.replace(changed, etag);
+    };
+    const broken = { ...deps, records };
+    for (let run = 0; run < 4; run++) {
+      const result = await importMailbox(broken, ref, runOptions());
+      expect(result.counts).toMatchObject({ failed: 1, keptAside: 0 });
+      expect(await record(ref, key)).toMatchObject({ state: 'planned', attempts: 0 });
+    }
+    expect(await importMailbox(deps, ref, runOptions())).toMatchObject({
+      status: 'done',
+      counts: { created: 1, failed: 0 },
+    });
+    await expectAllImported('record-down', userId, 2);
+    const ticket = (await deps.tickets.listTickets('record-down')).find((t) => t.source.messageKey === key);
+    const everything = await deps.tickets.ticketWithEverything('record-down', ticket?.number ?? 0);
     expect(everything?.history.map((h) => h.event)).toEqual(['createdByMailImport']);
+  });
+
+  it('defect: a mail still kept aside writes its per-message telemetry record on every later run', async () => {
+    const { ref } = await mailbox('still-aside', 2, { attachments: { maxMessageBytes: 10_000 } });
+    const { graph } = scenario.local;
+    graph.deliver(
+      'still-aside@exactly.test',
+      await rawMail({
+        from: KARIN,
+        to: 'still-aside@exactly.test',
+        subject: 'Huge',
+        text: 'log line\n'.repeat(3000),
+        messageId: '<still-aside-huge@customer.example>',
+      }),
+      { receivedDateTime: '2026-11-23T09:00:00Z' },
+    );
+    const records: MessageOutcomeRecord[] = [];
+    const capturing = { messageOutcome: (r: MessageOutcomeRecord) => records.push(r), mailboxRun: () => {} };
+    expect((await importMailbox(deps, ref, runOptions({ telemetry: capturing }))).counts).toMatchObject({
+      created: 2,
+      keptAside: 1,
+    });
+    records.length = 0;
+    await importMailbox(deps, ref, runOptions({ telemetry: capturing }));
+    expect(records).toEqual([
+      expect.objectContaining({
+        helpdeskId: 'still-aside',
+        messageKey: messageKey('<still-aside-huge@customer.example>'),
+        outcome: 'stillKeptAside',
+        reason: expect.stringContaining('maxMessageBytes'),
+      }),
+    ]);
   });
 
   it('"since last scan": a failed mail is listed again until it is imported or kept aside, and a retried one too', async () => {

@@ -1,15 +1,19 @@
-import { HttpRequest } from '@azure/functions';
+import { HttpRequest, type HttpResponseInit } from '@azure/functions';
 import { BlobServiceClient } from '@azure/storage-blob';
+import { QueueClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importerSettingsHandler } from '../../functions/importerSettings.js';
 import { importerStatusHandler } from '../../functions/importerStatus.js';
 import { importHelpdeskHandler } from '../../functions/importHelpdesk.js';
+import { importMailboxHandler } from '../../functions/importMailbox.js';
+import { pollMailboxesHandler } from '../../functions/pollMailboxes.js';
 import { provisionLocalResources } from '../../local/provision.js';
 import { type LocalGraph, startLocalGraph } from '../../local/stack.js';
 import { appServices } from '../../shared/app/services.js';
 import { readEnvironment } from '../../shared/config/environment.js';
 import type { Helpdesk } from '../../shared/helpdesk/settings.js';
 import type { ImportDependencies } from '../../shared/import/dependencies.js';
+import { importMailbox } from '../../shared/import/importMailbox.js';
 import { invocation, runTimerAndDrainQueue } from '../support/functionRuns.js';
 import { testContacts, testHelpdesk } from '../support/helpdeskFixtures.js';
 import { pngImage, rawMail } from '../support/mail.js';
@@ -28,6 +32,11 @@ const beta: Helpdesk = testHelpdesk('beta', DESK_B);
 async function seed(helpdesk: Helpdesk) {
   await deps.helpdesks.put(helpdesk);
   for (const contact of testContacts(helpdesk.id)) await deps.contacts.put(contact);
+}
+
+/** The ETag our functions set (a plain header object). */
+function etagOf(response: HttpResponseInit): string {
+  return (response.headers as Record<string, string> | undefined)?.ETag ?? '';
 }
 
 function request(method: string, path: string, params: Record<string, string>, body?: unknown) {
@@ -55,6 +64,48 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await local?.close();
+});
+
+describe('the timer (R2)', () => {
+  it('defect: the timer enqueues exactly one job per mailbox of every enabled helpdesk, helpdesks of several mailboxes included', async () => {
+    const mailboxes = ['m1', 'm2', 'm3'].map((id) => ({ id, userId: `${id}@multi.test` }));
+    await seed(testHelpdesk('multi', 'm1@multi.test', { mailboxes }));
+    await seed(
+      testHelpdesk('off', 'a@off.test', {
+        enabled: false,
+        mailboxes: [
+          { id: 'a', userId: 'a@off.test' },
+          { id: 'b', userId: 'b@off.test' },
+        ],
+      }),
+    );
+    // Later timer runs in this file import them too.
+    for (const mailbox of mailboxes) local.graph.addMailbox(mailbox.userId);
+
+    await pollMailboxesHandler(
+      {
+        isPastDue: false,
+        schedule: { adjustForDST: false },
+        scheduleStatus: { last: '', next: '', lastUpdated: '' },
+      },
+      invocation('pollMailboxes'),
+    );
+    const queue = new QueueClient(env.AzureWebJobsStorage ?? '', env.IMPORT_QUEUE_NAME ?? '');
+    const jobs: string[] = [];
+    for (;;) {
+      const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32 });
+      if (receivedMessageItems.length === 0) break;
+      for (const message of receivedMessageItems) {
+        const job = JSON.parse(Buffer.from(message.messageText, 'base64').toString('utf8')) as {
+          helpdeskId: string;
+          mailboxId: string;
+        };
+        jobs.push(`${job.helpdeskId}/${job.mailboxId}`);
+        await queue.deleteMessage(message.messageId, message.popReceipt);
+      }
+    }
+    expect(jobs.sort()).toEqual(['alpha/main', 'beta/main', 'multi/m1', 'multi/m2', 'multi/m3']);
+  });
 });
 
 describe('timer → queue → import, two helpdesks', () => {
@@ -94,7 +145,8 @@ describe('timer → queue → import, two helpdesks', () => {
       { receivedDateTime: '2026-11-23T08:01:00Z' },
     );
     const lines: string[] = [];
-    expect(await runTimerAndDrainQueue(env, lines)).toBeGreaterThanOrEqual(2);
+    // One job per enabled mailbox: alpha's, beta's and the three of multi (above).
+    expect(await runTimerAndDrainQueue(env, lines)).toBe(5);
 
     const first = await deps.tickets.ticketWithEverything('alpha', 1);
     expect(first?.ticket).toMatchObject({
@@ -214,6 +266,73 @@ describe('timer → queue → import, two helpdesks', () => {
   });
 });
 
+describe('unknown senders, filed under the default contact', () => {
+  const DESK = 'desk@names.test';
+  const names: Helpdesk = testHelpdesk('names', DESK);
+
+  beforeAll(async () => {
+    await seed(names);
+    local.graph.addMailbox(DESK);
+    local.graph.deliver(
+      DESK,
+      await rawMail({
+        from: 'Stranger <someone@nowhere.example>',
+        to: DESK,
+        subject: 'Question',
+        text: 'Hello?',
+      }),
+    );
+    await importHelpdeskHandler(request('POST', 'x', { helpdeskId: 'names' }), invocation('importHelpdesk'));
+    local.graph.deliver(
+      DESK,
+      await rawMail({
+        from: '"Stranger, Susan" <someone@nowhere.example>',
+        to: DESK,
+        subject: 'RE: [#1] Question',
+        text: 'Any news?',
+        messageId: '<stranger-2@nowhere.example>',
+      }),
+    );
+    await importHelpdeskHandler(request('POST', 'x', { helpdeskId: 'names' }), invocation('importHelpdesk'));
+  });
+
+  it('defect: an unknown sender keeps the display name on the ticket and supplement source', async () => {
+    const everything = await deps.tickets.ticketWithEverything('names', 1);
+    expect(everything?.ticket.contact.id).toBe('default-contact');
+    expect(everything?.ticket.source.sender).toEqual({
+      address: 'someone@nowhere.example',
+      name: 'Stranger',
+    });
+    expect(everything?.supplements.map((s) => s.source.sender)).toEqual([
+      { address: 'someone@nowhere.example', name: 'Stranger, Susan' },
+    ]);
+  });
+
+  it('defect: a supplement whose sender is the default contact is filed like any supplement (R8)', async () => {
+    const everything = await deps.tickets.ticketWithEverything('names', 1);
+    expect(everything?.supplements).toHaveLength(1);
+    expect(everything?.supplements[0]).toMatchObject({
+      ticketNumber: 1,
+      supplementType: 'importedFromMail',
+      informationProvider: { id: 'default-contact', name: 'Default Contact' },
+      createdBy: { id: 'default-contact', name: 'Default Contact' },
+      flagged: null,
+      lastModifiedBy: names.importer.defaultEmployee,
+    });
+    expect(everything?.supplements[0]?.description.trim()).toBe('Any news?');
+    expect(everything?.ticket).toMatchObject({
+      contact: { id: 'default-contact' },
+      statusId: names.statusAfterCustomerSupplementId,
+      participants: expect.arrayContaining(['someone@nowhere.example']),
+    });
+    expect(everything?.history.map((h) => h.event)).toEqual([
+      'createdByMailImport',
+      'supplementedByMailImport',
+    ]);
+    expect(everything?.history[1]?.text).toContain('someone@nowhere.example');
+  });
+});
+
 describe('HTTP functions', () => {
   it('imports a helpdesk on demand and reports per mailbox', async () => {
     local.graph.deliver(
@@ -311,6 +430,124 @@ describe('HTTP functions', () => {
     expect(missing.status).toBe(404);
   });
 
+  it('defect: a misspelt or unknown setting is refused with a 400 naming the key, not silently dropped', async () => {
+    const read = await importerSettingsHandler(
+      request('GET', 'x', { helpdeskId: 'alpha' }),
+      invocation('importerSettings'),
+    );
+    const settings = read.jsonBody as Helpdesk['importer'];
+    const before = (await deps.helpdesks.get('alpha'))?.importer;
+    for (const [body, field] of [
+      [{ ...settings, acknowledgment: { newTicket: { enabled: true } } }, 'body.acknowledgment'],
+      [
+        { ...settings, attachments: { ...settings.attachments, maxImageByte: 5 } },
+        'body.attachments.maxImageByte',
+      ],
+      [
+        { ...settings, mailboxes: [{ ...settings.mailboxes[0], postprocessing: { action: 'delete' } }] },
+        'body.mailboxes.0.postprocessing',
+      ],
+    ] as const) {
+      const rejected = await importerSettingsHandler(
+        request('PUT', 'x', { helpdeskId: 'alpha' }, body),
+        invocation('importerSettings'),
+      );
+      expect(rejected.status).toBe(400);
+      expect(rejected.jsonBody).toEqual({
+        error: { code: 'badRequest', message: `${field}: unknown key`, field },
+      });
+    }
+    expect((await deps.helpdesks.get('alpha'))?.importer).toEqual(before);
+  });
+
+  it('defect: concurrent PUTs of the importer settings give a 409 with a clear message, never a 500', async () => {
+    const read = await importerSettingsHandler(
+      request('GET', 'x', { helpdeskId: 'alpha' }),
+      invocation('importerSettings'),
+    );
+    const settings = read.jsonBody as Helpdesk['importer'];
+    const separators = ['--- one ---', '--- two ---', '--- three ---', '--- four ---'];
+    const responses = await Promise.all(
+      separators.map((replySeparator) =>
+        importerSettingsHandler(
+          request('PUT', 'x', { helpdeskId: 'alpha' }, { ...settings, replySeparator }),
+          invocation('importerSettings'),
+        ),
+      ),
+    );
+    const statuses = responses.map((r) => r.status);
+    // Never a 500: each request either saved or was told that another one saved first.
+    expect(statuses.every((status) => status === 200 || status === 409)).toBe(true);
+    expect(statuses).toContain(200);
+    expect(statuses).toContain(409);
+    const conflict = responses.find((r) => r.status === 409)?.jsonBody as {
+      error: { code: string; message: string };
+    };
+    expect(conflict.error).toMatchObject({
+      code: 'conflict',
+      message: expect.stringContaining('another request'),
+    });
+    const saved = separators.filter((_, i) => statuses[i] === 200);
+    expect(saved).toContain((await deps.helpdesks.get('alpha'))?.importer.replySeparator);
+  });
+
+  it('defect: GET of the importer settings gives an ETag and PUT honours If-Match (412 for a stale one)', async () => {
+    const read = await importerSettingsHandler(
+      request('GET', 'x', { helpdeskId: 'alpha' }),
+      invocation('importerSettings'),
+    );
+    const etag = etagOf(read);
+    expect(etag).toMatch(/^".+"$/);
+    const settings = read.jsonBody as Helpdesk['importer'];
+    const put = (replySeparator: string, ifMatch: string) =>
+      importerSettingsHandler(
+        new HttpRequest({
+          method: 'PUT',
+          url: 'http://localhost:7071/api/helpdesks/alpha/importer',
+          params: { helpdeskId: 'alpha' },
+          headers: { 'if-match': ifMatch },
+          body: { string: JSON.stringify({ ...settings, replySeparator }) },
+        }),
+        invocation('importerSettings'),
+      );
+    const first = await put('--- matched ---', etag);
+    expect(first.status).toBe(200);
+    const newTag = etagOf(first);
+    expect(newTag).not.toBe(etag);
+    const stale = await put('--- stale ---', etag);
+    expect(stale.status).toBe(412);
+    expect(stale.jsonBody).toMatchObject({ error: { code: 'preconditionFailed' } });
+    expect((await deps.helpdesks.get('alpha'))?.importer.replySeparator).toBe('--- matched ---');
+    expect((await put(SEPARATOR, newTag)).status).toBe(200);
+    expect((await put(SEPARATOR, '*')).status).toBe(200);
+  });
+
+  it('defect: a disabled importer imports nothing through the queue or HTTP', async () => {
+    const disabled = testHelpdesk('delta', 'desk@delta.test', { enabled: false });
+    await seed(disabled);
+    local.graph.addMailbox('desk@delta.test');
+    local.graph.deliver(
+      'desk@delta.test',
+      await rawMail({ from: 'karin@customer.example', to: 'desk@delta.test', subject: 'Off', text: 'x' }),
+    );
+    const http = await importHelpdeskHandler(
+      request('POST', 'x', { helpdeskId: 'delta' }),
+      invocation('importHelpdesk'),
+    );
+    expect(http.status).toBe(409);
+    expect(http.jsonBody).toMatchObject({ error: { code: 'importerDisabled' } });
+    const lines: string[] = [];
+    await importMailboxHandler(
+      { helpdeskId: 'delta', mailboxId: 'main', reason: 'retry', enqueuedAt: new Date().toISOString() },
+      invocation('importMailbox', lines),
+    );
+    expect(lines.join('\n')).toContain('importer of helpdesk delta is disabled');
+    expect(await deps.tickets.listTickets('delta')).toEqual([]);
+    expect(local.graph.messages('desk@delta.test', 'inbox')).toEqual([
+      expect.objectContaining({ subject: 'Off', isRead: false }),
+    ]);
+  });
+
   it("shows each mailbox's last successful check, last error and last counts", async () => {
     const response = await importerStatusHandler(
       request('GET', 'x', { helpdeskId: 'alpha' }),
@@ -325,6 +562,112 @@ describe('HTTP functions', () => {
       (await importerStatusHandler(request('GET', 'x', { helpdeskId: 'nope' }), invocation('importerStatus')))
         .status,
     ).toBe(404);
+  });
+});
+
+describe('post-processing and the raw archive, end to end', () => {
+  const MOVING = 'moving@post.test';
+  const DELETING = 'deleting@post.test';
+
+  beforeAll(async () => {
+    await seed(
+      testHelpdesk('post', MOVING, {
+        mailboxes: [
+          { id: 'moving', userId: MOVING, postProcessing: { action: 'move', folder: 'Imported' } },
+          { id: 'deleting', userId: DELETING, postProcessing: { action: 'delete' } },
+        ],
+        attachments: { archiveRawMail: true },
+      }),
+    );
+    local.graph.addMailbox(MOVING);
+    local.graph.addMailbox(DELETING);
+    for (const [mailbox, subject] of [
+      [MOVING, 'Move me'],
+      [DELETING, 'Delete me'],
+    ] as const) {
+      local.graph.deliver(
+        mailbox,
+        await rawMail({ from: 'karin@customer.example', to: mailbox, subject, text: `${subject}, please.` }),
+      );
+    }
+    const response = await importHelpdeskHandler(
+      request('POST', 'x', { helpdeskId: 'post' }),
+      invocation('importHelpdesk'),
+    );
+    expect(response.jsonBody).toMatchObject({
+      mailboxes: [
+        { mailboxId: 'moving', status: 'done', created: [1] },
+        { mailboxId: 'deleting', status: 'done', created: [2] },
+      ],
+    });
+  });
+
+  it('defect: post-processing "move" moves the imported mail into the folder, created on first use', () => {
+    expect(local.graph.messages(MOVING, 'inbox')).toEqual([]);
+    expect(local.graph.messages(MOVING, 'Imported')).toEqual([
+      expect.objectContaining({ subject: 'Move me', folder: 'Imported' }),
+    ]);
+  });
+
+  it('defect: post-processing "delete" moves the imported mail to Deleted Items', () => {
+    expect(local.graph.messages(DELETING, 'inbox')).toEqual([]);
+    expect(local.graph.messages(DELETING, 'deleteditems')).toEqual([
+      expect.objectContaining({ subject: 'Delete me' }),
+    ]);
+  });
+
+  it('defect: with archiveRawMail on, the raw .eml of each imported mail is in the raw-mail container, byte for byte (R12)', async () => {
+    const blobs = BlobServiceClient.fromConnectionString(env.AzureWebJobsStorage ?? '').getContainerClient(
+      env.RAW_MAIL_CONTAINER ?? '',
+    );
+    for (const [number, mailbox, folder] of [
+      [1, MOVING, 'Imported'],
+      [2, DELETING, 'deleteditems'],
+    ] as const) {
+      const ticket = await deps.tickets.getTicket('post', number);
+      const blobName = ticket?.source.rawMailBlob ?? '';
+      expect(blobName).toMatch(/^post\/(moving|deleting)\/.+\.eml$/);
+      const [source] = local.graph.messages(mailbox, folder);
+      const blob = blobs.getBlobClient(blobName);
+      expect((await blob.getProperties()).contentType).toBe('message/rfc822');
+      expect(await blob.downloadToBuffer()).toEqual(local.graph.rawMime(mailbox, source?.id ?? ''));
+    }
+  });
+});
+
+describe('mailbox status (R4)', () => {
+  it('defect: lastError stays until a complete run clears it, and lastSuccessfulCheckAt moves only on complete runs', async () => {
+    const userId = 'desk@status.test';
+    await seed(testHelpdesk('status', userId));
+    const ref = { helpdeskId: 'status', mailboxId: 'main' };
+    const options = (deadline: number) => ({
+      trigger: 'test',
+      deadline,
+      telemetry: { messageOutcome: () => {}, mailboxRun: () => {} },
+    });
+    // Graph does not know the mailbox yet: the run fails.
+    await expect(importMailbox(deps, ref, options(Date.now() + 60_000))).rejects.toThrow();
+    const failed = await deps.helpdesks.mailboxStatus('status', 'main');
+    expect(failed).toMatchObject({ lastRunComplete: false, lastSuccessfulCheckAt: null });
+    expect(failed.lastError?.message).toContain(userId);
+
+    local.graph.addMailbox(userId);
+    local.graph.deliver(
+      userId,
+      await rawMail({ from: 'karin@customer.example', to: userId, subject: 'A', text: 'a' }),
+    );
+    // Out of time before the first message: stopped early, which is neither a check nor a recovery.
+    expect((await importMailbox(deps, ref, options(Date.now()))).status).toBe('incomplete');
+    expect(await deps.helpdesks.mailboxStatus('status', 'main')).toMatchObject({
+      lastRunComplete: false,
+      lastSuccessfulCheckAt: null,
+      lastError: failed.lastError,
+    });
+
+    expect((await importMailbox(deps, ref, options(Date.now() + 60_000))).status).toBe('done');
+    const done = await deps.helpdesks.mailboxStatus('status', 'main');
+    expect(done).toMatchObject({ lastRunComplete: true, lastError: null });
+    expect(done.lastSuccessfulCheckAt).toBe(done.lastRunAt);
   });
 });
 

@@ -131,6 +131,25 @@ describe('Graph emulator', () => {
     });
   });
 
+  describe('users', () => {
+    it('answers GET /users/{id} by object id with the selected properties only, like Graph', async () => {
+      const objectId = '3d9f1a2b-4c5e-4f60-8a7b-9c0d1e2f3a4b';
+      emulator.addMailbox(objectId, { address: 'service@contoso.test', displayName: 'Service' });
+      const selected = await client.call('GET', `/users/${objectId}?$select=mail,userPrincipalName`);
+      expect(selected.status).toBe(200);
+      expect(json(selected)).toEqual({
+        '@odata.context': `${emulator.url}/v1.0/$metadata#users(mail,userPrincipalName)/$entity`,
+        mail: 'service@contoso.test',
+        userPrincipalName: 'service@contoso.test',
+      });
+      const full = json(await client.call('GET', `/users/${objectId}`));
+      expect(full).toMatchObject({ id: objectId, displayName: 'Service', mail: 'service@contoso.test' });
+      expect(full['@odata.context']).toBe(`${emulator.url}/v1.0/$metadata#users/$entity`);
+      const unknown = await client.call('GET', `/users/${objectId}?$select=mail,shoeSize`);
+      expect(unknown.status).toBe(400);
+    });
+  });
+
   describe('listing', () => {
     const mailbox = 'paging@contoso.test';
     const pagingUser = `/users/${encodeURIComponent(mailbox)}`;
@@ -705,7 +724,8 @@ describe('Graph emulator', () => {
       const unlimitedClient = graph(unlimited);
       try {
         unlimited.addMailbox(HELPDESK);
-        unlimited.setLatency(50);
+        // Long enough that all eight are in flight together even on a loaded machine.
+        unlimited.setLatency(400);
         const replies = await Promise.all(
           Array.from({ length: 8 }, () => unlimitedClient.call('GET', `${user}/mailFolders/inbox`)),
         );

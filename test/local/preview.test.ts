@@ -92,6 +92,29 @@ describe('preview', () => {
     expect(result.html).toContain('<img');
   });
 
+  it('defect: output piped to another program is not cut at 64 KiB', async () => {
+    const lines = Array.from({ length: 4000 }, (_, i) => `Line ${i} of a long log the customer pasted in.`);
+    const big = path.join(os.tmpdir(), `preview-big-${process.pid}.eml`);
+    await writeFile(
+      big,
+      [
+        'From: Karin Klant <karin@customer.example>',
+        'To: desk@demo.test',
+        'Subject: Full log',
+        'Message-ID: <big-log@customer.example>',
+        'Content-Type: text/plain; charset=utf-8',
+        '',
+        ...lines,
+        '',
+      ].join('\r\n'),
+    );
+    // stdout is a pipe here, as in `npm run preview -- big.eml | jq`.
+    const { stdout } = await run(tsx, [previewScript, big], { maxBuffer: 64 * 1024 * 1024 });
+    expect(stdout.length).toBeGreaterThan(3 * 64 * 1024);
+    const result = JSON.parse(stdout) as { text: string };
+    expect(result.text).toContain(lines.at(-1));
+  });
+
   it('exits 2 with one line for an unreadable file or bad settings', async () => {
     const missing = await run(tsx, [previewScript, '/no/such/mail.eml']).catch(
       (error: { code: number; stderr: string }) => error,

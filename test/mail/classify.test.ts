@@ -1,10 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { identifier } from '../../shared/helpdesk/settings.js';
 import {
   type Classification,
   classifyMail,
   createOwnMessageId,
+  fallbackMessageIdDomain,
   isDeliverySystemAddress,
   isNoReplyAddress,
   isOwnMessageId,
@@ -995,5 +997,20 @@ describe('mayBeAnswered', () => {
 
   it('never answers something that is not one address', () => {
     expect(mayBeAnswered(normal, 'a@b.example, c@d.example', own)).toBe(false);
+  });
+});
+
+describe('fallbackMessageIdDomain', () => {
+  it('defect: gives a valid own Message-ID domain for every helpdesk id the settings allow, "_" included', () => {
+    const ids = ['help_desk', 'a..b', 'desk-', 'desk.', '9_9', 'Demo', 'demo', 'x'.repeat(64), 'a.b-c_d.E'];
+    for (const id of ids) {
+      expect(identifier.safeParse(id).success).toBe(true);
+      const domain = fallbackMessageIdDomain(id);
+      const messageId = createOwnMessageId(`record:${id}:newTicket`, domain);
+      expect(isOwnMessageId(messageId, domain)).toBe(true);
+    }
+    // A plain host name stays as it was, so ids sent before keep being recognised.
+    expect(fallbackMessageIdDomain('demo')).toBe('demo.helpdesk.invalid');
+    expect(fallbackMessageIdDomain('help_desk')).not.toBe(fallbackMessageIdDomain('help-desk'));
   });
 });

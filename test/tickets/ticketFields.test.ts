@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Ticket } from '../../shared/tickets/model.js';
 import {
   historyEntry,
   type ImportedContent,
@@ -29,7 +30,7 @@ const content: ImportedContent = {
     messageKey: 'key-1',
     mailboxId: 'main',
     internetMessageId: '<a@b>',
-    sender: 'karin@customer.example',
+    sender: { address: 'karin@customer.example', name: 'Karin Klant' },
     rawMailBlob: null,
     attachments: [],
   },
@@ -193,6 +194,42 @@ describe('supplementFields and ticketChangeOnSupplement (R8)', () => {
       importedAt: 'now',
     });
     expect(later.deadline).toBe('2026-11-24T18:00:00.000Z');
+  });
+
+  it("defect: with recalculation on and no deadlineHours, a supplement restarts the ticket's own lead time from the mail (seed 000)", () => {
+    const recalculating = testHelpdesk('hd1', 'desk@hd1.test', {}, { recalculateDeadline: true });
+    const withDeadline: Ticket = {
+      ...newTicketFields({
+        helpdesk: recalculating,
+        ticketNumber: 9,
+        sender: known,
+        content,
+        importedAt: 'x',
+      }),
+      reportedAt: '2026-11-23T08:00:00.000Z',
+      // Set by an agent: three days after the report.
+      deadline: '2026-11-26T08:00:00.000Z',
+    };
+    const change = (ticket: Ticket, helpdesk = recalculating) =>
+      ticketChangeOnSupplement({
+        addSender: true,
+        helpdesk,
+        ticket,
+        sender: known,
+        receivedAt: '2026-11-25T12:00:00.000Z',
+        importedAt: 'now',
+      }).deadline;
+    expect(change(withDeadline)).toBe('2026-11-28T12:00:00.000Z');
+    // Nothing to recalculate from: it stays.
+    expect(change({ ...withDeadline, deadline: null })).toBeNull();
+    expect(change({ ...withDeadline, deadline: '2026-11-22T08:00:00.000Z' })).toBe(
+      '2026-11-22T08:00:00.000Z',
+    );
+    // The flag on the ticket decides, not the helpdesk's current setting.
+    expect(change({ ...withDeadline, recalculateDeadline: false })).toBe('2026-11-26T08:00:00.000Z');
+    // deadlineHours, when set, is the helpdesk's own rule and wins.
+    const hours = testHelpdesk('hd1', 'desk@hd1.test', {}, { recalculateDeadline: true, deadlineHours: 4 });
+    expect(change(withDeadline, hours)).toBe('2026-11-25T16:00:00.000Z');
   });
 
   it('gives history entries a deterministic id so a retry writes the same entry', () => {
