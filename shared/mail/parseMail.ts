@@ -14,6 +14,7 @@ import {
 } from 'mailparser';
 import { detectImageType, IMAGE_SNIFF_BYTES, type ImageType } from './images.js';
 import type { MailAddress, ParsedAttachment, ParsedMail } from './parsedMail.js';
+import { type ProcessingBudget, ProcessingTimeExceeded } from './processingBudget.js';
 import { htmlToText } from './safeHtml.js';
 
 /** Largest header block of one MIME entity; real mail stays far below, header bombs do not. */
@@ -39,6 +40,8 @@ export interface ParseLimits {
   maxHeaderBytes?: number;
   maxMimeDepth?: number;
   maxParts?: number;
+  /** The mail's processing budget, checked per chunk and per MIME part. */
+  budget?: ProcessingBudget;
 }
 
 export type MailLimitName = 'maxMessageBytes' | 'maxHeaderBytes' | 'maxMimeDepth' | 'maxParts';
@@ -404,13 +407,17 @@ class RawInspector extends Transform {
   private bodyLineStart = true;
   private bodyLineCandidate = false;
 
-  constructor(limits: ResolvedLimits) {
+  private readonly budget: ProcessingBudget | undefined;
+
+  constructor(limits: ResolvedLimits, budget?: ProcessingBudget) {
     super();
     this.limits = limits;
+    this.budget = budget;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     try {
+      this.budget?.check();
       this.size += chunk.length;
       if (this.size > this.limits.maxMessageBytes) {
         throw new MailLimitError(
@@ -857,7 +864,12 @@ function* slices(buffer: Buffer): Generator<Buffer> {
 }
 
 function classify(error: unknown, origin: 'source' | 'parser', limits: ResolvedLimits): unknown {
-  if (error instanceof MailLimitError || error instanceof MailParseError || error instanceof ArchiveFailure) {
+  if (
+    error instanceof MailLimitError ||
+    error instanceof MailParseError ||
+    error instanceof ArchiveFailure ||
+    error instanceof ProcessingTimeExceeded
+  ) {
     return error;
   }
   if (origin === 'source') return error;
@@ -884,7 +896,7 @@ export async function parseMail(
 ): Promise<ParsedMail> {
   const resolved = resolveLimits(limits);
   const input = Buffer.isBuffer(source) ? Readable.from(slices(source)) : source;
-  const inspector = new RawInspector(resolved);
+  const inspector = new RawInspector(resolved, limits.budget);
   const parser = new MailParser({
     Iconv: BodyCharsetDecoder,
     checksumAlgo: false,
@@ -950,7 +962,7 @@ export async function parseMail(
   const text = body as MessageText | null;
   const html = text?.html && text.html.trim() !== '' ? text.html : null;
   let plain = text?.text ?? '';
-  if (plain.trim() === '' && html !== null) plain = htmlToText(html);
+  if (plain.trim() === '' && html !== null) plain = htmlToText(html, limits.budget);
   for (const attachment of attachments) {
     if (attachment.contentId && html?.toLowerCase().includes(`cid:${attachment.contentId.toLowerCase()}`)) {
       attachment.inline = true;

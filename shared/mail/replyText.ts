@@ -115,10 +115,15 @@ const UNDERSCORES = /^_{10,}$/;
 
 const WORD = /[\p{L}\p{N}]+/gu;
 
+/** Lines longer than this are read word by word, so their first few words cost no copy of the whole. */
+const WHOLE_LINE_WORDS = 1000;
+
 /** The first `limit` words of a value, lower-cased; reading stops there, however long the value. */
 function words(value: string, limit = Number.POSITIVE_INFINITY): string[] {
+  if (value.length <= WHOLE_LINE_WORDS) {
+    return (value.normalize('NFKC').toLowerCase().match(WORD) ?? []).slice(0, limit);
+  }
   const found: string[] = [];
-  // Word by word, so a long line is not normalised whole for its first few words.
   for (const match of value.matchAll(WORD)) {
     if (found.length >= limit) break;
     found.push(...(match[0].normalize('NFKC').toLowerCase().match(WORD) ?? []));
