@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appServices } from '../../shared/app/services.js';
 import { importMailbox, type RunOptions } from '../../shared/import/importMailbox.js';
 import { mailboxKey, messageKey } from '../../shared/import/mailRecord.js';
 import { testHelpdesk } from '../support/helpdeskFixtures.js';
@@ -15,9 +16,9 @@ function runOptions(overrides: Partial<RunOptions> = {}): RunOptions {
   return { trigger: 'test', deadline: Date.now() + 60_000, telemetry, leaseTtlMs: 5_000, ...overrides };
 }
 
-async function desk(id: string) {
+async function desk(id: string, importer: Record<string, unknown> = {}) {
   const userId = `desk@${id}.test`;
-  await seedHelpdesk(scenario, testHelpdesk(id, userId));
+  await seedHelpdesk(scenario, testHelpdesk(id, userId, importer));
   return { ref: { helpdeskId: id, mailboxId: 'main' }, userId };
 }
 
@@ -105,5 +106,33 @@ describe('attack: a mail whose processing outlasts every run', () => {
 
     const next = await importMailbox(scenario.deps, ref, runOptions());
     expect(next.counts.created).toBe(1);
+  });
+});
+
+describe('attack: an address in a send error reaching the logs (issue 20, item 10)', () => {
+  it('the failed acknowledgement send is logged without the local part, percent-encoded in the Graph path', async () => {
+    const { ref, userId } = await desk('sendlog', { acknowledgement: { newTicket: { enabled: true } } });
+    scenario.local.graph.deliver(
+      userId,
+      await rawMail({
+        from: 'karin@customer.example',
+        subject: 'Help',
+        text: 'x',
+        messageId: '<ack@customer.example>',
+      }),
+      { receivedDateTime: '2026-11-23T08:00:00Z' },
+    );
+    scenario.local.graph.injectFault({ route: 'sendMail', status: 503, count: 10 });
+    const lines: string[] = [];
+    const capture = {
+      info: () => {},
+      warn: (m: string) => lines.push(m),
+      error: (m: string) => lines.push(m),
+    };
+    const result = await importMailbox(appServices().dependencies(capture), ref, runOptions());
+    expect(result.counts.created).toBe(1);
+    const sendError = lines.find((line) => line.includes('not sent'));
+    expect(sendError).toContain('*%40sendlog.test');
+    expect(lines.join('\n')).not.toMatch(/desk(?:%40|@)/);
   });
 });
