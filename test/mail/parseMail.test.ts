@@ -817,11 +817,13 @@ describe('parseMail: attachments and images', () => {
     bmp.writeInt32LE(1, 22);
     bmp.writeUInt16LE(1, 26);
     bmp.writeUInt16LE(24, 28);
+    // A lossy key frame of 16 x 16: frame tag, start code, width and height.
     const webp = Buffer.concat([
       Buffer.from('RIFF'),
       Buffer.from([30, 0, 0, 0]),
       Buffer.from('WEBPVP8 '),
-      Buffer.alloc(22),
+      Buffer.from([10, 0, 0, 0, 0x50, 0x01, 0x00, 0x9d, 0x01, 0x2a, 16, 0, 16, 0]),
+      Buffer.alloc(8),
     ]);
     expect(await detectImageType(RED_DOT_PNG)).toBe('image/png');
     expect(await detectImageType(gif)).toBe('image/gif');
