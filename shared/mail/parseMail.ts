@@ -355,8 +355,14 @@ class BodyCharsetDecoder extends Transform {
 interface ParserNode {
   charset?: string | false;
 }
+/** A node of the parser's MIME tree as its splitter reports it: each part, with its container. */
+interface SplitterNode {
+  type?: unknown;
+  parentNode?: SplitterNode | false;
+}
 interface MailParserInternals {
   createNode?: (this: MailParser, data: unknown) => ParserNode;
+  processChunk?: (this: MailParser, data: SplitterNode, done: (error?: Error | null) => void) => void;
 }
 
 function routeAllTextThroughDecoder(parser: MailParser): void {
@@ -368,6 +374,54 @@ function routeAllTextThroughDecoder(parser: MailParser): void {
     const node = createNode.call(this, data);
     node.charset = CHARSET_TAG + (node.charset || '');
     return node;
+  };
+}
+
+/**
+ * Counts MIME parts and nesting from the parser's own tree, node by node as the parser builds it: what
+ * the parser reads as a boundary (`boundary*=utf-8''b`, a comment after the parameter, …) is exactly
+ * what gets counted, and the count stops the parse at the first part over a limit.
+ */
+function limitStructure(
+  parser: MailParser,
+  limits: ResolvedLimits,
+  budget: ProcessingBudget | undefined,
+): void {
+  const internals = parser as unknown as MailParserInternals;
+  const processChunk = internals.processChunk;
+  // The limits are part of the product's promises: a mailparser without the hook must not pass quietly.
+  if (typeof processChunk !== 'function') throw new Error('mailparser no longer exposes processChunk');
+  let parts = 0;
+  internals.processChunk = function (this: MailParser, data, done) {
+    try {
+      budget?.check();
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    if (data.type === 'node') {
+      parts++;
+      let depth = 0;
+      for (let parent = data.parentNode; parent && depth <= limits.maxMimeDepth; parent = parent.parentNode)
+        depth++;
+      if (depth > limits.maxMimeDepth) {
+        done(
+          new MailLimitError(
+            'maxMimeDepth',
+            limits.maxMimeDepth,
+            `MIME parts are nested more than ${limits.maxMimeDepth} levels deep`,
+          ),
+        );
+        return;
+      }
+      if (parts > limits.maxParts) {
+        done(
+          new MailLimitError('maxParts', limits.maxParts, `message has more than ${limits.maxParts} parts`),
+        );
+        return;
+      }
+    }
+    processChunk.call(this, data, done);
   };
 }
 
@@ -386,9 +440,11 @@ const MAX_DELIMITER_LINE = 1100;
 
 /**
  * Passes the raw message through unchanged while hashing and counting it, and follows its MIME
- * structure cheaply (header blocks and boundary lines only) to stop oversized, deep or wide
- * messages before the parser builds anything. One repair: a part whose headers run straight into
- * the body without the empty line gets that line, as lenient parsers do.
+ * structure cheaply (header blocks and boundary lines only) to stop oversized messages and header
+ * blocks before the parser builds anything. One repair: a part whose headers run straight into the
+ * body without the empty line gets that line, as lenient parsers do. Depth and parts are counted
+ * from the parser's own tree instead (limitStructure): a boundary this scan misreads must not let
+ * a message past them.
  */
 class RawInspector extends Transform {
   readonly hash = createHash('sha256');
@@ -401,7 +457,6 @@ class RawInspector extends Transform {
   private headerLine: Buffer[] = [];
   private headerBlock: string[] = [];
   private readonly stack: OpenEntity[] = [];
-  private parts = 1;
   private bodyLine: Buffer[] = [];
   private bodyLineBytes = 0;
   private bodyLineStart = true;
@@ -514,21 +569,9 @@ class RawInspector extends Transform {
       return;
     }
     this.stack.length = match.index + 1;
-    this.countPart();
     this.state = 'header';
     this.messageHeader = false;
     this.headerBlockBytes = 0;
-  }
-
-  private countPart(): void {
-    this.parts++;
-    if (this.parts > this.limits.maxParts) {
-      throw new MailLimitError(
-        'maxParts',
-        this.limits.maxParts,
-        `message has more than ${this.limits.maxParts} parts`,
-      );
-    }
   }
 
   private headerPiece(piece: Buffer, complete: boolean): void {
@@ -593,21 +636,14 @@ class RawInspector extends Transform {
       !/base64|quoted-printable/.test(encoding)
     ) {
       this.open({ boundary: null });
-      this.countPart();
       this.state = 'header';
       this.messageHeader = true;
     }
   }
 
   private open(entity: OpenEntity): void {
-    this.stack.push(entity);
-    if (this.stack.length > this.limits.maxMimeDepth) {
-      throw new MailLimitError(
-        'maxMimeDepth',
-        this.limits.maxMimeDepth,
-        `MIME parts are nested more than ${this.limits.maxMimeDepth} levels deep`,
-      );
-    }
+    // The parser refuses deeper mail (limitStructure); following it further here would only cost time.
+    if (this.stack.length <= this.limits.maxMimeDepth) this.stack.push(entity);
   }
 }
 
@@ -908,6 +944,7 @@ export async function parseMail(
     maxChildNodes: resolved.maxParts * 2,
   });
   routeAllTextThroughDecoder(parser);
+  limitStructure(parser, resolved, limits.budget);
 
   let rootHeaders: Headers = new Map();
   parser.once('headers', (headers: Headers) => {

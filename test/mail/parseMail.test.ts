@@ -882,6 +882,41 @@ describe('parseMail: limits', () => {
     expect(await limitOf(parseMail(wideMessage(600), limits))).toBe('maxParts');
   });
 
+  it("attack: a boundary in RFC 2231 form (boundary*=utf-8''b) hides the parts from a boundary regex", async () => {
+    const wide = (count: number) => {
+      const lines = [...BASE_HEADERS, "Content-Type: multipart/mixed; boundary*=utf-8''w", ''];
+      for (let i = 0; i < count; i++) lines.push('--w', 'Content-Type: text/plain', '', `part ${i}`);
+      lines.push('--w--', '');
+      return Buffer.from(lines.join('\r\n'));
+    };
+    expect((await parseMail(wide(400), limits)).text).toContain('part 399');
+    expect(await limitOf(parseMail(wide(600), limits))).toBe('maxParts');
+  });
+
+  it('attack: comments in the Content-Type header hide the nesting from a boundary regex', async () => {
+    const nested = (depth: number) => {
+      const lines = [...BASE_HEADERS, 'Content-Type: (x) multipart/mixed; (c) boundary=b0 (comment)', ''];
+      for (let level = 1; level < depth; level++) {
+        lines.push(`--b${level - 1}`, `Content-Type: multipart/mixed;(why) boundary="b${level}"(not)`, '');
+      }
+      lines.push(`--b${depth - 1}`, 'Content-Type: text/plain', '', 'deep');
+      for (let level = depth - 1; level >= 0; level--) lines.push(`--b${level}--`);
+      return Buffer.from(`${lines.join('\r\n')}\r\n`);
+    };
+    expect((await parseMail(nested(20), limits)).text).toContain('deep');
+    expect(await limitOf(parseMail(nested(30), limits))).toBe('maxMimeDepth');
+  });
+
+  it('nesting through embedded messages counts as the parser reads it', async () => {
+    const embedded = (depth: number): string =>
+      depth === 0
+        ? 'Content-Type: text/plain\r\n\r\ninnermost\r\n'
+        : `Content-Type: message/rfc822\r\nContent-Disposition: inline\r\n\r\nSubject: level ${depth}\r\n${embedded(depth - 1)}`;
+    const raw = (depth: number) => Buffer.from(`${BASE_HEADERS.join('\r\n')}\r\n${embedded(depth)}`);
+    await expect(parseMail(raw(15), limits)).resolves.toBeDefined();
+    expect(await limitOf(parseMail(raw(30), limits))).toBe('maxMimeDepth');
+  });
+
   it('size: a message over maxMessageBytes is refused, from a buffer and from a stream', async () => {
     const raw = message(BASE_HEADERS, 'x'.repeat(50_000));
     expect(await limitOf(parseMail(raw, { ...limits, maxMessageBytes: 20_000 }))).toBe('maxMessageBytes');
