@@ -58,7 +58,7 @@ function longerThan(value: string, max: number): boolean {
   if (value.length <= max) return false;
   let count = 0;
   for (let i = 0; i < value.length; i++) {
-    if (!/[\s\u00a0\u202f\u2007]/.test(value[i] ?? '') && ++count > max) return true;
+    if (!/\s/.test(value[i] ?? '') && ++count > max) return true;
   }
   return false;
 }
@@ -653,7 +653,7 @@ export function extractReply(input: ReplyInput, budget?: ProcessingBudget): Repl
   let replyHtml: string | null = null;
   if (input.html !== null) {
     // Markup nested absurdly deep cannot be walked safely; the text reply stands in for it.
-    const { document } = parseHtml(escapeBareAddresses(input.html), budget);
+    const document = parseHtml(escapeBareAddresses(input.html), budget);
     replyHtml = document === null ? textToHtml(reply) : extractHtml(document, separator, budget);
   }
   return { replyText: reply, replyHtml, cut };

@@ -227,38 +227,42 @@ export function escapeBareAddresses(html: string): string {
 /** Deeper markup is not real mail; walking it would cost the stack. */
 export const MAX_HTML_DEPTH = 500;
 
-export interface ParsedHtml {
-  /** The document, or null when elements nest deeper than MAX_HTML_DEPTH (parsing stopped there). */
-  document: Document | null;
-}
-
 /** Thrown inside the parser to stop it at the first element nested too deep. */
 class NestedTooDeep extends Error {}
 
-/**
- * Builds the DOM and measures its nesting from the tree builder's own stack of open elements, so the
- * depth guard sees exactly the tree that would be walked (an empty comment `<!-->`, implied end tags
- * and unclosed elements included). Parsing stops at the first element nested too deep: the parser's
- * own bookkeeping grows with the nesting, so it must never see absurdly deep markup whole. The budget
- * is checked at every element.
- */
-export function parseHtml(html: string, budget?: ProcessingBudget): ParsedHtml {
-  class MeasuringHandler extends DomHandler {
-    override onopentag(name: string, attribs: Record<string, string>): void {
-      super.onopentag(name, attribs);
-      // The stack holds the document itself below the open elements.
-      if (this.tagStack.length - 1 > MAX_HTML_DEPTH) throw new NestedTooDeep();
-      budget?.check();
-    }
+/** The tree builder, refusing to nest deeper than MAX_HTML_DEPTH and checking the budget per element. */
+class MeasuringHandler extends DomHandler {
+  private readonly budget: ProcessingBudget | undefined;
+
+  constructor(budget: ProcessingBudget | undefined) {
+    super(null, {});
+    this.budget = budget;
   }
-  const handler = new MeasuringHandler(null, {});
+
+  override onopentag(name: string, attribs: Record<string, string>): void {
+    super.onopentag(name, attribs);
+    // The stack holds the document itself below the open elements.
+    if (this.tagStack.length - 1 > MAX_HTML_DEPTH) throw new NestedTooDeep();
+    this.budget?.check();
+  }
+}
+
+/**
+ * The DOM of the HTML, or null when elements nest deeper than MAX_HTML_DEPTH. The depth is read from
+ * the tree builder's own stack of open elements, so the guard sees exactly the tree that would be
+ * walked (an empty comment `<!-->`, implied end tags and unclosed elements included). Parsing stops at
+ * the first element nested too deep: the parser's own bookkeeping grows with the nesting, so it must
+ * never see absurdly deep markup whole.
+ */
+export function parseHtml(html: string, budget?: ProcessingBudget): Document | null {
+  const handler = new MeasuringHandler(budget);
   try {
     new Parser(handler, { decodeEntities: true }).end(html);
   } catch (error) {
-    if (error instanceof NestedTooDeep) return { document: null };
+    if (error instanceof NestedTooDeep) return null;
     throw error;
   }
-  return { document: handler.root };
+  return handler.root;
 }
 
 /**
@@ -532,7 +536,7 @@ function convertElement(
  * One pass over the document, so its cost grows with the size of the mail, not with its nesting.
  */
 export function htmlToText(html: string, budget?: ProcessingBudget): string {
-  const { document } = parseHtml(escapeBareAddresses(html), budget);
+  const document = parseHtml(escapeBareAddresses(html), budget);
   if (document === null) return flattenMarkup(html);
   const out = new TextWriter();
   convert(document.children, out, false, budget);

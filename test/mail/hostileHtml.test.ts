@@ -77,7 +77,10 @@ describe('attack: markup built so that each element costs a pass over its siblin
       '<div class="gmail_quote"><blockquote>x</blockquote></div>'.repeat(80_000),
     ],
     ['300 000 refused images', '<img src="x:y">a'.repeat(300_000)],
-    ['600 000 paragraphs', '<p>a</p>'.repeat(600_000)],
+    [
+      'a history marker followed by 300 000 paragraphs to cut',
+      `<p>Reply</p><div style="border-top:solid #E1E1E1 1.0pt"><p><b>From:</b> x</p></div>${'<p>a</p>'.repeat(300_000)}`,
+    ],
   ])('%s: text, reply and sanitising each stay linear', (_name, html) => {
     const stages: Array<() => unknown> = [
       () => htmlToText(html),
