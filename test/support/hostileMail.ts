@@ -14,16 +14,19 @@ const HEADERS = [
 /** Outlook's history marker: a div with a top border whose text starts with "From:". */
 const MARKER_OPEN = '<div style="border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0cm 0cm 0cm">';
 
-/**
- * The stall mail: `depth` nested Outlook history-marker divs around `textBytes` of text, as one
- * quoted-printable-free HTML part (base64, so no line is long). Every marker's text is the whole
- * text below it, so reading each marker's text costs depth × size.
- */
-export function stallMail(depth = 490, textBytes = 5 * 1024 * 1024): Buffer {
+/** The stall mail's HTML: `depth` nested Outlook history-marker divs around `textBytes` of text. */
+export function stallHtml(depth = 490, textBytes = 5 * 1024 * 1024): string {
   const line = 'From: someone who quoted a very long history, again and again and again. ';
   const text = line.repeat(Math.ceil(textBytes / line.length)).slice(0, textBytes);
-  const html = `<html><body><p>Hello</p>${MARKER_OPEN.repeat(depth)}<p>${text}</p>${'</div>'.repeat(depth)}</body></html>`;
-  const body = Buffer.from(html).toString('base64').replace(/.{76}/g, '$&\r\n');
+  return `<html><body><p>Hello</p>${MARKER_OPEN.repeat(depth)}<p>${text}</p>${'</div>'.repeat(depth)}</body></html>`;
+}
+
+/**
+ * The stall mail: the HTML above as the only part (base64, so no line is long). Every marker's text
+ * is the whole text below it, so reading each marker's text costs depth × size.
+ */
+export function stallMail(depth = 490, textBytes = 5 * 1024 * 1024): Buffer {
+  const body = Buffer.from(stallHtml(depth, textBytes)).toString('base64').replace(/.{76}/g, '$&\r\n');
   return Buffer.from(
     [
       ...HEADERS,
