@@ -2,6 +2,7 @@ import type { Helpdesk } from '../shared/helpdesk/settings.js';
 import { classifyMail, fallbackMessageIdDomain } from '../shared/mail/classify.js';
 import { imageExtension } from '../shared/mail/images.js';
 import { MailLimitError, MailParseError, parseMail } from '../shared/mail/parseMail.js';
+import { ProcessingBudget, ProcessingTimeExceeded } from '../shared/mail/processingBudget.js';
 import { extractReply } from '../shared/mail/replyText.js';
 import { toSafeHtml } from '../shared/mail/safeHtml.js';
 import { decideTarget, referencedMessageIds, type TicketFacts } from '../shared/tickets/threading.js';
@@ -12,20 +13,35 @@ import { findTicketNumbers } from '../shared/tickets/ticketNumber.js';
  * tickets exist, so a ticket number in the subject is taken to be a known ticket of this sender; the
  * reason says so.
  */
-export async function previewMail(raw: Buffer, helpdesk: Helpdesk): Promise<Record<string, unknown>> {
-  const { attachments: limits, mailboxes } = {
-    attachments: helpdesk.importer.attachments,
-    mailboxes: helpdesk.importer.mailboxes,
-  };
-  let parsed: Awaited<ReturnType<typeof parseMail>>;
+export async function previewMail(
+  raw: Buffer,
+  helpdesk: Helpdesk,
+  budget = new ProcessingBudget(),
+): Promise<Record<string, unknown>> {
   try {
-    parsed = await parseMail(raw, limits);
+    return await previewWithin(raw, helpdesk, budget);
   } catch (error) {
-    if (error instanceof MailLimitError || error instanceof MailParseError) {
+    if (
+      error instanceof MailLimitError ||
+      error instanceof MailParseError ||
+      error instanceof ProcessingTimeExceeded
+    ) {
       return { decision: { action: 'keepAside', reason: error.message } };
     }
     throw error;
   }
+}
+
+async function previewWithin(
+  raw: Buffer,
+  helpdesk: Helpdesk,
+  budget: ProcessingBudget,
+): Promise<Record<string, unknown>> {
+  const { attachments: limits, mailboxes } = {
+    attachments: helpdesk.importer.attachments,
+    mailboxes: helpdesk.importer.mailboxes,
+  };
+  const parsed = await parseMail(raw, { ...limits, budget });
   const ownAddresses = mailboxes.map((m) => m.userId.toLowerCase()).filter((a) => a.includes('@'));
   const ownDomain = ownAddresses[0]?.split('@')[1] ?? fallbackMessageIdDomain(helpdesk.id);
   const classification = classifyMail(parsed, { ownAddresses, ownMessageIdDomain: ownDomain });
@@ -49,11 +65,10 @@ export async function previewMail(raw: Buffer, helpdesk: Helpdesk): Promise<Reco
       autoReplies: helpdesk.importer.autoReplies,
     },
   });
-  const reply = extractReply({
-    text: parsed.text,
-    html: parsed.html,
-    separator: helpdesk.importer.replySeparator,
-  });
+  const reply = extractReply(
+    { text: parsed.text, html: parsed.html, separator: helpdesk.importer.replySeparator },
+    budget,
+  );
   const imageRef = new Map(
     parsed.attachments
       .filter((a) => a.content && a.contentId && a.detectedType)
@@ -76,6 +91,7 @@ export async function previewMail(raw: Buffer, helpdesk: Helpdesk): Promise<Reco
       text: parsed.text,
       allowExternalImages: limits.allowExternalImages,
       imageUrlForContentId: (cid) => imageRef.get(cid) ?? null,
+      budget,
     }),
     attachments: parsed.attachments.map((a) => ({
       filename: a.filename,

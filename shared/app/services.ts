@@ -11,7 +11,7 @@ import { CosmosTicketStore } from '../cosmos/cosmosTicketStore.js';
 import { createGraphClient } from '../graph/graphClient.js';
 import { GraphMailSource } from '../graph/graphMailSource.js';
 import type { ImportDependencies, ImportLog } from '../import/dependencies.js';
-import { createTelemetry, type ImportTelemetry } from '../observability/telemetry.js';
+import { addressFreeLog, createTelemetry, type ImportTelemetry } from '../observability/telemetry.js';
 import { type JobQueue, StorageJobQueue } from '../queue/importJobs.js';
 
 /** Adapters shared by all invocations of this process; the per-invocation log goes in per call. */
@@ -60,7 +60,8 @@ export function createServices(env: Environment): AppServices {
     dependencies: (log) => ({
       ...shared,
       clock: () => new Date(),
-      log,
+      // Error texts end up in log lines (a failed send, a failed post-processing) and name addresses.
+      log: addressFreeLog(log),
       imageUrl: (blobName) => `${env.IMAGES_CONTAINER}/${blobName}`,
       checkpoint: () => undefined,
     }),

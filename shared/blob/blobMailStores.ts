@@ -1,22 +1,45 @@
 import type { Readable } from 'node:stream';
-import { type BlobServiceClient, type ContainerClient, RestError } from '@azure/storage-blob';
+import {
+  type BlobHTTPHeaders,
+  type BlobServiceClient,
+  type ContainerClient,
+  RestError,
+} from '@azure/storage-blob';
 import type { ImageStore, RawMailStore } from '../import/ports.js';
 
 async function upload(
   container: ContainerClient,
   blobName: string,
   content: Buffer | Readable,
-  contentType: string,
+  blobHTTPHeaders: BlobHTTPHeaders,
+  metadata?: Record<string, string>,
 ): Promise<string> {
   const blob = container.getBlockBlobClient(blobName);
-  const blobHTTPHeaders = { blobContentType: contentType };
+  const options = { blobHTTPHeaders, ...(metadata ? { metadata } : {}) };
   if (Buffer.isBuffer(content)) {
-    await blob.uploadData(content, { blobHTTPHeaders });
+    await blob.uploadData(content, options);
   } else {
     // Streamed in 4 MB blocks, so a large raw mail is never held whole in memory.
-    await blob.uploadStream(content, 4 * 1024 * 1024, 2, { blobHTTPHeaders });
+    await blob.uploadStream(content, 4 * 1024 * 1024, 2, options);
   }
   return blobName;
+}
+
+/** Printable ASCII only, as an HTTP header value must be; at most `max` characters. */
+function headerValue(value: string, max: number): string {
+  return value.replace(/[^\x20-\x7e]/g, '').slice(0, max);
+}
+
+/** `attachment` with the file name in RFC 6266 form: an ASCII fallback and the UTF-8 name. */
+function attachmentDisposition(name: string): string {
+  // Through UTF-8 and back: a lone surrogate becomes U+FFFD instead of failing the encoding below.
+  const filename = Buffer.from(name, 'utf8').toString('utf8');
+  const fallback = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  const encoded = encodeURIComponent(filename).replace(
+    /['()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`;
 }
 
 /** Images in a private container, named by content hash under their ticket: dedup within a ticket. */
@@ -66,12 +89,9 @@ export class BlobRawMailStore implements RawMailStore {
     messageKey: string,
     raw: Buffer | Readable,
   ): Promise<string> {
-    return upload(
-      this.archiveContainer,
-      `${helpdeskId}/${mailboxId}/${messageKey}.eml`,
-      raw,
-      'message/rfc822',
-    );
+    return upload(this.archiveContainer, `${helpdeskId}/${mailboxId}/${messageKey}.eml`, raw, {
+      blobContentType: 'message/rfc822',
+    });
   }
 
   keepAside(
@@ -80,14 +100,16 @@ export class BlobRawMailStore implements RawMailStore {
     messageKey: string,
     raw: Buffer | Readable,
   ): Promise<string> {
-    return upload(
-      this.keptAsideContainer,
-      `${helpdeskId}/${mailboxId}/${messageKey}.eml`,
-      raw,
-      'message/rfc822',
-    );
+    return upload(this.keptAsideContainer, `${helpdeskId}/${mailboxId}/${messageKey}.eml`, raw, {
+      blobContentType: 'message/rfc822',
+    });
   }
 
+  /**
+   * Stored as an opaque download whatever the sender declared: served as `text/html` or
+   * `image/svg+xml`, an attachment would run in the storage account's origin. The declared type is
+   * kept in the blob's metadata (`declaredcontenttype`).
+   */
   archiveAttachment(
     helpdeskId: string,
     mailboxId: string,
@@ -98,7 +120,16 @@ export class BlobRawMailStore implements RawMailStore {
     // The index keeps names unique; the file name is reduced to safe characters for a blob path.
     const safeName = (attachment.filename ?? 'attachment').replace(/[^\p{L}\p{N}._-]+/gu, '_').slice(0, 100);
     const name = `${helpdeskId}/${mailboxId}/${messageKey}/attachments/${attachment.index}-${safeName}`;
-    return upload(this.archiveContainer, name, content, attachment.contentType);
+    return upload(
+      this.archiveContainer,
+      name,
+      content,
+      {
+        blobContentType: 'application/octet-stream',
+        blobContentDisposition: attachmentDisposition((attachment.filename ?? safeName).slice(0, 200)),
+      },
+      { declaredcontenttype: headerValue(attachment.contentType, 255) },
+    );
   }
 
   async readKeptAside(blobName: string): Promise<Buffer> {

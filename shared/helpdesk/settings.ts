@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { patternProblem } from '../text/safeRegex.js';
 
 /** Identifiers used in URLs, queue messages and partition keys. */
 export const identifier = z
@@ -64,19 +65,13 @@ export const importerSettingsSchema = z.strictObject({
   defaultEmployee: z.strictObject(personReference.shape),
   /** Text of the reply separator line; on a supplement only the text above it is imported (R9). */
   replySeparator: z.string().max(200).default(''),
-  /** Extra subject patterns (regular expressions with one capture group holding the number). */
+  /** Extra subject patterns (regular expressions with one capture group holding the number), run by RE2. */
   subjectPatterns: z
     .array(
-      z
-        .string()
-        .max(200)
-        .refine((source) => {
-          try {
-            return new RegExp(source, 'iu').exec('') !== undefined;
-          } catch {
-            return false;
-          }
-        }, 'must be a valid regular expression'),
+      z.string().superRefine((source, context) => {
+        const problem = patternProblem(source, { groups: 1 });
+        if (problem !== null) context.addIssue({ code: 'custom', message: problem });
+      }),
     )
     .max(10)
     .default([]),

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { SourceOperation } from '../graph/mailSource.js';
 import type { Helpdesk, MailboxSettings } from '../helpdesk/settings.js';
 import { fallbackMessageIdDomain } from '../mail/classify.js';
+import { DEFAULT_MESSAGE_BUDGET_MS, ProcessingBudget } from '../mail/processingBudget.js';
 import type { ImportTelemetry } from '../observability/telemetry.js';
 import type { ImportDependencies } from './dependencies.js';
 import { importMessage, type MailboxContext, type MessageResult } from './importMessage.js';
@@ -31,6 +32,8 @@ export interface RunOptions {
   telemetry: ImportTelemetry;
   /** How long the mailbox lease lasts unrenewed (default one minute); a live run renews it every third. */
   leaseTtlMs?: number;
+  /** How long one message may take before it is kept aside (default DEFAULT_MESSAGE_BUDGET_MS). */
+  messageBudgetMs?: number;
 }
 
 /** Post-processing goes out in groups this large: one Graph $batch call each. */
@@ -249,9 +252,17 @@ export async function importMailbox(
           break pages;
         }
         const messageStarted = Date.now();
+        // Its own budget, or what is left of the run's when less: then the run stops, not the mail.
+        const budget = new ProcessingBudget(options.messageBudgetMs ?? DEFAULT_MESSAGE_BUDGET_MS, {
+          at: options.deadline,
+          stop: () => {
+            stop.abort(new Error('time budget used up'));
+            return stop.signal.reason;
+          },
+        });
         let outcome: MessageResult;
         try {
-          outcome = await importMessage(deps, context, summary);
+          outcome = await importMessage(deps, { ...context, budget }, summary);
         } catch (error) {
           if (!stop.signal.aborted) throw error;
           result.status = 'incomplete';

@@ -11,6 +11,7 @@ import { classifyMail, createOwnMessageId } from '../mail/classify.js';
 import { imageExtension } from '../mail/images.js';
 import type { ParsedMail } from '../mail/parsedMail.js';
 import { MailLimitError, parseMail } from '../mail/parseMail.js';
+import { ProcessingBudget, ProcessingTimeExceeded } from '../mail/processingBudget.js';
 import { extractReply } from '../mail/replyText.js';
 import { toSafeHtml } from '../mail/safeHtml.js';
 import type { MessageOutcome } from '../observability/telemetry.js';
@@ -72,6 +73,8 @@ export interface MailboxContext {
    * mail is sent, the one effect that a second run could not recognise and undo.
    */
   confirmLease: () => Promise<boolean>;
+  /** This message's processing budget; a fresh default one when absent. */
+  budget?: ProcessingBudget;
 }
 
 class RecordConflictError extends Error {
@@ -97,6 +100,8 @@ async function reached(deps: ImportDependencies, step: ImportStep): Promise<void
 
 /** Errors that are not this message's fault: they must not count as an attempt, nor keep the mail aside. */
 function passesThrough(error: unknown, context: MailboxContext): boolean {
+  // The mail used its whole budget: its own fault, even if the run happens to stop at the same time.
+  if (error instanceof ProcessingTimeExceeded) return false;
   return error instanceof Interrupted || error instanceof RecordConflictError || !!context.signal?.aborted;
 }
 
@@ -166,6 +171,7 @@ async function importOrFail(
   summary: MailSummary,
 ): Promise<MessageResult> {
   const { helpdesk, mailbox } = context;
+  const budget = context.budget ?? new ProcessingBudget();
   const partition = mailboxKey(helpdesk.id, mailbox.id);
   let key = summary.internetMessageId ? messageKey(summary.internetMessageId) : null;
   let existing = key ? await deps.records.get(partition, key) : null;
@@ -179,6 +185,7 @@ async function importOrFail(
       return parseMail(raw, {
         maxMessageBytes: helpdesk.importer.attachments.maxMessageBytes,
         ...imageLimits(helpdesk),
+        budget,
       });
     });
     await reached(deps, 'parsed');
@@ -189,7 +196,8 @@ async function importOrFail(
       key = messageKey(null, `graph:${summary.id}`);
       existing = await deps.records.get(partition, key);
     }
-    return failed(deps, context, summary, key, existing, error, error instanceof MailLimitError);
+    const keepAsideNow = error instanceof MailLimitError || error instanceof ProcessingTimeExceeded;
+    return failed(deps, context, summary, key, existing, error, keepAsideNow);
   }
 
   if (!key) {
@@ -201,7 +209,7 @@ async function importOrFail(
 
   const progress = { written: false };
   try {
-    return await importParsed(deps, context, summary, key, parsed, existing, progress);
+    return await importParsed(deps, { ...context, budget }, summary, key, parsed, existing, progress);
   } catch (error) {
     if (passesThrough(error, context)) throw error;
     const fresh = await deps.records.get(partition, key);
@@ -233,7 +241,7 @@ async function importOrFail(
         attempt: fresh.record.attempts,
       };
     }
-    return failed(deps, context, summary, key, fresh, error, false);
+    return failed(deps, context, summary, key, fresh, error, error instanceof ProcessingTimeExceeded);
   }
 }
 
@@ -719,12 +727,12 @@ async function storeContent(
       text,
       allowExternalImages: helpdesk.importer.attachments.allowExternalImages,
       imageUrlForContentId: (cid) => byContentId.get(cid) ?? null,
+      budget: context.budget,
     });
-  const reply = extractReply({
-    text: parsed.text,
-    html: parsed.html,
-    separator: helpdesk.importer.replySeparator,
-  });
+  const reply = extractReply(
+    { text: parsed.text, html: parsed.html, separator: helpdesk.importer.replySeparator },
+    context.budget,
+  );
   return {
     subject: parsed.subject,
     receivedAt,
@@ -752,7 +760,11 @@ async function archiveAttachments(
   const parsed = await withMime(deps, context, summary, (raw) =>
     parseMail(
       raw,
-      { maxMessageBytes: helpdesk.importer.attachments.maxMessageBytes, ...imageLimits(helpdesk) },
+      {
+        maxMessageBytes: helpdesk.importer.attachments.maxMessageBytes,
+        ...imageLimits(helpdesk),
+        budget: context.budget,
+      },
       (attachment, content) =>
         deps.rawMail.archiveAttachment(helpdesk.id, mailbox.id, key, attachment, content),
     ),

@@ -14,6 +14,7 @@ import {
 } from 'mailparser';
 import { detectImageType, IMAGE_SNIFF_BYTES, type ImageType } from './images.js';
 import type { MailAddress, ParsedAttachment, ParsedMail } from './parsedMail.js';
+import { type ProcessingBudget, ProcessingTimeExceeded } from './processingBudget.js';
 import { htmlToText } from './safeHtml.js';
 
 /** Largest header block of one MIME entity; real mail stays far below, header bombs do not. */
@@ -39,6 +40,8 @@ export interface ParseLimits {
   maxHeaderBytes?: number;
   maxMimeDepth?: number;
   maxParts?: number;
+  /** The mail's processing budget, checked per chunk and per MIME part. */
+  budget?: ProcessingBudget;
 }
 
 export type MailLimitName = 'maxMessageBytes' | 'maxHeaderBytes' | 'maxMimeDepth' | 'maxParts';
@@ -352,8 +355,14 @@ class BodyCharsetDecoder extends Transform {
 interface ParserNode {
   charset?: string | false;
 }
+/** A node of the parser's MIME tree as its splitter reports it: each part, with its container. */
+interface SplitterNode {
+  type?: unknown;
+  parentNode?: SplitterNode | false;
+}
 interface MailParserInternals {
   createNode?: (this: MailParser, data: unknown) => ParserNode;
+  processChunk?: (this: MailParser, data: SplitterNode, done: (error?: Error | null) => void) => void;
 }
 
 function routeAllTextThroughDecoder(parser: MailParser): void {
@@ -365,6 +374,54 @@ function routeAllTextThroughDecoder(parser: MailParser): void {
     const node = createNode.call(this, data);
     node.charset = CHARSET_TAG + (node.charset || '');
     return node;
+  };
+}
+
+/**
+ * Counts MIME parts and nesting from the parser's own tree, node by node as the parser builds it: what
+ * the parser reads as a boundary (`boundary*=utf-8''b`, a comment after the parameter, …) is exactly
+ * what gets counted, and the count stops the parse at the first part over a limit.
+ */
+function limitStructure(
+  parser: MailParser,
+  limits: ResolvedLimits,
+  budget: ProcessingBudget | undefined,
+): void {
+  const internals = parser as unknown as MailParserInternals;
+  const processChunk = internals.processChunk;
+  // The limits are part of the product's promises: a mailparser without the hook must not pass quietly.
+  if (typeof processChunk !== 'function') throw new Error('mailparser no longer exposes processChunk');
+  let parts = 0;
+  internals.processChunk = function (this: MailParser, data, done) {
+    try {
+      budget?.check();
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    if (data.type === 'node') {
+      parts++;
+      let depth = 0;
+      for (let parent = data.parentNode; parent && depth <= limits.maxMimeDepth; parent = parent.parentNode)
+        depth++;
+      if (depth > limits.maxMimeDepth) {
+        done(
+          new MailLimitError(
+            'maxMimeDepth',
+            limits.maxMimeDepth,
+            `MIME parts are nested more than ${limits.maxMimeDepth} levels deep`,
+          ),
+        );
+        return;
+      }
+      if (parts > limits.maxParts) {
+        done(
+          new MailLimitError('maxParts', limits.maxParts, `message has more than ${limits.maxParts} parts`),
+        );
+        return;
+      }
+    }
+    processChunk.call(this, data, done);
   };
 }
 
@@ -383,9 +440,11 @@ const MAX_DELIMITER_LINE = 1100;
 
 /**
  * Passes the raw message through unchanged while hashing and counting it, and follows its MIME
- * structure cheaply (header blocks and boundary lines only) to stop oversized, deep or wide
- * messages before the parser builds anything. One repair: a part whose headers run straight into
- * the body without the empty line gets that line, as lenient parsers do.
+ * structure cheaply (header blocks and boundary lines only) to stop oversized messages and header
+ * blocks before the parser builds anything. One repair: a part whose headers run straight into the
+ * body without the empty line gets that line, as lenient parsers do. Depth and parts are counted
+ * from the parser's own tree instead (limitStructure): a boundary this scan misreads must not let
+ * a message past them.
  */
 class RawInspector extends Transform {
   readonly hash = createHash('sha256');
@@ -398,19 +457,22 @@ class RawInspector extends Transform {
   private headerLine: Buffer[] = [];
   private headerBlock: string[] = [];
   private readonly stack: OpenEntity[] = [];
-  private parts = 1;
   private bodyLine: Buffer[] = [];
   private bodyLineBytes = 0;
   private bodyLineStart = true;
   private bodyLineCandidate = false;
 
-  constructor(limits: ResolvedLimits) {
+  private readonly budget: ProcessingBudget | undefined;
+
+  constructor(limits: ResolvedLimits, budget?: ProcessingBudget) {
     super();
     this.limits = limits;
+    this.budget = budget;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     try {
+      this.budget?.check();
       this.size += chunk.length;
       if (this.size > this.limits.maxMessageBytes) {
         throw new MailLimitError(
@@ -507,21 +569,9 @@ class RawInspector extends Transform {
       return;
     }
     this.stack.length = match.index + 1;
-    this.countPart();
     this.state = 'header';
     this.messageHeader = false;
     this.headerBlockBytes = 0;
-  }
-
-  private countPart(): void {
-    this.parts++;
-    if (this.parts > this.limits.maxParts) {
-      throw new MailLimitError(
-        'maxParts',
-        this.limits.maxParts,
-        `message has more than ${this.limits.maxParts} parts`,
-      );
-    }
   }
 
   private headerPiece(piece: Buffer, complete: boolean): void {
@@ -586,21 +636,14 @@ class RawInspector extends Transform {
       !/base64|quoted-printable/.test(encoding)
     ) {
       this.open({ boundary: null });
-      this.countPart();
       this.state = 'header';
       this.messageHeader = true;
     }
   }
 
   private open(entity: OpenEntity): void {
-    this.stack.push(entity);
-    if (this.stack.length > this.limits.maxMimeDepth) {
-      throw new MailLimitError(
-        'maxMimeDepth',
-        this.limits.maxMimeDepth,
-        `MIME parts are nested more than ${this.limits.maxMimeDepth} levels deep`,
-      );
-    }
+    // The parser refuses deeper mail (limitStructure); following it further here would only cost time.
+    if (this.stack.length <= this.limits.maxMimeDepth) this.stack.push(entity);
   }
 }
 
@@ -857,7 +900,12 @@ function* slices(buffer: Buffer): Generator<Buffer> {
 }
 
 function classify(error: unknown, origin: 'source' | 'parser', limits: ResolvedLimits): unknown {
-  if (error instanceof MailLimitError || error instanceof MailParseError || error instanceof ArchiveFailure) {
+  if (
+    error instanceof MailLimitError ||
+    error instanceof MailParseError ||
+    error instanceof ArchiveFailure ||
+    error instanceof ProcessingTimeExceeded
+  ) {
     return error;
   }
   if (origin === 'source') return error;
@@ -884,7 +932,7 @@ export async function parseMail(
 ): Promise<ParsedMail> {
   const resolved = resolveLimits(limits);
   const input = Buffer.isBuffer(source) ? Readable.from(slices(source)) : source;
-  const inspector = new RawInspector(resolved);
+  const inspector = new RawInspector(resolved, limits.budget);
   const parser = new MailParser({
     Iconv: BodyCharsetDecoder,
     checksumAlgo: false,
@@ -896,6 +944,7 @@ export async function parseMail(
     maxChildNodes: resolved.maxParts * 2,
   });
   routeAllTextThroughDecoder(parser);
+  limitStructure(parser, resolved, limits.budget);
 
   let rootHeaders: Headers = new Map();
   parser.once('headers', (headers: Headers) => {
@@ -950,7 +999,7 @@ export async function parseMail(
   const text = body as MessageText | null;
   const html = text?.html && text.html.trim() !== '' ? text.html : null;
   let plain = text?.text ?? '';
-  if (plain.trim() === '' && html !== null) plain = htmlToText(html);
+  if (plain.trim() === '' && html !== null) plain = htmlToText(html, limits.budget);
   for (const attachment of attachments) {
     if (attachment.contentId && html?.toLowerCase().includes(`cid:${attachment.contentId.toLowerCase()}`)) {
       attachment.inline = true;

@@ -1,6 +1,7 @@
-import type { AnyNode, Document, Element, Text } from 'domhandler';
-import { DomUtils, parseDocument } from 'htmlparser2';
-import { escapeBareAddresses, htmlTooDeep, textToHtml } from './safeHtml.js';
+import type { AnyNode, ChildNode, Document, Element, ParentNode, Text } from 'domhandler';
+import { DomUtils } from 'htmlparser2';
+import type { ProcessingBudget } from './processingBudget.js';
+import { escapeBareAddresses, parseHtml, textToHtml } from './safeHtml.js';
 
 export interface ReplyInput {
   /** Plain text of the mail (from text/plain, or derived from the HTML). */
@@ -45,10 +46,26 @@ interface Analysis {
 // Patterns
 // ---------------------------------------------------------------------------------------------
 
-const SPACES = /[\s\u00a0\u202f\u2007]+/g;
+// Runs of white space other than a lone space: replacing only those leaves prose mostly untouched.
+const SPACES = /\s{2,}|[^\S ]/g;
 
 function squash(value: string): string {
   return value.replace(SPACES, ' ').trim();
+}
+
+/** Whether the value has more than `max` characters besides white space; reads no further than needed. */
+function longerThan(value: string, max: number): boolean {
+  if (value.length <= max) return false;
+  let count = 0;
+  for (let i = 0; i < value.length; i++) {
+    if (!/\s/.test(value[i] ?? '') && ++count > max) return true;
+  }
+  return false;
+}
+
+/** The line squashed, or null when it is too long to be any of the marker lines (saves copying prose). */
+function markerText(value: string): string | null {
+  return longerThan(value, MAX_MARKER_LINE) ? null : squash(value);
 }
 
 /** "On … wrote:" in the languages the helpdesks work in, matched on one squashed line. */
@@ -64,6 +81,8 @@ const ATTRIBUTIONS = [
 // Clients that only name the writer ("John Doe <john@example.com> wrote:"): need an address or a time.
 const NAMED_ATTRIBUTION = /^(?=.*(?:@|\d:\d)).+ (?:wrote|schreef|schrieb|a écrit|escribió|pisze) ?:$/i;
 const MAX_ATTRIBUTION = 400;
+/** Longest line that can still be a marker (separator, "Original Message", underscores, forward). */
+const MAX_MARKER_LINE = 2000;
 
 const ORIGINAL_MESSAGE =
   /^[-_=*\s]{2,}(?:original message|ursprüngliche nachricht|originalnachricht|oorspronkelijk bericht|message d'origine|mensaje original|wiadomość oryginalna|mensagem original|messaggio originale)[-_=*\s]{2,}$/iu;
@@ -94,13 +113,22 @@ const SUBJECT_LABEL = label(['subject', 'onderwerp', 'betreff', 'temat', 'objet'
 const FORWARD_SUBJECT = /^(?:fw|fwd|wg|tr|rv|doorst|pd|vs|vb|i)\s*:/i;
 const UNDERSCORES = /^_{10,}$/;
 
-function words(value: string): string[] {
-  return (
-    value
-      .normalize('NFKC')
-      .toLowerCase()
-      .match(/[\p{L}\p{N}]+/gu) ?? []
-  );
+const WORD = /[\p{L}\p{N}]+/gu;
+
+/** Lines longer than this are read word by word, so their first few words cost no copy of the whole. */
+const WHOLE_LINE_WORDS = 1000;
+
+/** The first `limit` words of a value, lower-cased; reading stops there, however long the value. */
+function words(value: string, limit = Number.POSITIVE_INFINITY): string[] {
+  if (value.length <= WHOLE_LINE_WORDS) {
+    return (value.normalize('NFKC').toLowerCase().match(WORD) ?? []).slice(0, limit);
+  }
+  const found: string[] = [];
+  for (const match of value.matchAll(WORD)) {
+    if (found.length >= limit) break;
+    found.push(...(match[0].normalize('NFKC').toLowerCase().match(WORD) ?? []));
+  }
+  return found.slice(0, limit);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -133,12 +161,14 @@ class SeparatorMatcher {
       const compact = first.content.replace(/\s+/g, '');
       return compact.length >= 5 && [...compact].every((char) => this.decoration.has(char)) ? 1 : 0;
     }
+    // A line with more than two words besides the separator's is prose: no need to read further.
+    const limit = this.words.length + 3;
     const seen: string[] = [];
-    const firstLineWords = words(first.content).length;
+    const firstLineWords = words(first.content, limit).length;
     for (let end = start; end < Math.min(lines.length, start + 3); end++) {
       const line = lines[end];
       if (!line || line.block !== first.block) break;
-      seen.push(...words(line.content));
+      seen.push(...words(line.content, limit));
       if (seen.length > this.words.length + 2) break;
       const at = indexOfSequence(seen, this.words);
       if (at >= 0 && at < firstLineWords) return end - start + 1;
@@ -169,7 +199,8 @@ function matchesAttribution(text: string, named: boolean): boolean {
 }
 
 function isAttribution(line: Line, named = true): boolean {
-  return line.attribution === true || matchesAttribution(squash(line.content), named);
+  if (line.attribution === true) return true;
+  return !longerThan(line.content, MAX_ATTRIBUTION) && matchesAttribution(squash(line.content), named);
 }
 
 /** Number of lines (1 or 2) of an attribution starting at `index`, or 0. */
@@ -182,7 +213,8 @@ function attributionAt(lines: Line[], index: number): number {
   // A finished sentence is the writer's text, not the first half of a wrapped attribution.
   if (/[.!?]$/.test(line.content.trim())) return 0;
   // Gmail and others wrap a long attribution over two lines.
-  return matchesAttribution(squash(`${line.content} ${next.content}`), false) ? 2 : 0;
+  const joined = `${line.content} ${next.content}`;
+  return !longerThan(joined, MAX_ATTRIBUTION) && matchesAttribution(squash(joined), false) ? 2 : 0;
 }
 
 function nextNonBlank(lines: Line[], from: number): number | null {
@@ -209,18 +241,19 @@ function headerBlockAt(lines: Line[], index: number): boolean {
   return sent && addressed && !forward;
 }
 
-function analyze(lines: Line[], separator: SeparatorMatcher): Analysis {
+function analyze(lines: Line[], separator: SeparatorMatcher, budget?: ProcessingBudget): Analysis {
   let cutAt: number | null = null;
   for (let i = 0; i < lines.length && cutAt === null; i++) {
+    budget?.check();
     const line = lines[i];
     if (!line || line.depth > 0 || blank(line)) continue;
-    const content = squash(line.content);
-    if (FORWARD_MARKER.test(content)) break;
+    const content = markerText(line.content);
+    if (content !== null && FORWARD_MARKER.test(content)) break;
     if (separator.configured && separator.spanAt(lines, i) > 0) cutAt = i;
-    else if (ORIGINAL_MESSAGE.test(content)) cutAt = i;
+    else if (content !== null && ORIGINAL_MESSAGE.test(content)) cutAt = i;
     else if (headerBlockAt(lines, i)) {
-      const before = i > 0 ? squash(lines[i - 1]?.content ?? '') : '';
-      cutAt = UNDERSCORES.test(before) ? i - 1 : i;
+      const before = i > 0 ? markerText(lines[i - 1]?.content ?? '') : null;
+      cutAt = before !== null && UNDERSCORES.test(before) ? i - 1 : i;
     } else if (line.content.trim() === '--') cutAt = i;
     else {
       const span = attributionAt(lines, i);
@@ -326,10 +359,14 @@ function tidyText(lines: string[]): string {
     .trim();
 }
 
-function extractText(text: string, separator: SeparatorMatcher): { reply: string; cut: string | null } {
+function extractText(
+  text: string,
+  separator: SeparatorMatcher,
+  budget?: ProcessingBudget,
+): { reply: string; cut: string | null } {
   const raw = text.replace(/\r\n?/g, '\n').split('\n');
   const lines = textLines(raw.join('\n'));
-  const analysis = analyze(lines, separator);
+  const analysis = analyze(lines, separator, budget);
   const kept: string[] = [];
   const removed: string[] = [];
   raw.forEach((line, i) => {
@@ -383,7 +420,7 @@ function isQuote(element: Element): boolean {
   return !(element.attribs.style ?? '').toLowerCase().replace(/\s+/g, '').includes('border:none');
 }
 
-function flowLines(document: Document): { lines: FlowLine[]; quotes: Element[] } {
+function flowLines(document: Document, budget?: ProcessingBudget): { lines: FlowLine[]; quotes: Element[] } {
   const lines: FlowLine[] = [];
   const quotes: Element[] = [];
   let current: FlowLine | null = null;
@@ -405,6 +442,7 @@ function flowLines(document: Document): { lines: FlowLine[]; quotes: Element[] }
         continue;
       }
       if (!DomUtils.isTag(node)) continue;
+      budget?.check();
       const name = node.name.toLowerCase();
       if (SKIPPED.has(name)) continue;
       if (name === 'br') {
@@ -426,53 +464,144 @@ function flowLines(document: Document): { lines: FlowLine[]; quotes: Element[] }
   return { lines, quotes };
 }
 
-/** Removes `node` and everything after it in document order. */
+/** Removes `node` and everything after it in document order: one cut per ancestor's list of children. */
 function truncateFrom(node: AnyNode): void {
   let from: AnyNode | null = node;
   let parent = node.parent;
-  while (true) {
-    let current: AnyNode | null = from;
-    while (current) {
-      const next: AnyNode | null = current.next;
-      DomUtils.removeElement(current);
-      current = next;
+  while (parent) {
+    const at = from ? parent.children.indexOf(from as ChildNode) : -1;
+    if (at >= 0) {
+      for (const removed of parent.children.splice(at)) removed.parent = removed.prev = removed.next = null;
+      const last = parent.children.at(-1);
+      if (last) last.next = null;
     }
-    if (!parent || parent.type === 'root') return;
+    if (parent.type === 'root') return;
     from = parent.next;
     parent = parent.parent;
   }
 }
 
-function textOf(element: Element): string {
-  return squash(DomUtils.textContent(element));
+/**
+ * Removes many nodes with one pass over each affected list of children; removing them one by one
+ * would search and shift a long list of siblings once per node.
+ */
+function removeAll(nodes: Iterable<AnyNode>): void {
+  const byParent = new Map<ParentNode, Set<AnyNode>>();
+  for (const node of nodes) {
+    if (!node.parent) continue;
+    const set = byParent.get(node.parent) ?? new Set<AnyNode>();
+    set.add(node);
+    byParent.set(node.parent, set);
+  }
+  for (const [parent, removed] of byParent) {
+    parent.children = parent.children.filter((child) => !removed.has(child));
+    parent.children.forEach((child, i) => {
+      child.prev = parent.children[i - 1] ?? null;
+      child.next = parent.children[i + 1] ?? null;
+    });
+    for (const node of removed) node.parent = node.prev = node.next = null;
+  }
 }
 
-function isForwardContainer(element: Element): boolean {
-  const text = textOf(element);
-  if (FORWARD_START.test(text)) return true;
-  const subject = /(?:subject|onderwerp|betreff|temat|objet|asunto)\s*[:：]\s*(\S+\s*:)/iu.exec(text);
-  return subject?.[1] !== undefined && FORWARD_SUBJECT.test(subject[1]);
+const FORWARD_SUBJECT_LABEL = /(?:subject|onderwerp|betreff|temat|objet|asunto)\s*[:：]\s*(\S+\s*:)/giu;
+/** Enough of an element's text for the labels and markers that must open it. */
+const OPENING_LENGTH = 1000;
+
+/**
+ * The document's text in one string, white space squashed, with each element's span in it. What the
+ * marker and container checks need of an element's text (how it opens, its first Subject label) is
+ * read from here, so an element nested in a thousand others is not read a thousand times over.
+ */
+class TextIndex {
+  private readonly text: string;
+  private readonly spans = new Map<Element, { start: number; end: number }>();
+  /** Elements with a blockquote inside. */
+  private readonly quoting = new Set<Element>();
+  /** Every Subject label in the text: where it starts and ends, and whether a forward marker follows. */
+  private readonly subjects: Array<{ start: number; end: number; forward: boolean }> = [];
+
+  constructor(document: Document, budget?: ProcessingBudget) {
+    const parts: string[] = [];
+    let length = 0;
+    let endsInSpace = true;
+    const walk = (nodes: AnyNode[], parent: Element | null): void => {
+      for (const node of nodes) {
+        if (DomUtils.isText(node)) {
+          let text = node.data.replace(SPACES, ' ');
+          if (endsInSpace && text.startsWith(' ')) text = text.slice(1);
+          if (text === '') continue;
+          parts.push(text);
+          length += text.length;
+          endsInSpace = text.endsWith(' ');
+        } else if (DomUtils.isTag(node)) {
+          budget?.check();
+          const start = length;
+          walk(node.children, node);
+          this.spans.set(node, { start, end: length });
+          if (parent && (node.name === 'blockquote' || this.quoting.has(node))) this.quoting.add(parent);
+        }
+      }
+    };
+    walk(document.children, null);
+    this.text = parts.join('');
+    for (const match of this.text.matchAll(FORWARD_SUBJECT_LABEL)) {
+      budget?.check();
+      this.subjects.push({
+        start: match.index,
+        end: match.index + match[0].length,
+        forward: FORWARD_SUBJECT.test(match[1] ?? ''),
+      });
+    }
+  }
+
+  /** The start of the element's squashed text, at most OPENING_LENGTH characters. */
+  opening(element: Element): string {
+    const span = this.spans.get(element);
+    if (!span) return '';
+    return this.text.slice(span.start, Math.min(span.end, span.start + OPENING_LENGTH + 1)).trim();
+  }
+
+  /** Whether the first Subject label in the element's text names a forward ("Subject: Fwd: …"). */
+  subjectIsForward(element: Element): boolean {
+    const span = this.spans.get(element);
+    if (!span) return false;
+    let low = 0;
+    let high = this.subjects.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if ((this.subjects[middle]?.start ?? 0) < span.start) low = middle + 1;
+      else high = middle;
+    }
+    const first = this.subjects[low];
+    return first !== undefined && first.end <= span.end && first.forward;
+  }
+
+  holdsQuote(element: Element): boolean {
+    return this.quoting.has(element);
+  }
 }
 
-function isHistoryMarker(element: Element): boolean {
+function isForwardContainer(element: Element, index: TextIndex): boolean {
+  return FORWARD_START.test(index.opening(element)) || index.subjectIsForward(element);
+}
+
+function isHistoryMarker(element: Element, index: TextIndex): boolean {
   const id = element.attribs.id ?? '';
   if (id === 'divRplyFwdMsg' || id === 'appendonsend' || (element.name === 'hr' && id === 'zwchr'))
     return true;
   if (classes(element).includes('OutlookMessageHeader')) return true;
   const style = (element.attribs.style ?? '').toLowerCase().replace(/\s+/g, '');
   // Outlook desktop: <div style="border:none;border-top:solid #E1E1E1 1.0pt;…"><p><b>From:</b> …
-  return element.name === 'div' && /border-top:solid/.test(style) && FROM_LABEL.test(textOf(element));
+  return element.name === 'div' && /border-top:solid/.test(style) && FROM_LABEL.test(index.opening(element));
 }
 
-function extractHtml(html: string, separator: SeparatorMatcher): string {
-  const document = parseDocument(escapeBareAddresses(html), { decodeEntities: true });
+function extractHtml(document: Document, separator: SeparatorMatcher, budget?: ProcessingBudget): string {
+  const before = new TextIndex(document, budget);
   const containers = DomUtils.findAll((element) => {
     const list = classes(element);
     // Gmail wraps forwards in gmail_quote too, but only replies quote in a blockquote.
     const gmailReply =
-      list.includes('gmail_quote') &&
-      (element.name === 'blockquote' ||
-        DomUtils.findOne((inner) => inner.name === 'blockquote', element.children) !== null);
+      list.includes('gmail_quote') && (element.name === 'blockquote' || before.holdsQuote(element));
     return (
       gmailReply ||
       list.includes('yahoo_quoted') ||
@@ -480,10 +609,13 @@ function extractHtml(html: string, separator: SeparatorMatcher): string {
       (element.attribs.id ?? '').startsWith('yahoo_quoted')
     );
   }, document.children);
-  for (const container of containers) if (!isForwardContainer(container)) DomUtils.removeElement(container);
+  const history = containers.filter((container) => !isForwardContainer(container, before));
+  removeAll(history);
 
-  const marker = DomUtils.findAll(isHistoryMarker, document.children).find(
-    (element) => !isForwardContainer(element),
+  // Read again when containers went: their text no longer counts.
+  const after = history.length > 0 ? new TextIndex(document, budget) : before;
+  const marker = DomUtils.findAll((element) => isHistoryMarker(element, after), document.children).find(
+    (element) => !isForwardContainer(element, after),
   );
   if (marker) {
     let from: AnyNode = marker;
@@ -493,16 +625,17 @@ function extractHtml(html: string, separator: SeparatorMatcher): string {
     truncateFrom(from);
   }
 
-  const { lines, quotes } = flowLines(document);
-  const analysis = analyze(lines, separator);
+  const { lines, quotes } = flowLines(document, budget);
+  const analysis = analyze(lines, separator, budget);
+  const cutNode = analysis.cutAt === null ? undefined : lines[analysis.cutAt]?.nodes[0];
+  const removed: AnyNode[] = [];
   for (const block of analysis.blocks) {
     const element = quotes[block];
-    if (element) DomUtils.removeElement(element);
+    if (element) removed.push(element);
   }
-  for (const index of analysis.lines)
-    for (const node of lines[index]?.nodes ?? []) DomUtils.removeElement(node);
-  const cutNode = analysis.cutAt === null ? undefined : lines[analysis.cutAt]?.nodes[0];
-  if (cutNode) truncateFrom(cutNode);
+  for (const index of analysis.lines) removed.push(...(lines[index]?.nodes ?? []));
+  removeAll(removed);
+  if (cutNode?.parent) truncateFrom(cutNode);
   return DomUtils.getOuterHTML(document, { encodeEntities: 'utf8' });
 }
 
@@ -514,13 +647,14 @@ function extractHtml(html: string, separator: SeparatorMatcher): string {
  * Yahoo and Proton in HTML. A quoted separator removes the quote that holds it, not the text after
  * that quote. Forwarded messages are content, not history, and stay.
  */
-export function extractReply(input: ReplyInput): ReplyResult {
+export function extractReply(input: ReplyInput, budget?: ProcessingBudget): ReplyResult {
   const separator = new SeparatorMatcher(input.separator);
-  const { reply, cut } = extractText(input.text, separator);
+  const { reply, cut } = extractText(input.text, separator, budget);
   let replyHtml: string | null = null;
   if (input.html !== null) {
     // Markup nested absurdly deep cannot be walked safely; the text reply stands in for it.
-    replyHtml = htmlTooDeep(input.html) ? textToHtml(reply) : extractHtml(input.html, separator);
+    const document = parseHtml(escapeBareAddresses(input.html), budget);
+    replyHtml = document === null ? textToHtml(reply) : extractHtml(document, separator, budget);
   }
   return { replyText: reply, replyHtml, cut };
 }

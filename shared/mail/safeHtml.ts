@@ -1,6 +1,7 @@
-import type { AnyNode, Element } from 'domhandler';
-import { DomUtils, parseDocument } from 'htmlparser2';
+import { type AnyNode, type Document, DomHandler, type Element } from 'domhandler';
+import { DomUtils, Parser } from 'htmlparser2';
 import sanitizeHtml from 'sanitize-html';
+import type { ProcessingBudget } from './processingBudget.js';
 
 export interface SafeHtmlInput {
   /** The mail's HTML as sent (unsanitised), or null for a plain-text mail. */
@@ -11,6 +12,8 @@ export interface SafeHtmlInput {
   allowExternalImages: boolean;
   /** URL of a stored inline image for a Content-ID (without brackets), or null when there is none. */
   imageUrlForContentId: (cid: string) => string | null;
+  /** Checked at every element, so hostile markup cannot hold the worker past the mail's budget. */
+  budget?: ProcessingBudget;
 }
 
 const LINK_REL = 'noopener noreferrer nofollow';
@@ -133,13 +136,21 @@ function sanitizeOptions(input: SafeHtmlInput): sanitizeHtml.IOptions {
         let url: string | null = null;
         if (/^cid:/i.test(compact)) url = input.imageUrlForContentId(contentIdOf(compact));
         else if (input.allowExternalImages && /^https?:\/\//i.test(compact)) url = src.trim();
-        return { tagName, attribs: url === null ? rest : { ...rest, src: url } };
+        // An image whose source was refused is removed rather than left as a broken frame: renamed to a
+        // tag that is not allowed. (An exclusiveFilter would cut the output string once per image.)
+        return url === null
+          ? { tagName: REFUSED_IMAGE, attribs: {} }
+          : { tagName, attribs: { ...rest, src: url } };
       },
     },
-    // An image whose source was refused is removed rather than left as a broken frame.
-    exclusiveFilter: (frame) => frame.tag === 'img' && !frame.attribs.src,
+    // Input deeper than this never gets here (parseHtml); should the sanitiser's parser ever read it
+    // deeper than ours did, it drops the extra levels and keeps their text.
+    nestingLimit: MAX_HTML_DEPTH,
+    onOpenTag: () => input.budget?.check(),
   };
 }
+
+const REFUSED_IMAGE = 'refused-image';
 
 const HTML_ESCAPES: Record<string, string> = {
   '&': '&amp;',
@@ -213,41 +224,80 @@ export function escapeBareAddresses(html: string): string {
   return html.replace(/<((?:https?|mailto):[^\s<>"']+|[^\s<>"'/=@]+@[^\s<>"'/=]+)>/gi, '&lt;$1&gt;');
 }
 
-const VOID_ELEMENTS = new Set(
-  'area base br col embed hr img input link meta param source track wbr'.split(' '),
-);
-// Closed implicitly by their next sibling, so a run of them does not nest.
-const IMPLIED_END = new Set('p li dt dd option optgroup tr td th thead tbody tfoot rt rp'.split(' '));
-/** Deeper markup is not real mail; parsing and walking it would cost quadratic time or the stack. */
+/** Deeper markup is not real mail; walking it would cost the stack. */
 export const MAX_HTML_DEPTH = 500;
 
-/** Whether elements nest deeper than `max`, by a linear scan of the tags (no DOM). */
-export function htmlTooDeep(html: string, max = MAX_HTML_DEPTH): boolean {
+/** Thrown inside the parser to stop it at the first element nested too deep. */
+class NestedTooDeep extends Error {}
+
+/** The tree builder, refusing to nest deeper than MAX_HTML_DEPTH and checking the budget per element. */
+class MeasuringHandler extends DomHandler {
+  private readonly budget: ProcessingBudget | undefined;
+
+  constructor(budget: ProcessingBudget | undefined) {
+    super(null, {});
+    this.budget = budget;
+  }
+
+  override onopentag(name: string, attribs: Record<string, string>): void {
+    super.onopentag(name, attribs);
+    // The stack holds the document itself below the open elements.
+    if (this.tagStack.length - 1 > MAX_HTML_DEPTH) throw new NestedTooDeep();
+    this.budget?.check();
+  }
+}
+
+/**
+ * The DOM of the HTML, or null when elements nest deeper than MAX_HTML_DEPTH. The depth is read from
+ * the tree builder's own stack of open elements, so the guard sees exactly the tree that would be
+ * walked (an empty comment `<!-->`, implied end tags and unclosed elements included). Parsing stops at
+ * the first element nested too deep: the parser's own bookkeeping grows with the nesting, so it must
+ * never see absurdly deep markup whole.
+ */
+export function parseHtml(html: string, budget?: ProcessingBudget): Document | null {
+  const handler = new MeasuringHandler(budget);
+  try {
+    new Parser(handler, { decodeEntities: true }).end(html);
+  } catch (error) {
+    if (error instanceof NestedTooDeep) return null;
+    throw error;
+  }
+  return handler.root;
+}
+
+/**
+ * Whether elements nest deeper than MAX_HTML_DEPTH, counted from the parser's own open and close
+ * events (those the tree builder follows), without building the tree.
+ */
+export function htmlTooDeep(html: string, budget?: ProcessingBudget): boolean {
   let depth = 0;
-  let at = html.indexOf('<');
-  while (at >= 0) {
-    if (html.startsWith('!--', at + 1)) {
-      const close = html.indexOf('-->', at + 4);
-      if (close < 0) return false;
-      at = html.indexOf('<', close + 3);
-      continue;
-    }
-    const closing = html[at + 1] === '/';
-    const name = /^[a-z][\w:-]*/i.exec(html.slice(at + (closing ? 2 : 1), at + 64))?.[0].toLowerCase();
-    const end = html.indexOf('>', at);
-    if (end < 0) return false;
-    if (name && !VOID_ELEMENTS.has(name) && !IMPLIED_END.has(name)) {
-      if (closing) depth = Math.max(0, depth - 1);
-      else if (++depth > max) return true;
-    }
-    at = html.indexOf('<', name ? end + 1 : at + 1);
+  const parser = new Parser(
+    {
+      onopentag: () => {
+        if (++depth > MAX_HTML_DEPTH) throw new NestedTooDeep();
+        budget?.check();
+      },
+      onclosetag: () => {
+        depth--;
+      },
+    },
+    { decodeEntities: true },
+  );
+  try {
+    parser.end(html);
+  } catch (error) {
+    if (error instanceof NestedTooDeep) return true;
+    throw error;
   }
   return false;
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
 
-/** Text of markup too deep to parse: tags dropped, common entities decoded, white space collapsed. */
+/**
+ * Text of markup too deep to parse: tags dropped, common entities decoded, white space collapsed. Only
+ * ever shown as escaped text, so reading a tag differently from a browser cannot let markup through.
+ */
 function flattenMarkup(html: string): string {
   return html
     .replace(/<[^<>]*>/g, ' ')
@@ -272,11 +322,11 @@ function flattenMarkup(html: string): string {
  * values, and nothing that runs, loads, submits or embeds. Plain-text mail becomes escaped HTML.
  */
 export function toSafeHtml(input: SafeHtmlInput): string {
-  let source = textToHtml(input.text);
-  if (input.html !== null && input.html.trim() !== '') {
-    source = htmlTooDeep(input.html)
-      ? textToHtml(flattenMarkup(input.html))
-      : escapeBareAddresses(input.html);
+  let source: string;
+  if (input.html === null || input.html.trim() === '') source = textToHtml(input.text);
+  else {
+    const html = escapeBareAddresses(input.html);
+    source = htmlTooDeep(html, input.budget) ? textToHtml(flattenMarkup(html)) : html;
   }
   return sanitizeHtml(source, sanitizeOptions(input)).trim();
 }
@@ -294,55 +344,201 @@ const BLOCKS = new Set(
   ).split(' '),
 );
 
-/** Tidies converted text: no trailing blanks, at most one empty line in a row. */
-function tidy(text: string): string {
-  return text
-    .split('\n')
-    .map((line) => line.replace(/^ /, '').trimEnd())
-    .join('\n')
-    .replace(/\n{3,}/g, '\n\n')
-    .trim();
+/** Longest link text compared with its target; longer text is prose that does not spell the link out. */
+const MAX_LINK_TEXT = 4096;
+
+/** White space runs other than a lone space (the same result as /\s+/ → ' ', with far fewer matches). */
+const SPACE_RUNS = /\s{2,}|[^\S ]/g;
+
+interface TextLine {
+  text: string;
+  depth: number;
 }
 
-function convert(nodes: AnyNode[], preformatted: boolean): string {
-  let out = '';
-  for (const node of nodes) {
-    if (DomUtils.isText(node)) {
-      out += preformatted ? node.data : node.data.replace(/\s+/g, ' ');
-    } else if (DomUtils.isTag(node)) {
-      out += convertElement(node, preformatted);
+/**
+ * Plain text written in one pass, whatever the nesting: each line is stored once with its quote depth
+ * and quoted ("> ") only when the text is put together, so nested quotes cost no re-reading.
+ */
+class TextWriter {
+  private readonly lines: TextLine[] = [];
+  private current: string[] = [];
+  private depth = 0;
+  /** Line breaks wanted before the next text: 1 a new line, 2 an empty line. */
+  private breaks = 0;
+  /** A list item's marker, written before its first text. */
+  private marker: string | null = null;
+  /** The most recent text, for comparing a link's text with its target. */
+  private recent = '';
+  private written = 0;
+
+  get position(): number {
+    return this.written;
+  }
+
+  /** The text written since `position`, or null when it is longer than MAX_LINK_TEXT. */
+  since(position: number): string | null {
+    const length = this.written - position;
+    return length > MAX_LINK_TEXT ? null : this.recent.slice(this.recent.length - length);
+  }
+
+  text(value: string, preformatted: boolean): void {
+    if (!preformatted) {
+      let text = value.replace(SPACE_RUNS, ' ');
+      if (this.current.length === 0 && this.marker === null) text = text.replace(/^ /, '');
+      if (text !== '') this.write(text);
+      return;
     }
+    value.split('\n').forEach((segment, index) => {
+      if (index > 0) this.lineBreak();
+      if (segment !== '') this.write(segment.replace(/\u00a0/g, ' '));
+    });
   }
-  return out;
+
+  /** A line break from the markup (br, a new line in pre): kept even when the line is empty. */
+  lineBreak(): void {
+    this.flushBreaks();
+    this.endLine();
+  }
+
+  /** Block boundaries: at least `count` line breaks before the next text, never at the very start. */
+  block(count: 1 | 2): void {
+    if (this.marker === null) this.breaks = Math.max(this.breaks, count);
+  }
+
+  listItem(): void {
+    this.block(1);
+    this.marker = '- ';
+  }
+
+  endListItem(): void {
+    if (this.marker !== null) this.write('');
+    this.block(1);
+  }
+
+  quote(change: 1 | -1): void {
+    this.block(2);
+    this.depth += change;
+  }
+
+  raw(value: string): void {
+    this.current.push(value);
+    this.remember(value);
+  }
+
+  toString(): string {
+    this.endLine();
+    const out: string[] = [];
+    let blank: number | null = null;
+    let previousDepth = 0;
+    for (const line of this.lines) {
+      const text = line.text.replace(/^ /, '').trimEnd();
+      if (text === '') {
+        blank = Math.min(blank ?? line.depth, line.depth);
+        continue;
+      }
+      // Empty lines collapse to one, quoted only as deep as the text on both sides of it.
+      if (blank !== null && out.length > 0) {
+        const depth = Math.min(blank, line.depth, previousDepth);
+        out.push(depth === 0 ? '' : `>${' >'.repeat(depth - 1)}`);
+      }
+      blank = null;
+      previousDepth = line.depth;
+      out.push(`${'> '.repeat(line.depth)}${text}`);
+    }
+    return out.join('\n');
+  }
+
+  private write(text: string): void {
+    this.flushBreaks();
+    if (this.marker !== null) {
+      this.current.push(this.marker);
+      this.remember(this.marker);
+      this.marker = null;
+      text = text.replace(/^ /, '');
+    }
+    this.current.push(text);
+    this.remember(text);
+  }
+
+  private flushBreaks(): void {
+    if (this.breaks === 0) return;
+    const wanted = this.breaks;
+    this.breaks = 0;
+    if (this.current.length > 0) this.endLine();
+    if (wanted === 2 && this.lines.length > 0) this.lines.push({ text: '', depth: this.depth });
+  }
+
+  private endLine(): void {
+    this.lines.push({ text: this.current.join(''), depth: this.depth });
+    this.current = [];
+    this.remember('\n');
+  }
+
+  private remember(text: string): void {
+    this.written += text.length;
+    this.recent += text;
+    if (this.recent.length > 2 * MAX_LINK_TEXT) this.recent = this.recent.slice(-MAX_LINK_TEXT);
+  }
 }
 
-function convertElement(element: Element, preformatted: boolean): string {
+function convert(nodes: AnyNode[], out: TextWriter, preformatted: boolean, budget?: ProcessingBudget): void {
+  for (const node of nodes) {
+    if (DomUtils.isText(node)) out.text(node.data, preformatted);
+    else if (DomUtils.isTag(node)) convertElement(node, out, preformatted, budget);
+  }
+}
+
+function convertElement(
+  element: Element,
+  out: TextWriter,
+  preformatted: boolean,
+  budget?: ProcessingBudget,
+): void {
+  budget?.check();
   const name = element.name.toLowerCase();
-  if (SKIPPED.has(name)) return '';
-  if (name === 'br') return '\n';
-  const inner = convert(element.children, preformatted || name === 'pre');
+  if (SKIPPED.has(name)) return;
+  if (name === 'br') {
+    out.lineBreak();
+    return;
+  }
+  const inner = () => convert(element.children, out, preformatted || name === 'pre', budget);
   if (name === 'blockquote') {
-    const quoted = tidy(inner)
-      .split('\n')
-      .map((line) => (line === '' ? '>' : `> ${line}`))
-      .join('\n');
-    return `\n\n${quoted}\n\n`;
-  }
-  if (name === 'a') {
+    out.quote(1);
+    inner();
+    out.quote(-1);
+  } else if (name === 'a') {
+    const start = out.position;
+    inner();
     const href = element.attribs.href?.trim() ?? '';
-    const text = inner.trim();
-    return /^https?:\/\//i.test(href) && text !== '' && !text.includes(href) ? `${inner} <${href}>` : inner;
+    const text = out.since(start)?.trim();
+    if (/^https?:\/\//i.test(href) && href.length <= MAX_LINK_TEXT && text !== '' && !text?.includes(href)) {
+      out.raw(` <${href}>`);
+    }
+  } else if (name === 'td' || name === 'th') {
+    inner();
+    out.raw(' ');
+  } else if (name === 'li') {
+    out.listItem();
+    inner();
+    out.endListItem();
+  } else if (PARAGRAPHS.has(name) || BLOCKS.has(name)) {
+    const breaks = PARAGRAPHS.has(name) ? 2 : 1;
+    out.block(breaks);
+    inner();
+    out.block(breaks);
+  } else {
+    inner();
   }
-  if (name === 'td' || name === 'th') return `${inner} `;
-  if (name === 'li') return `\n- ${inner.trim()}\n`;
-  if (PARAGRAPHS.has(name)) return `\n\n${inner}\n\n`;
-  if (BLOCKS.has(name)) return `\n${inner}\n`;
-  return inner;
 }
 
-/** Readable plain text from HTML: blocks on their own lines, quotes prefixed with "> ", link targets kept. */
-export function htmlToText(html: string): string {
-  if (htmlTooDeep(html)) return flattenMarkup(html);
-  const document = parseDocument(escapeBareAddresses(html), { decodeEntities: true });
-  return tidy(convert(document.children, false).replace(/\u00a0/g, ' '));
+/**
+ * Readable plain text from HTML: blocks on their own lines, quotes prefixed with "> ", link targets kept.
+ * One pass over the document, so its cost grows with the size of the mail, not with its nesting.
+ */
+export function htmlToText(html: string, budget?: ProcessingBudget): string {
+  const document = parseHtml(escapeBareAddresses(html), budget);
+  if (document === null) return flattenMarkup(html);
+  const out = new TextWriter();
+  convert(document.children, out, false, budget);
+  return out.toString();
 }

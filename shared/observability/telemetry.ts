@@ -67,13 +67,52 @@ const RECORD_VERSION = 1;
 export const MAX_TEXT_LENGTH = 300;
 const MAX_ID_LENGTH = 200;
 
-/** local@domain; the local part is everything up to the previous separator. */
-const ADDRESS = /[^\s@<>()[\]{},;:]+@(?=[\p{L}\p{N}[])/gu;
+/** A character of an unquoted local part: anything up to the previous separator. */
+const LOCAL_CHAR = String.raw`[^\s@<>()[\]{},;:"]`;
+/**
+ * local@domain, the local part unquoted (starting only where a run of local characters starts, so a
+ * long run without "@" is read once, not once per position) or quoted ("john doe"@domain).
+ */
+const ADDRESS = new RegExp(
+  String.raw`(?:"(?:[^"\\\r\n]|\\.)*"|(?<!${LOCAL_CHAR})${LOCAL_CHAR}+)@(?=[\p{L}\p{N}[])`,
+  'gu',
+);
+/** A character of a percent-encoded local part (URL separators end it), or one encoded character. */
+const ENCODED_CHAR = String.raw`(?:[^\s@<>()[\]{},;:"'/?&=#%]|%(?!(?:25)?40)[0-9A-Fa-f]{2})`;
+/**
+ * local%40domain as it stands in URLs and Graph error reasons (%2540 when encoded twice), starting
+ * only where a run of such characters starts, so a long run is read once.
+ */
+const ENCODED_ADDRESS = new RegExp(
+  String.raw`(?<![^\s@<>()[\]{},;:"'/?&=#])${ENCODED_CHAR}+%(?:25)?40(?=[\p{L}\p{N}[])`,
+  'gu',
+);
 const DOMAIN =
   /^[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)*$/u;
 
-function withoutLocalParts(text: string): string {
-  return text.replace(ADDRESS, '*@');
+/**
+ * The text with the local part of every address replaced by "*": plain, quoted and percent-encoded
+ * (jane.doe%40contoso.com, in URLs and Graph error reasons). For every line that may reach the logs.
+ */
+export function withoutAddresses(text: string): string {
+  return text
+    .replace(ADDRESS, '*@')
+    .replace(ENCODED_ADDRESS, (match) => `*${match.slice(match.lastIndexOf('%'))}`);
+}
+
+interface LineLog {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/** A log whose every line goes through withoutAddresses first (error texts of Graph and of mail alike). */
+export function addressFreeLog(log: LineLog): LineLog {
+  return {
+    info: (message) => log.info(withoutAddresses(message)),
+    warn: (message) => log.warn(withoutAddresses(message)),
+    error: (message) => log.error(withoutAddresses(message)),
+  };
 }
 
 function clip(text: string, max: number): string {
@@ -81,12 +120,12 @@ function clip(text: string, max: number): string {
 }
 
 function identifier(value: string): string {
-  return clip(withoutLocalParts(value), MAX_ID_LENGTH);
+  return clip(withoutAddresses(value), MAX_ID_LENGTH);
 }
 
 function freeText(value: string | null): string | null {
   if (value === null) return null;
-  return clip(withoutLocalParts(value).replace(/\s+/g, ' ').trim(), MAX_TEXT_LENGTH);
+  return clip(withoutAddresses(value).replace(/\s+/g, ' ').trim(), MAX_TEXT_LENGTH);
 }
 
 /** The domain alone, lower-cased, whether given a domain or (by mistake) an address; null if it is not a domain. */

@@ -1,9 +1,14 @@
 /** Ticket numbers in mail subjects (R6): finding them, and writing the tag we put in outgoing mail. */
 
+import { SafeRegex, UnsafePatternError } from '../text/safeRegex.js';
+
 export interface TicketNumberOptions {
   /** The helpdesk's own prefix, e.g. "HD" for "[HD-123]". */
   ticketPrefix?: string;
-  /** Regular expression sources with one capture group holding the number (flags i and u). */
+  /**
+   * Regular expression sources with one capture group holding the number, case-insensitive, run by
+   * the linear-time engine (safeRegex.ts).
+   */
   extraPatterns: string[];
 }
 
@@ -131,15 +136,33 @@ function defaultPatterns(ticketPrefix: string | undefined): { early: RegExp[]; l
   return { early, late };
 }
 
+/** The configured patterns that compile; one saved before validation existed is skipped, not fatal. */
+function extraPatterns(sources: string[]): SafeRegex[] {
+  return sources.flatMap((source) => {
+    try {
+      return [SafeRegex.compile(source, { groups: 1 })];
+    } catch (error) {
+      if (error instanceof UnsafePatternError) return [];
+      throw error;
+    }
+  });
+}
+
+/** The first capture group of every match. */
+function* firstGroups(text: string, pattern: RegExp | SafeRegex): Generator<string | undefined> {
+  if (pattern instanceof RegExp) for (const match of text.matchAll(pattern)) yield match[1];
+  else for (const match of pattern.matchAll(text)) yield match.groups[0] ?? undefined;
+}
+
 /** Ticket number candidates in the subject, most confident first, without duplicates. */
 export function findTicketNumbers(subject: string, options: TicketNumberOptions): number[] {
   const text = stripReplyPrefixes(subject.slice(0, MAX_SCANNED_LENGTH));
   const { early, late } = defaultPatterns(options.ticketPrefix);
-  const patterns = [...early, ...options.extraPatterns.map((source) => new RegExp(source, 'giu')), ...late];
+  const patterns = [...early, ...extraPatterns(options.extraPatterns), ...late];
   const found: number[] = [];
   for (const pattern of patterns) {
-    for (const match of text.matchAll(pattern)) {
-      const digits = match[1]?.trim();
+    for (const group of firstGroups(text, pattern)) {
+      const digits = group?.trim();
       if (digits === undefined || !DIGITS_ONLY.test(digits)) continue;
       const value = Number.parseInt(digits, 10);
       if (value > 0 && !found.includes(value)) found.push(value);

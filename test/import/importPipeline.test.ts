@@ -404,6 +404,10 @@ describe('HTTP functions', () => {
     expect((await deps.helpdesks.get('alpha'))?.importer.replySeparator).toBe('--- reply above ---');
 
     for (const [body, field] of [
+      [
+        { ...settings, subjectPatterns: [String.raw`#((?:\d+)+)x`, '(?<=#)(\\d+)'] },
+        'body.subjectPatterns.1',
+      ],
       [{ ...settings, mailboxes: [] }, 'body.mailboxes'],
       [{ ...settings, defaultContactId: 'nobody' }, 'body.defaultContactId'],
       [

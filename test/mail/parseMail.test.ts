@@ -817,11 +817,13 @@ describe('parseMail: attachments and images', () => {
     bmp.writeInt32LE(1, 22);
     bmp.writeUInt16LE(1, 26);
     bmp.writeUInt16LE(24, 28);
+    // A lossy key frame of 16 x 16: frame tag, start code, width and height.
     const webp = Buffer.concat([
       Buffer.from('RIFF'),
       Buffer.from([30, 0, 0, 0]),
       Buffer.from('WEBPVP8 '),
-      Buffer.alloc(22),
+      Buffer.from([10, 0, 0, 0, 0x50, 0x01, 0x00, 0x9d, 0x01, 0x2a, 16, 0, 16, 0]),
+      Buffer.alloc(8),
     ]);
     expect(await detectImageType(RED_DOT_PNG)).toBe('image/png');
     expect(await detectImageType(gif)).toBe('image/gif');
@@ -878,6 +880,41 @@ describe('parseMail: limits', () => {
   it('parts: 400 pass, 600 are refused', async () => {
     expect((await parseMail(wideMessage(400), limits)).text).toContain('part 399');
     expect(await limitOf(parseMail(wideMessage(600), limits))).toBe('maxParts');
+  });
+
+  it("attack: a boundary in RFC 2231 form (boundary*=utf-8''b) hides the parts from a boundary regex", async () => {
+    const wide = (count: number) => {
+      const lines = [...BASE_HEADERS, "Content-Type: multipart/mixed; boundary*=utf-8''w", ''];
+      for (let i = 0; i < count; i++) lines.push('--w', 'Content-Type: text/plain', '', `part ${i}`);
+      lines.push('--w--', '');
+      return Buffer.from(lines.join('\r\n'));
+    };
+    expect((await parseMail(wide(400), limits)).text).toContain('part 399');
+    expect(await limitOf(parseMail(wide(600), limits))).toBe('maxParts');
+  });
+
+  it('attack: comments in the Content-Type header hide the nesting from a boundary regex', async () => {
+    const nested = (depth: number) => {
+      const lines = [...BASE_HEADERS, 'Content-Type: (x) multipart/mixed; (c) boundary=b0 (comment)', ''];
+      for (let level = 1; level < depth; level++) {
+        lines.push(`--b${level - 1}`, `Content-Type: multipart/mixed;(why) boundary="b${level}"(not)`, '');
+      }
+      lines.push(`--b${depth - 1}`, 'Content-Type: text/plain', '', 'deep');
+      for (let level = depth - 1; level >= 0; level--) lines.push(`--b${level}--`);
+      return Buffer.from(`${lines.join('\r\n')}\r\n`);
+    };
+    expect((await parseMail(nested(20), limits)).text).toContain('deep');
+    expect(await limitOf(parseMail(nested(30), limits))).toBe('maxMimeDepth');
+  });
+
+  it('nesting through embedded messages counts as the parser reads it', async () => {
+    const embedded = (depth: number): string =>
+      depth === 0
+        ? 'Content-Type: text/plain\r\n\r\ninnermost\r\n'
+        : `Content-Type: message/rfc822\r\nContent-Disposition: inline\r\n\r\nSubject: level ${depth}\r\n${embedded(depth - 1)}`;
+    const raw = (depth: number) => Buffer.from(`${BASE_HEADERS.join('\r\n')}\r\n${embedded(depth)}`);
+    await expect(parseMail(raw(15), limits)).resolves.toBeDefined();
+    expect(await limitOf(parseMail(raw(30), limits))).toBe('maxMimeDepth');
   });
 
   it('size: a message over maxMessageBytes is refused, from a buffer and from a stream', async () => {

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
+  addressFreeLog,
   createTelemetry,
   MAX_TEXT_LENGTH,
   type MailboxRunSummary,
   MESSAGE_RECORD_PREFIX,
   type MessageOutcomeRecord,
   RUN_RECORD_PREFIX,
+  withoutAddresses,
 } from '../../shared/observability/telemetry.js';
 
 type Level = 'info' | 'warn' | 'error';
@@ -154,5 +156,42 @@ describe('mailboxRun', () => {
     telemetry.mailboxRun({ ...run, complete: false, error: 'Graph 403 for helpdesk@contoso.com' });
     expect(lines.map((line) => line.level)).toEqual(['warn', 'error']);
     expect(parse(lines[1]?.args[0], RUN_RECORD_PREFIX).error).toBe('Graph 403 for *@contoso.com');
+  });
+});
+
+describe('attack: addresses reaching the logs in forms the stripper missed (security review, issue 20, item 10)', () => {
+  it('strips percent-encoded addresses, as Graph error reasons carry them in URLs', () => {
+    expect(
+      withoutAddresses(
+        "Resource '/users/jane.doe%40contoso.com/sendMail' not found; recipient john%2Bdesk%40fabrikam.example; twice jane%2540contoso.com",
+      ),
+    ).toBe(
+      "Resource '/users/*%40contoso.com/sendMail' not found; recipient *%40fabrikam.example; twice *%2540contoso.com",
+    );
+  });
+
+  it('strips quoted local parts, spaces and all', () => {
+    expect(withoutAddresses('from "John Doe"@contoso.com and "a\\"b"@fabrikam.example')).toBe(
+      'from *@contoso.com and *@fabrikam.example',
+    );
+  });
+
+  it('stays linear on a long run without any address', () => {
+    const start = performance.now();
+    withoutAddresses(`${'a'.repeat(200_000)} ${'b%2B'.repeat(50_000)}`);
+    expect(performance.now() - start).toBeLessThan(500);
+  });
+
+  it('a log wrapped by addressFreeLog strips every line, whatever its level', () => {
+    const lines: string[] = [];
+    const log = addressFreeLog({
+      info: (m) => lines.push(m),
+      warn: (m) => lines.push(m),
+      error: (m) => lines.push(m),
+    });
+    log.info('a jane@contoso.com');
+    log.warn('b jane.doe%40contoso.com');
+    log.error('c "Jane Doe"@contoso.com');
+    expect(lines).toEqual(['a *@contoso.com', 'b *%40contoso.com', 'c *@contoso.com']);
   });
 });
