@@ -94,8 +94,21 @@ export const importerSettingsSchema = z.object({
     .object({
       newTicket: acknowledgementTemplate.prefault({}),
       supplement: acknowledgementTemplate.prefault({}),
+      /** Counted per normalised sender address (lower case, plus tag removed). */
       maxPerSenderPerHour: z.number().int().min(0).max(100).default(5),
       maxPerSenderPerDay: z.number().int().min(0).max(1000).default(20),
+      /** All acknowledgements of the helpdesk together: a flood of distinct senders stops here. */
+      maxPerHelpdeskPerHour: z.number().int().min(0).max(10_000).default(100),
+      /**
+       * Answer only mail whose From the receiving server authenticated (DMARC, or aligned SPF or DKIM, in
+       * the topmost Authentication-Results header). Off only where no server stamps that header.
+       */
+      onlyAuthenticatedSenders: z.boolean().default(true),
+      /** The receiving server's authserv-id(s), when it names itself; empty for Exchange Online. */
+      trustedAuthservIds: z
+        .array(z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'a host name'))
+        .max(10)
+        .default([]),
     })
     .prefault({}),
   keepAside: z

@@ -5,6 +5,7 @@ import {
   renderAcknowledgement,
 } from '../acknowledgement/acknowledgement.js';
 import { flattenHeaderText } from '../acknowledgement/headerSafety.js';
+import { normalisedSenderAddress, senderAuthentication } from '../acknowledgement/senderAuthentication.js';
 import type { MailSummary, SourceOperation } from '../graph/mailSource.js';
 import type { Helpdesk, MailboxSettings } from '../helpdesk/settings.js';
 import { classifyMail, createOwnMessageId } from '../mail/classify.js';
@@ -707,17 +708,31 @@ async function acknowledgementDue(
   // An unrelated sender learns nothing about the ticket from us: no acknowledgement with its title (R18).
   if (!to || !helpdesk.importer.acknowledgement[event].enabled) return null;
   if (plan.action === 'supplement' && plan.flagged) return null;
+  const settings = helpdesk.importer.acknowledgement;
+  const counts = await deps.helpdesks.acknowledgementCounts(
+    helpdesk.id,
+    normalisedSenderAddress(to),
+    deps.clock(),
+  );
   const allowed = acknowledgementAllowed({
     classification: record.classification ?? { kind: 'normal', reasons: [] },
     sender: to,
     ownAddresses: context.ownAddresses,
-    sentToSender: await deps.helpdesks.acknowledgementCounts(helpdesk.id, to, deps.clock()),
-    limits: {
-      maxPerSenderPerHour: helpdesk.importer.acknowledgement.maxPerSenderPerHour,
-      maxPerSenderPerDay: helpdesk.importer.acknowledgement.maxPerSenderPerDay,
-    },
+    senderAuthentication: settings.onlyAuthenticatedSenders
+      ? senderAuthentication({
+          authenticationResults: parsed.headers['authentication-results'] ?? [],
+          fromAddress: to,
+          trustedAuthservIds: settings.trustedAuthservIds,
+        })
+      : { authenticated: true, reason: 'the helpdesk answers unauthenticated senders' },
+    sentToSender: counts,
+    sentByHelpdesk: { lastHour: counts.helpdeskLastHour },
+    limits: settings,
   });
-  if (!allowed.allowed) return null;
+  if (!allowed.allowed) {
+    deps.log.info(`no acknowledgement for ${record.id}: ${allowed.reason}`);
+    return null;
+  }
   const messageId = createOwnMessageId(`${record.id}:${event}`, context.ownMessageIdDomain);
   return { messageId, state: 'sending' };
 }
@@ -743,7 +758,9 @@ async function acknowledge(
   const messageId = current.record.acknowledgement?.messageId;
   if (!to || !messageId) return;
   // Counted once, by the run that decided it; a crash just before costs one count, never a second mail.
-  if (!resumed) await deps.helpdesks.recordAcknowledgement(helpdesk.id, to, deps.clock());
+  if (!resumed) {
+    await deps.helpdesks.recordAcknowledgement(helpdesk.id, normalisedSenderAddress(to), deps.clock());
+  }
   // Known before it is sent, so even a very quick reply to it threads into the ticket (R17).
   await deps.tickets.rememberMessageIds(helpdesk.id, ticket.number, [messageId]);
   // A run whose lease lapsed may not send: the run that took over could be sending the same mail.
