@@ -236,7 +236,7 @@ function trackedRecords(records: MailRecordStore, tracker: RunTracker): MailReco
     },
     create: (record) => records.create(record),
     replace: (record, etag) => records.replace(record, etag),
-    keptAside: (helpdeskId, mailboxIds) => records.keptAside(helpdeskId, mailboxIds),
+    withState: (helpdeskId, mailboxIds, state) => records.withState(helpdeskId, mailboxIds, state),
   };
 }
 

@@ -88,8 +88,15 @@ export const importerSettingsSchema = z.object({
     .prefault({}),
   /** What an auto-reply (out-of-office) to a known ticket does (R15). */
   autoReplies: z.enum(['supplement', 'skip']).default('skip'),
-  /** A ticket number in the subject from a sender unrelated to that ticket (R18). */
-  unrelatedSender: z.enum(['accept', 'acceptAndFlag', 'newTicket']).default('acceptAndFlag'),
+  /**
+   * A ticket number in the subject from a sender unrelated to that ticket (R18). Ticket numbers are easy
+   * to guess, so by default such a mail is an internal supplement (not visible to the customer, the
+   * ticket's status unchanged) flagged for a person to review. accept and acceptAndFlag write it like the
+   * customer's own reply (acceptAndFlag also flags it); newTicket makes it a ticket of its own.
+   */
+  unrelatedSender: z
+    .enum(['internalAndFlag', 'accept', 'acceptAndFlag', 'newTicket'])
+    .default('internalAndFlag'),
   acknowledgement: z
     .object({
       newTicket: acknowledgementTemplate.prefault({}),

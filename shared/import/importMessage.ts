@@ -28,7 +28,7 @@ import {
 } from '../tickets/ticketFields.js';
 import { findTicketNumbers, formatTicketReference } from '../tickets/ticketNumber.js';
 import type { ImportDependencies } from './dependencies.js';
-import { type MailPlan, type MailRecord, mailboxKey, messageKey } from './mailRecord.js';
+import { isStored, type MailPlan, type MailRecord, mailboxKey, messageKey } from './mailRecord.js';
 
 /** Steps of one message's import, reported to `checkpoint` (crash tests, stage timing). */
 export type ImportStep =
@@ -181,7 +181,7 @@ async function importOrFail(
   } catch (error) {
     if (passesThrough(error, context)) throw error;
     const fresh = await deps.records.get(partition, key);
-    if (fresh?.record.state === 'stored') {
+    if (fresh && isStored(fresh.record)) {
       // The mail is imported; only its acknowledgement failed, which the next run resumes. Not the
       // mail's fault: no attempt counted, never kept aside.
       return {
@@ -237,7 +237,7 @@ function settledResult(
     senderDomain: record.senderDomain,
     attempt: record.attempts,
   };
-  if (record.state === 'stored' || record.state === 'skipped') {
+  if (isStored(record) || record.state === 'skipped') {
     if (record.acknowledgement?.state === 'sending') return null;
     return { ...base, outcome: 'alreadyImported', operation: context.doneOperation, reason: null };
   }
@@ -393,7 +393,7 @@ async function importParsed(
 
   const event = plan.action === 'createTicket' ? 'newTicket' : 'supplement';
   // Stored before: only an acknowledgement left half-sent brings it here; the ticket is not written again.
-  const wasStored = current.record.state === 'stored';
+  const wasStored = isStored(current.record);
   let ticket: Ticket;
   if (wasStored) {
     const stored = await deps.tickets.getTicket(helpdesk.id, plan.ticketNumber);
@@ -403,7 +403,9 @@ async function importParsed(
     ticket = await writeTicketOrSupplement(deps, context, summary, key, parsed, sender, plan, now);
     // Decided in the same write that says stored: a crash right after must not skip it.
     const acknowledgement = await acknowledgementDue(deps, context, current.record, parsed, plan, event);
-    current = await save(deps, { ...current.record, state: 'stored', acknowledgement }, current.etag);
+    // A flagged supplement waits for a person: listed by GET …/messages?state=flagged.
+    const state = plan.action === 'supplement' && plan.flagged ? 'flagged' : 'stored';
+    current = await save(deps, { ...current.record, state, acknowledgement }, current.etag);
     await reached(deps, 'stored');
   }
 
@@ -498,6 +500,7 @@ async function writeTicketOrSupplement(
       importedAt,
       flagged: plan.flagged,
       automatic: plan.automatic,
+      internal: plan.internal === true,
     });
     await deps.tickets.addSupplement(
       supplement,
@@ -509,6 +512,7 @@ async function writeTicketOrSupplement(
         importedAt,
         // An unrelated or automatic sender does not become related by writing once.
         addSender: !plan.flagged && !plan.automatic,
+        internal: plan.internal === true,
       }),
     );
     await reached(deps, 'supplementWritten');
@@ -590,6 +594,7 @@ async function decidePlan(
       via: decision.via,
       flagged: decision.flagged ? 'Sender is not related to this ticket.' : null,
       automatic: kind === 'autoReply' ? 'Automatic reply.' : null,
+      ...(decision.internal ? { internal: true } : {}),
     };
   }
   const ticketNumber = await deps.helpdesks.allocateTicketNumber(helpdesk.id);

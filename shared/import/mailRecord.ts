@@ -10,12 +10,15 @@ export type MailPlan =
       via: 'subject' | 'references';
       flagged: string | null;
       automatic: string | null;
+      /** An internal supplement: hidden from the customer, status unchanged (absent on older records). */
+      internal?: boolean;
     }
   | { action: 'skip'; reason: string };
 
 /**
  * The per-message record: the final guard of exactly-once. Its id is the message key; it moves
- * pending → planned → stored (or keptAside / skipped) and is never deleted by the import.
+ * pending → planned → stored (or flagged / keptAside / skipped) and is never deleted by the import.
+ * flagged is stored, with a supplement a person should review (an unrelated sender, R18).
  */
 export interface MailRecord {
   id: string;
@@ -26,7 +29,7 @@ export interface MailRecord {
   graphMessageId: string;
   internetMessageId: string | null;
   receivedDateTime: string;
-  state: 'pending' | 'planned' | 'stored' | 'skipped' | 'keptAside';
+  state: 'pending' | 'planned' | 'stored' | 'flagged' | 'skipped' | 'keptAside';
   attempts: number;
   lastError: string | null;
   plan: MailPlan | null;
@@ -46,8 +49,13 @@ export interface MailRecordStore {
   create(record: MailRecord): Promise<{ etag: string } | null>;
   /** Replaces the record if it is unchanged since `etag`; null when someone else changed it. */
   replace(record: MailRecord, etag: string): Promise<{ etag: string } | null>;
-  /** Records of messages kept aside in these mailboxes (R14, R20). */
-  keptAside(helpdeskId: string, mailboxIds: string[]): Promise<MailRecord[]>;
+  /** Records in one state in these mailboxes, oldest first: kept aside (R14, R20) or flagged (R18). */
+  withState(helpdeskId: string, mailboxIds: string[], state: 'keptAside' | 'flagged'): Promise<MailRecord[]>;
+}
+
+/** Whether the message is imported: its ticket or supplement written. */
+export function isStored(record: MailRecord): boolean {
+  return record.state === 'stored' || record.state === 'flagged';
 }
 
 export function mailboxKey(helpdeskId: string, mailboxId: string): string {

@@ -201,6 +201,8 @@ describe('CosmosMailRecordStore', () => {
     );
     expect(replaced).not.toBeNull();
     expect(await records.replace({ ...record, attempts: 5 }, created!.etag)).toBeNull();
-    expect((await records.keptAside('records-test', ['main'])).map((r) => r.id)).toEqual(['record-1']);
+    expect((await records.withState('records-test', ['main'], 'keptAside')).map((r) => r.id)).toEqual([
+      'record-1',
+    ]);
   });
 });

@@ -140,6 +140,7 @@ describe('supplementFields and ticketChangeOnSupplement (R8)', () => {
       importedAt: '2026-11-23T09:00:00.000Z',
       flagged: null,
       automatic: null,
+      internal: false,
     });
     expect(supplement).toMatchObject({
       id: 'supplement-key-1',
@@ -161,6 +162,7 @@ describe('supplementFields and ticketChangeOnSupplement (R8)', () => {
   it('sets the status after a customer supplement and keeps the deadline unless recalculation is on', () => {
     const change = ticketChangeOnSupplement({
       addSender: true,
+      internal: false,
       helpdesk,
       ticket,
       sender: unknown,
@@ -186,6 +188,7 @@ describe('supplementFields and ticketChangeOnSupplement (R8)', () => {
     });
     const later = ticketChangeOnSupplement({
       addSender: true,
+      internal: false,
       helpdesk: recalculating,
       ticket: recalculated,
       sender: known,
@@ -193,6 +196,30 @@ describe('supplementFields and ticketChangeOnSupplement (R8)', () => {
       importedAt: 'now',
     });
     expect(later.deadline).toBe('2026-11-24T18:00:00.000Z');
+    const internal = ticketChangeOnSupplement({
+      addSender: false,
+      internal: true,
+      helpdesk: recalculating,
+      ticket: recalculated,
+      sender: unknown,
+      receivedAt: '2026-11-24T10:00:00.000Z',
+      importedAt: 'now',
+    });
+    expect(internal).toMatchObject({ statusId: recalculated.statusId, deadline: recalculated.deadline });
+  });
+
+  it('attack: an internal supplement from a stranger is hidden from the customer whatever the status says', () => {
+    const supplement = supplementFields({
+      helpdesk,
+      ticket,
+      sender: unknown,
+      content,
+      importedAt: 'now',
+      flagged: 'Sender is not related to this ticket.',
+      automatic: null,
+      internal: true,
+    });
+    expect(supplement.visibleToCustomer).toBe(false);
   });
 
   it('gives history entries a deterministic id so a retry writes the same entry', () => {
