@@ -222,6 +222,7 @@ function trackedMailSource(source: MailSource, tracker: RunTracker): MailSource 
     },
     applyOperations: (userId, operations, signal) =>
       tracker.during('postProcess', () => source.applyOperations(userId, operations, signal)),
+    resolveFolder: (userId, folder, signal) => source.resolveFolder(userId, folder, signal),
     ensureFolder: (userId, displayName, signal) => source.ensureFolder(userId, displayName, signal),
     sendMime: (userId, mime, signal) => source.sendMime(userId, mime, signal),
     sentMessageExists: (userId, id, signal) => source.sentMessageExists(userId, id, signal),

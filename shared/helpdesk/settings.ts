@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { mailFolderProblem } from '../graph/mailFolders.js';
 
 /** Identifiers used in URLs, queue messages and partition keys. */
 export const identifier = z
@@ -29,8 +30,15 @@ export const mailboxSettingsSchema = z.object({
   id: identifier,
   /** Graph user id or UPN of the mailbox. */
   userId: z.string().min(3).max(320),
-  /** Folder to read: a well-known name (inbox) or a folder id. */
-  folder: z.string().min(1).max(255).default('inbox'),
+  /** Folder to read: a well-known name (inbox), a folder id, or the display name of a top-level folder. */
+  folder: z
+    .string()
+    .max(512)
+    .superRefine((folder, ctx) => {
+      const problem = mailFolderProblem(folder);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .default('inbox'),
   /** unread: unread mail only; sinceLastScan: every mail received since the last successful scan (R5). */
   scan: z.enum(['unread', 'sinceLastScan']).default('unread'),
   postProcessing: postProcessingSchema.default({ action: 'markRead' }),

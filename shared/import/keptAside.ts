@@ -92,7 +92,13 @@ export async function retryKeptAside(
     if (helpdesk.importer.keepAside.folder) {
       // First, so a failed move leaves the message kept aside rather than pending where no run finds it.
       const [moved] = await deps.mailSource.applyOperations(mailbox.userId, [
-        { messageId: found.record.graphMessageId, operation: { kind: 'move', folderId: mailbox.folder } },
+        {
+          messageId: found.record.graphMessageId,
+          operation: {
+            kind: 'move',
+            folderId: await deps.mailSource.resolveFolder(mailbox.userId, mailbox.folder),
+          },
+        },
       ]);
       if (!moved?.ok) {
         throw new Error(`message ${input.key} could not be moved back: ${moved?.error ?? 'unknown error'}`);
