@@ -28,7 +28,15 @@ import {
 } from '../tickets/ticketFields.js';
 import { findTicketNumbers, formatTicketReference } from '../tickets/ticketNumber.js';
 import type { ImportDependencies } from './dependencies.js';
-import { isStored, type MailPlan, type MailRecord, mailboxKey, messageKey } from './mailRecord.js';
+import {
+  contentFingerprint,
+  derivedMessageKey,
+  isStored,
+  type MailPlan,
+  type MailRecord,
+  mailboxKey,
+  messageKey,
+} from './mailRecord.js';
 
 /** Steps of one message's import, reported to `checkpoint` (crash tests, stage timing). */
 export type ImportStep =
@@ -146,7 +154,10 @@ async function importOrFail(
   const partition = mailboxKey(helpdesk.id, mailbox.id);
   let key = summary.internetMessageId ? messageKey(summary.internetMessageId) : null;
   let existing = key ? await deps.records.get(partition, key) : null;
-  const settled = existing ? settledResult(existing.record, context, summary) : null;
+  // Another source message under a known Message-ID is the same mail delivered twice, or a different
+  // mail reusing the id: only its content can tell, so it is parsed before anything is settled.
+  const otherSource = !!existing?.record.fingerprint && existing.record.graphMessageId !== summary.id;
+  const settled = existing && !otherSource ? settledResult(existing.record, context, summary) : null;
   if (settled) return settled;
 
   let parsed: ParsedMail;
@@ -169,15 +180,20 @@ async function importOrFail(
     return failed(deps, context, summary, key, existing, error, error instanceof MailLimitError);
   }
 
+  const fingerprint = contentFingerprint(parsed);
   if (!key) {
     key = messageKey(parsed.messageId, parsed.rawSha256);
     existing = await deps.records.get(partition, key);
-    const settledLate = existing ? settledResult(existing.record, context, summary) : null;
-    if (settledLate) return settledLate;
   }
+  if (existing?.record.fingerprint && existing.record.fingerprint !== fingerprint) {
+    key = derivedMessageKey(key, fingerprint);
+    existing = await deps.records.get(partition, key);
+  }
+  const settledLate = existing ? settledResult(existing.record, context, summary) : null;
+  if (settledLate) return settledLate;
 
   try {
-    return await importParsed(deps, context, summary, key, parsed, existing);
+    return await importParsed(deps, context, summary, key, parsed, fingerprint, existing);
   } catch (error) {
     if (passesThrough(error, context)) throw error;
     const fresh = await deps.records.get(partition, key);
@@ -345,6 +361,7 @@ async function importParsed(
   summary: MailSummary,
   key: string,
   parsed: ParsedMail,
+  fingerprint: string,
   existing: { record: MailRecord; etag: string } | null,
 ): Promise<MessageResult> {
   const { helpdesk } = context;
@@ -364,6 +381,7 @@ async function importParsed(
         ...current.record,
         state: 'planned',
         plan,
+        fingerprint,
         classification,
         subject: parsed.subject.slice(0, 255),
         senderDomain: senderDomain(parsed.from?.address),

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Classification } from '../mail/classify.js';
+import type { ParsedMail } from '../mail/parsedMail.js';
 
 /** What the import decided for one message; stored before anything is written so a retry follows it. */
 export type MailPlan =
@@ -28,6 +29,11 @@ export interface MailRecord {
   mailboxId: string;
   graphMessageId: string;
   internetMessageId: string | null;
+  /**
+   * contentFingerprint of the mail, once parsed (absent on records from before it was kept). Tells a
+   * second delivery of this mail from a different mail that reuses its Message-ID.
+   */
+  fingerprint?: string;
   receivedDateTime: string;
   state: 'pending' | 'planned' | 'stored' | 'flagged' | 'skipped' | 'keptAside';
   attempts: number;
@@ -70,4 +76,27 @@ export function messageKey(internetMessageId: string | null, rawSha256?: string)
   const basis = internetMessageId?.trim() ? `mid:${internetMessageId.trim()}` : `raw:${rawSha256 ?? ''}`;
   if (basis === 'raw:') throw new Error('a message key needs a Message-ID or the hash of the raw message');
   return createHash('sha256').update(basis).digest('base64url').slice(0, 32);
+}
+
+/**
+ * What makes a mail this mail, whichever way it was delivered: sender, date, subject, text and
+ * attachments, not the transport headers (Received, the tenant's own) that differ between two deliveries.
+ */
+export function contentFingerprint(mail: ParsedMail): string {
+  const parts = [
+    mail.from?.address.toLowerCase() ?? '',
+    mail.date ?? '',
+    mail.subject,
+    mail.text,
+    ...mail.attachments.map((attachment) => attachment.sha256),
+  ];
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 32);
+}
+
+/**
+ * The key of a different mail under a Message-ID another mail of this mailbox already has (some mailers
+ * reuse one): derived from both, so each distinct mail gets its own record and a redelivery finds it.
+ */
+export function derivedMessageKey(key: string, fingerprint: string): string {
+  return createHash('sha256').update(`reused:${key}:${fingerprint}`).digest('base64url').slice(0, 32);
 }
