@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { InvocationContext } from '@azure/functions';
 import { BlobImageStore, BlobRawMailStore } from '../blob/blobMailStores.js';
 import { type Environment, environment } from '../config/environment.js';
+import { mailboxAllowed } from '../config/mailboxAllowList.js';
 import { blobServiceClient, queueServiceClient } from '../config/storage.js';
 import { connectCosmos } from '../cosmos/cosmosClient.js';
 import { CosmosContactDirectory } from '../cosmos/cosmosContactDirectory.js';
@@ -61,6 +62,7 @@ export function createServices(env: Environment): AppServices {
       ...shared,
       clock: () => new Date(),
       log,
+      mailboxAllowed: (userId) => mailboxAllowed(env.ALLOWED_MAILBOXES, userId),
       imageUrl: (blobName) => `${env.IMAGES_CONTAINER}/${blobName}`,
       checkpoint: () => undefined,
     }),

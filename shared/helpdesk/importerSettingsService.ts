@@ -1,3 +1,4 @@
+import { type MailboxAllowList, mailboxAllowed } from '../config/mailboxAllowList.js';
 import { ApiError } from '../http/errors.js';
 import type { ContactDirectory, HelpdeskStore, MailboxStatus } from '../import/ports.js';
 import type { ImporterSettings } from './settings.js';
@@ -16,9 +17,17 @@ export async function changeImporterSettings(
   contacts: ContactDirectory,
   helpdeskId: string,
   importer: ImporterSettings,
+  allowedMailboxes: MailboxAllowList,
 ): Promise<ImporterSettings> {
   if (!(await helpdesks.get(helpdeskId)))
     throw new ApiError('notFound', `helpdesk ${helpdeskId} does not exist`);
+  const outside = importer.mailboxes.findIndex(
+    (mailbox) => !mailboxAllowed(allowedMailboxes, mailbox.userId),
+  );
+  if (outside >= 0) {
+    const field = `body.mailboxes.${outside}.userId`;
+    throw new ApiError('badRequest', `${field}: not a mailbox this deployment may read`, field);
+  }
   if (!(await contacts.get(helpdeskId, importer.defaultContactId))) {
     throw new ApiError(
       'badRequest',

@@ -57,8 +57,30 @@ const acknowledgementTemplate = z.object({
     ),
 });
 
+const entraGroupId = z
+  .string()
+  .regex(
+    /^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$/,
+    'an Entra group object id',
+  )
+  .transform((id) => id.toLowerCase());
+
 export const importerSettingsSchema = z.object({
   enabled: z.boolean().default(true),
+  /**
+   * Who may manage this helpdesk through the API when it runs with Microsoft Entra ID
+   * (MANAGEMENT_AUTH=entra): members of these Entra groups, or callers holding one of these app roles.
+   * Empty: nobody, until an administrator sets it when creating the helpdesk.
+   */
+  administrators: z
+    .object({
+      groupIds: z.array(entraGroupId).max(20).default([]),
+      appRoles: z
+        .array(z.string().regex(/^[A-Za-z0-9._-]{1,120}$/, 'an app role value'))
+        .max(20)
+        .default([]),
+    })
+    .prefault({}),
   mailboxes: z
     .array(mailboxSettingsSchema)
     .min(1)

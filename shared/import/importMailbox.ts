@@ -10,10 +10,11 @@ export interface MailboxRunResult {
   helpdeskId: string;
   mailboxId: string;
   /**
-   * busy: another run holds the mailbox's lease; notFound: no such helpdesk or mailbox; incomplete: the
-   * run stopped early (time budget, lease lost, another run working on the same message) or failed.
+   * busy: another run holds the mailbox's lease; notFound: no such helpdesk or mailbox; refused: the
+   * mailbox is outside this deployment's allow-list; incomplete: the run stopped early (time budget,
+   * lease lost, another run working on the same message) or failed.
    */
-  status: 'done' | 'incomplete' | 'busy' | 'notFound';
+  status: 'done' | 'incomplete' | 'busy' | 'notFound' | 'refused';
   counts: RunCounts;
   created: number[];
   supplemented: number[];
@@ -105,6 +106,13 @@ export async function importMailbox(
   const helpdesk = await deps.helpdesks.get(ref.helpdeskId);
   const mailbox = helpdesk?.importer.mailboxes.find((m) => m.id === ref.mailboxId);
   if (!helpdesk || !mailbox) return { ...result, status: 'notFound' };
+  if (!deps.mailboxAllowed(mailbox.userId)) {
+    // Settings saved before the allow-list narrowed, or written around the API: never read it.
+    deps.log.error(
+      `import of ${ref.helpdeskId}/${ref.mailboxId} refused: its mailbox is not in ALLOWED_MAILBOXES`,
+    );
+    return { ...result, status: 'refused' };
+  }
   const status = await deps.helpdesks.mailboxStatus(ref.helpdeskId, ref.mailboxId);
 
   const leaseTtl = options.leaseTtlMs ?? LEASE_TTL_MS;
