@@ -125,11 +125,16 @@ function capped(value: string, max: number): string {
   return characters.length > max ? `${characters.slice(0, max - 1).join('')}…` : value;
 }
 
+/** A sender's display name as we may repeat it (the acknowledgement's To, its greeting). */
+export function echoedName(name: string): string {
+  return capped(name, MAX_ECHOED_NAME);
+}
+
 export function renderAcknowledgement(input: RenderAcknowledgementInput): RenderedAcknowledgement {
   const placeholders = {
     ...input.placeholders,
     title: capped(input.placeholders.title, MAX_ECHOED_TITLE),
-    contactName: capped(input.placeholders.contactName, MAX_ECHOED_NAME),
+    contactName: echoedName(input.placeholders.contactName),
   };
   const reference = flattenHeaderText(input.ticketReference);
   const filled = flattenHeaderText(fill(input.template.subject, placeholders, flattenHeaderText));

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import {
   acknowledgementAllowed,
   composeAcknowledgementMime,
+  echoedName,
   renderAcknowledgement,
 } from '../acknowledgement/acknowledgement.js';
 import { flattenHeaderText } from '../acknowledgement/headerSafety.js';
@@ -172,8 +173,9 @@ async function importOrFail(
     await reached(deps, 'parsed');
   } catch (error) {
     if (passesThrough(error, context)) throw error;
-    if (!key) {
+    if (!key || otherSource) {
       // Without a Message-ID and unparsed, only the Graph id names the message; its earlier failures count.
+      // Another source message under a known id too: its failures are not the imported mail's.
       key = messageKey(null, `graph:${summary.id}`);
       existing = await deps.records.get(partition, key);
     }
@@ -813,7 +815,7 @@ async function acknowledge(
   try {
     const mime = await composeAcknowledgementMime({
       from: { address: mailbox.userId, name: flattenHeaderText(helpdesk.name) },
-      to: { address: to, name: flattenHeaderText(parsed.from?.name ?? '') },
+      to: { address: to, name: echoedName(flattenHeaderText(parsed.from?.name ?? '')) },
       subject: rendered.subject,
       text: rendered.text,
       messageId,

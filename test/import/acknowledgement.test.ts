@@ -523,3 +523,22 @@ describe('the per-helpdesk hourly cap', () => {
     expect(await sentMail(scenario, 'desk@capped.test')).toHaveLength(3);
   });
 });
+
+describe('what an acknowledgement repeats of the mail', () => {
+  it('backscatter: at most a short title and name, however long the sender made the subject and display name', async () => {
+    const spam = 'Cheap pills at spam.example, order now '.repeat(8);
+    await deliverTo(DESK, {
+      from: `"${spam}" <long@customer.example>`,
+      subject: spam,
+      text: 'Spam.\n',
+      messageId: '<echo-long@customer.example>',
+    });
+    await runTimerAndDrainQueue(scenario.env);
+    const [answer] = await answersTo(DESK, '<echo-long@customer.example>');
+    const title = answer?.mail.subject.replace(/^(\[[^\]]*\]\s*)+/, '') ?? '';
+    expect(Array.from(title)).toHaveLength(80);
+    expect(title.endsWith('…')).toBe(true);
+    expect(Array.from(answer?.mail.to[0]?.name ?? '').length).toBeLessThanOrEqual(60);
+    expect(answer?.mail.text).not.toContain(spam.trim());
+  });
+});

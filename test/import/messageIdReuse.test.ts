@@ -102,4 +102,24 @@ describe('Message-ID reuse', () => {
     const base = await scenario.deps.records.get(mailboxKey(helpdesk.id, 'main'), messageKey(REUSED));
     expect(base?.record.plan).toMatchObject({ action: 'createTicket' });
   });
+
+  it('a broken copy under the imported mail’s Message-ID is kept aside on its own, the imported mail untouched', async () => {
+    const depth = 40;
+    const opening = Array.from(
+      { length: depth },
+      (_, level) => `--b${level}\r\nContent-Type: multipart/mixed; boundary=b${level + 1}\r\n\r\n`,
+    ).join('');
+    deliver(
+      Buffer.from(
+        `Message-ID: ${REUSED}\r\nFrom: scanner@customer.example\r\nTo: ${DESK}\r\nSubject: Deeply nested\r\n` +
+          `Content-Type: multipart/mixed; boundary=b0\r\n\r\n${opening}--b${depth}--\r\n`,
+      ),
+    );
+    await runTimerAndDrainQueue(scenario.env);
+    const base = await scenario.deps.records.get(mailboxKey(helpdesk.id, 'main'), messageKey(REUSED));
+    expect(base?.record.state).toBe('stored');
+    const records = await mailRecords(scenario, helpdesk.id);
+    expect(records.filter((r) => r.state === 'keptAside')).toHaveLength(1);
+    expect(await ticketTitles()).toEqual(['Scan 0001', 'Scan 0002', 'Scan 0003']);
+  });
 });
