@@ -106,14 +106,20 @@ export async function importMailbox(
   const helpdesk = await deps.helpdesks.get(ref.helpdeskId);
   const mailbox = helpdesk?.importer.mailboxes.find((m) => m.id === ref.mailboxId);
   if (!helpdesk || !mailbox) return { ...result, status: 'notFound' };
+  const status = await deps.helpdesks.mailboxStatus(ref.helpdeskId, ref.mailboxId);
   if (!deps.mailboxAllowed(mailbox.userId)) {
     // Settings saved before the allow-list narrowed, or written around the API: never read it.
-    deps.log.error(
-      `import of ${ref.helpdeskId}/${ref.mailboxId} refused: its mailbox is not in ALLOWED_MAILBOXES`,
-    );
+    const message = `import of ${ref.helpdeskId}/${ref.mailboxId} refused: its mailbox is not in ALLOWED_MAILBOXES`;
+    deps.log.error(message);
+    const now = deps.clock().toISOString();
+    await deps.helpdesks.saveMailboxStatus({
+      ...status,
+      lastRunAt: now,
+      lastRunComplete: false,
+      lastError: { at: now, message },
+    });
     return { ...result, status: 'refused' };
   }
-  const status = await deps.helpdesks.mailboxStatus(ref.helpdeskId, ref.mailboxId);
 
   const leaseTtl = options.leaseTtlMs ?? LEASE_TTL_MS;
   const lease = await deps.helpdesks.acquireLease(ref, randomUUID(), leaseTtl);

@@ -158,5 +158,8 @@ describe('the mailbox allow-list', () => {
     expect(lines.some((line) => /refused: its mailbox is not in ALLOWED_MAILBOXES/.test(line))).toBe(true);
     expect(scenario.local.graph.messages('ceo@board.test', 'inbox').map((m) => m.isRead)).toEqual([false]);
     expect(await scenario.deps.tickets.listTickets('stray')).toEqual([]);
+    expect((await scenario.deps.helpdesks.mailboxStatus('stray', 'main')).lastError?.message).toContain(
+      'not in ALLOWED_MAILBOXES',
+    );
   });
 });
