@@ -5,6 +5,7 @@ import { identifier } from '../shared/helpdesk/settings.js';
 import type { HttpFunction } from '../shared/host/functionDefinition.js';
 import { mappingErrors, ok } from '../shared/http/errors.js';
 import { helpdeskParam, jsonBody, routeParams } from '../shared/http/input.js';
+import { authoriseManagement } from '../shared/http/management.js';
 import { importHelpdesk } from '../shared/import/importHelpdesk.js';
 
 const importRequest = z.object({ mailboxId: identifier.optional() }).strict();
@@ -12,6 +13,7 @@ const importRequest = z.object({ mailboxId: identifier.optional() }).strict();
 export const importHelpdeskHandler = mappingErrors(
   async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const { helpdeskId } = routeParams(request, helpdeskParam);
+    await authoriseManagement(request, context, helpdeskId);
     const { mailboxId } = await jsonBody(request, importRequest, true);
     const services = appServices();
     const results = await importHelpdesk(
@@ -42,6 +44,6 @@ export const importHelpdeskFunction: HttpFunction = {
   name: 'importHelpdesk',
   methods: ['POST'],
   route: 'helpdesks/{helpdeskId}/import',
-  authLevel: 'function',
+  authLevel: 'anonymous',
   handler: importHelpdeskHandler,
 };

@@ -9,6 +9,7 @@ import { importerSettingsSchema } from '../shared/helpdesk/settings.js';
 import type { HttpFunction } from '../shared/host/functionDefinition.js';
 import { mappingErrors, ok } from '../shared/http/errors.js';
 import { helpdeskParam, ifMatch, jsonBody, routeParams } from '../shared/http/input.js';
+import { authoriseManagement } from '../shared/http/management.js';
 
 /** The settings as the body, their version as a strong ETag a client can send back in If-Match. */
 function withETag(settings: VersionedImporterSettings): HttpResponseInit {
@@ -18,11 +19,20 @@ function withETag(settings: VersionedImporterSettings): HttpResponseInit {
 export const importerSettingsHandler = mappingErrors(
   async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const { helpdeskId } = routeParams(request, helpdeskParam);
-    const { helpdesks, contacts } = appServices().dependencies(invocationLog(context));
+    await authoriseManagement(request, context, helpdeskId);
+    const services = appServices();
+    const { helpdesks, contacts } = services.dependencies(invocationLog(context));
     if (request.method === 'GET') return withETag(await readImporterSettings(helpdesks, helpdeskId));
     const importer = await jsonBody(request, importerSettingsSchema);
     return withETag(
-      await changeImporterSettings(helpdesks, contacts, helpdeskId, importer, ifMatch(request)),
+      await changeImporterSettings(
+        helpdesks,
+        contacts,
+        helpdeskId,
+        importer,
+        services.env.ALLOWED_MAILBOXES,
+        ifMatch(request),
+      ),
     );
   },
 );
@@ -32,6 +42,6 @@ export const importerSettingsFunction: HttpFunction = {
   name: 'importerSettings',
   methods: ['GET', 'PUT'],
   route: 'helpdesks/{helpdeskId}/importer',
-  authLevel: 'function',
+  authLevel: 'anonymous',
   handler: importerSettingsHandler,
 };

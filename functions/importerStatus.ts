@@ -4,10 +4,12 @@ import { importerStatus } from '../shared/helpdesk/importerSettingsService.js';
 import type { HttpFunction } from '../shared/host/functionDefinition.js';
 import { mappingErrors, ok } from '../shared/http/errors.js';
 import { helpdeskParam, routeParams } from '../shared/http/input.js';
+import { authoriseManagement } from '../shared/http/management.js';
 
 export const importerStatusHandler = mappingErrors(
   async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const { helpdeskId } = routeParams(request, helpdeskParam);
+    await authoriseManagement(request, context, helpdeskId);
     const { helpdesks } = appServices().dependencies(invocationLog(context));
     return ok(await importerStatus(helpdesks, helpdeskId));
   },
@@ -18,6 +20,6 @@ export const importerStatusFunction: HttpFunction = {
   name: 'importerStatus',
   methods: ['GET'],
   route: 'helpdesks/{helpdeskId}/importer/status',
-  authLevel: 'function',
+  authLevel: 'anonymous',
   handler: importerStatusHandler,
 };

@@ -2,15 +2,26 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import { z } from 'zod';
 import { appServices, invocationLog } from '../shared/app/services.js';
 import type { HttpFunction } from '../shared/host/functionDefinition.js';
-import { accepted, mappingErrors, ok } from '../shared/http/errors.js';
+import { accepted, invalidInput, mappingErrors, ok } from '../shared/http/errors.js';
 import { helpdeskParam, routeParams } from '../shared/http/input.js';
-import { listKeptAside, retryKeptAside } from '../shared/import/keptAside.js';
+import { authoriseManagement } from '../shared/http/management.js';
+import { listFlagged, listKeptAside, retryKeptAside } from '../shared/import/keptAside.js';
 
+const listQuery = z.object({ state: z.enum(['keptAside', 'flagged']).default('keptAside') });
+
+/** Mail kept aside (default), or with ?state=flagged mail imported as a flagged supplement (R18). */
 export const keptAsideMessagesHandler = mappingErrors(
   async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const { helpdeskId } = routeParams(request, helpdeskParam);
+    await authoriseManagement(request, context, helpdeskId);
+    const query = listQuery.safeParse({ state: request.query.get('state') ?? undefined });
+    if (!query.success) throw invalidInput(query.error, 'query');
     const deps = appServices().dependencies(invocationLog(context));
-    return ok({ helpdeskId, messages: await listKeptAside(deps, helpdeskId) });
+    const messages =
+      query.data.state === 'flagged'
+        ? await listFlagged(deps, helpdeskId)
+        : await listKeptAside(deps, helpdeskId);
+    return ok({ helpdeskId, state: query.data.state, messages });
   },
 );
 
@@ -20,6 +31,7 @@ export const retryKeptAsideMessageHandler = mappingErrors(
       ...helpdeskParam,
       key: z.string().regex(/^[A-Za-z0-9_-]{10,64}$/, 'a message key as listed'),
     });
+    await authoriseManagement(request, context, helpdeskId);
     const services = appServices();
     const { mailboxId } = await retryKeptAside(services.dependencies(invocationLog(context)), {
       helpdeskId,
@@ -37,7 +49,7 @@ export const keptAsideMessagesFunction: HttpFunction = {
   name: 'keptAsideMessages',
   methods: ['GET'],
   route: 'helpdesks/{helpdeskId}/messages',
-  authLevel: 'function',
+  authLevel: 'anonymous',
   handler: keptAsideMessagesHandler,
 };
 
@@ -46,6 +58,6 @@ export const retryKeptAsideMessageFunction: HttpFunction = {
   name: 'retryKeptAsideMessage',
   methods: ['POST'],
   route: 'helpdesks/{helpdeskId}/messages/{key}/retry',
-  authLevel: 'function',
+  authLevel: 'anonymous',
   handler: retryKeptAsideMessageHandler,
 };

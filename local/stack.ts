@@ -233,6 +233,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     AzureWebJobsStorage: `${storage};`,
     COSMOS_ENDPOINT: `https://127.0.0.1:${cosmos.value.value}`,
     COSMOS_KEY: COSMOS_EMULATOR_KEY,
+    // Local runs have no App Service authentication and only emulated mailboxes.
+    MANAGEMENT_AUTH: 'none',
+    ALLOWED_MAILBOXES: '*',
     ...graph.value?.env,
   };
   log(

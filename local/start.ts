@@ -24,6 +24,8 @@ const STACK_PLACEHOLDERS = {
   COSMOS_KEY: 'placeholder',
   GRAPH_BASE_URL: 'https://127.0.0.1:8443',
   GRAPH_ACCESS_TOKEN: 'placeholder',
+  MANAGEMENT_AUTH: 'none',
+  ALLOWED_MAILBOXES: '*',
 };
 
 function log(line: string): void {

@@ -222,6 +222,7 @@ function trackedMailSource(source: MailSource, tracker: RunTracker): MailSource 
     },
     applyOperations: (userId, operations, signal) =>
       tracker.during('postProcess', () => source.applyOperations(userId, operations, signal)),
+    resolveFolder: (userId, folder, signal) => source.resolveFolder(userId, folder, signal),
     ensureFolder: (userId, displayName, signal) => source.ensureFolder(userId, displayName, signal),
     sendMime: (userId, mime, signal) => source.sendMime(userId, mime, signal),
     mailboxAddress: (userId, signal) => source.mailboxAddress(userId, signal),
@@ -237,7 +238,7 @@ function trackedRecords(records: MailRecordStore, tracker: RunTracker): MailReco
     },
     create: (record) => records.create(record),
     replace: (record, etag) => records.replace(record, etag),
-    keptAside: (helpdeskId, mailboxIds) => records.keptAside(helpdeskId, mailboxIds),
+    withState: (helpdeskId, mailboxIds, state) => records.withState(helpdeskId, mailboxIds, state),
   };
 }
 

@@ -15,9 +15,13 @@ export interface AcknowledgementAllowedInput {
   /** The address the acknowledgement would go to. */
   sender: string;
   ownAddresses: string[];
-  /** Acknowledgements already sent to this sender. */
+  /** Whether the receiving organisation authenticated the From address (senderAuthentication). */
+  senderAuthentication: { authenticated: boolean; reason: string };
+  /** Acknowledgements already sent to this sender (counted under its normalised address). */
   sentToSender: { lastHour: number; lastDay: number };
-  limits: { maxPerSenderPerHour: number; maxPerSenderPerDay: number };
+  /** Acknowledgements this helpdesk sent to anyone in the last hour. */
+  sentByHelpdesk: { lastHour: number };
+  limits: { maxPerSenderPerHour: number; maxPerSenderPerDay: number; maxPerHelpdeskPerHour: number };
 }
 
 export interface AcknowledgementVerdict {
@@ -25,7 +29,11 @@ export interface AcknowledgementVerdict {
   reason: string;
 }
 
-/** Whether to acknowledge (R15, R16); the per-sender limits keep two robots from ping-ponging. */
+/**
+ * Whether to acknowledge (R15, R16). Only an authenticated sender is answered, so a forged From gets no
+ * mail from us (backscatter); the per-sender limits keep two robots from ping-ponging, the per-helpdesk
+ * limit caps what a flood of distinct senders can make us send.
+ */
 export function acknowledgementAllowed(input: AcknowledgementAllowedInput): AcknowledgementVerdict {
   const { classification, sentToSender, limits } = input;
   const sender = input.sender.trim().toLowerCase();
@@ -43,6 +51,18 @@ export function acknowledgementAllowed(input: AcknowledgementAllowedInput): Ackn
   }
   if (isNoReplyAddress(sender)) {
     return { allowed: false, reason: `${sender} is a no-reply or mail system address` };
+  }
+  if (!input.senderAuthentication.authenticated) {
+    return {
+      allowed: false,
+      reason: `sender not authenticated by the receiving server (${input.senderAuthentication.reason})`,
+    };
+  }
+  if (input.sentByHelpdesk.lastHour >= limits.maxPerHelpdeskPerHour) {
+    return {
+      allowed: false,
+      reason: `${input.sentByHelpdesk.lastHour} acknowledgements by this helpdesk in the last hour (limit ${limits.maxPerHelpdeskPerHour})`,
+    };
   }
   if (sentToSender.lastHour >= limits.maxPerSenderPerHour) {
     return {
@@ -93,13 +113,35 @@ function fill(
   );
 }
 
+/**
+ * Longest title and name echoed back: both come from the sender, and an acknowledgement must not carry
+ * a stranger's message (a long subject or display name) to whoever the From names.
+ */
+export const MAX_ECHOED_TITLE = 80;
+export const MAX_ECHOED_NAME = 60;
+
+function capped(value: string, max: number): string {
+  const characters = Array.from(value);
+  return characters.length > max ? `${characters.slice(0, max - 1).join('')}…` : value;
+}
+
+/** A sender's display name as we may repeat it (the acknowledgement's To, its greeting). */
+export function echoedName(name: string): string {
+  return capped(name, MAX_ECHOED_NAME);
+}
+
 export function renderAcknowledgement(input: RenderAcknowledgementInput): RenderedAcknowledgement {
+  const placeholders = {
+    ...input.placeholders,
+    title: capped(input.placeholders.title, MAX_ECHOED_TITLE),
+    contactName: echoedName(input.placeholders.contactName),
+  };
   const reference = flattenHeaderText(input.ticketReference);
-  const filled = flattenHeaderText(fill(input.template.subject, input.placeholders, flattenHeaderText));
+  const filled = flattenHeaderText(fill(input.template.subject, placeholders, flattenHeaderText));
   // The reference must be in the subject so the answer finds its way back to the ticket (R6).
   const subject = filled.includes(reference) ? filled : `${reference} ${filled}`.trim();
 
-  const body = fill(input.template.body, input.placeholders, (value) => value).replace(/\r\n?/g, '\n');
+  const body = fill(input.template.body, placeholders, (value) => value).replace(/\r\n?/g, '\n');
   const separator = flattenHeaderText(input.separator);
   // The separator goes first: the customer writes above it, and only that part is imported (R9).
   const text = separator === '' ? body : `${separator}\n\n${body}`;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { InvocationContext } from '@azure/functions';
 import { BlobImageStore, BlobRawMailStore } from '../blob/blobMailStores.js';
 import { type Environment, environment } from '../config/environment.js';
+import { mailboxAllowed } from '../config/mailboxAllowList.js';
 import { blobServiceClient, queueServiceClient } from '../config/storage.js';
 import { connectCosmos } from '../cosmos/cosmosClient.js';
 import { CosmosContactDirectory } from '../cosmos/cosmosContactDirectory.js';
@@ -62,6 +63,7 @@ export function createServices(env: Environment): AppServices {
       clock: () => new Date(),
       // Error texts end up in log lines (a failed send, a failed post-processing) and name addresses.
       log: addressFreeLog(log),
+      mailboxAllowed: (userId) => mailboxAllowed(env.ALLOWED_MAILBOXES, userId),
       imageUrl: (blobName) => `${env.IMAGES_CONTAINER}/${blobName}`,
       checkpoint: () => undefined,
     }),

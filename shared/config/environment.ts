@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
+import { type MailboxAllowList, parseMailboxAllowList } from './mailboxAllowList.js';
 
 /**
  * Every setting the app reads from its environment. Connections come in two forms:
@@ -71,8 +72,36 @@ export const environmentSchema = z
       .string()
       .regex(/^[a-z0-9-]{3,63}$/)
       .default('kept-aside-mail'),
+
+    /**
+     * Who may call the management API. entra (the default): App Service authentication (Easy Auth) signs
+     * the caller in with Microsoft Entra ID and each helpdesk names the groups and app roles it admits.
+     * none: no check at all, for local runs (npm start, tests) only; must be set explicitly and is
+     * refused on App Service.
+     */
+    MANAGEMENT_AUTH: z.enum(['entra', 'none']).default('entra'),
+    /** The mailboxes this deployment may read (mailboxAllowList.ts); required, no default. */
+    ALLOWED_MAILBOXES: z.string().transform((setting, ctx): MailboxAllowList => {
+      try {
+        return parseMailboxAllowList(setting);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+        return z.NEVER;
+      }
+    }),
+    /** Set by App Service on every app it runs; tells a deployed app from a local one. */
+    WEBSITE_SITE_NAME: optionalText,
+    /** Set by App Service to True when its authentication (Easy Auth) is on. */
+    WEBSITE_AUTH_ENABLED: optionalText,
   })
   .superRefine((env, ctx) => {
+    if (env.MANAGEMENT_AUTH === 'none' && env.WEBSITE_SITE_NAME) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MANAGEMENT_AUTH'],
+        message: 'none is for local runs only; on App Service use entra with App Service authentication',
+      });
+    }
     if (
       !env.AzureWebJobsStorage &&
       !env.AzureWebJobsStorage__accountName &&

@@ -67,6 +67,10 @@ function senderLogId(sender: string): string {
   return `ack-log-${Buffer.from(sender.toLowerCase()).toString('base64url').slice(0, 200)}`;
 }
 
+/** One log of every acknowledgement of the helpdesk, for its hourly cap; no sender log id looks like it. */
+const HELPDESK_ACK_LOG_ID = 'ack-log-all';
+const HOUR_MS = 3_600_000;
+
 export class CosmosHelpdeskStore implements HelpdeskStore {
   private readonly helpdesks: Container;
 
@@ -261,25 +265,30 @@ export class CosmosHelpdeskStore implements HelpdeskStore {
     helpdeskId: string,
     sender: string,
     now: Date,
-  ): Promise<{ lastHour: number; lastDay: number }> {
-    const found = await readOrNull<AcknowledgementLogDocument>(
-      this.helpdesks,
-      senderLogId(sender),
-      helpdeskId,
-    );
-    const sentAt = found?.resource.sentAt ?? [];
+  ): Promise<{ lastHour: number; lastDay: number; helpdeskLastHour: number }> {
+    const [bySender, byHelpdesk] = await Promise.all([
+      readOrNull<AcknowledgementLogDocument>(this.helpdesks, senderLogId(sender), helpdeskId),
+      readOrNull<AcknowledgementLogDocument>(this.helpdesks, HELPDESK_ACK_LOG_ID, helpdeskId),
+    ]);
+    const sentAt = bySender?.resource.sentAt ?? [];
     const t = now.getTime();
     return {
-      lastHour: sentAt.filter((at) => at > t - 3_600_000).length,
+      lastHour: sentAt.filter((at) => at > t - HOUR_MS).length,
       lastDay: sentAt.filter((at) => at > t - DAY_MS).length,
+      helpdeskLastHour: (byHelpdesk?.resource.sentAt ?? []).filter((at) => at > t - HOUR_MS).length,
     };
   }
 
   async recordAcknowledgement(helpdeskId: string, sender: string, now: Date): Promise<void> {
-    const id = senderLogId(sender);
+    await this.appendToLog(helpdeskId, senderLogId(sender), now, DAY_MS);
+    await this.appendToLog(helpdeskId, HELPDESK_ACK_LOG_ID, now, HOUR_MS);
+  }
+
+  /** Adds one send time to a log, keeping only the window it is read over. */
+  private async appendToLog(helpdeskId: string, id: string, now: Date, windowMs: number): Promise<void> {
     for (let attempt = 0; attempt < MAX_COUNTER_ATTEMPTS; attempt++) {
       const found = await readOrNull<AcknowledgementLogDocument>(this.helpdesks, id, helpdeskId);
-      const recent = (found?.resource.sentAt ?? []).filter((at) => at > now.getTime() - DAY_MS);
+      const recent = (found?.resource.sentAt ?? []).filter((at) => at > now.getTime() - windowMs);
       const document: AcknowledgementLogDocument = {
         id,
         helpdeskId,

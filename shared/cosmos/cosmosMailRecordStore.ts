@@ -36,7 +36,11 @@ export class CosmosMailRecordStore implements MailRecordStore {
     }
   }
 
-  async keptAside(helpdeskId: string, mailboxIds: string[]): Promise<MailRecord[]> {
+  async withState(
+    helpdeskId: string,
+    mailboxIds: string[],
+    state: 'keptAside' | 'flagged',
+  ): Promise<MailRecord[]> {
     const records: MailRecord[] = [];
     for (const mailboxId of mailboxIds) {
       const partition = mailboxKey(helpdeskId, mailboxId);
@@ -47,7 +51,7 @@ export class CosmosMailRecordStore implements MailRecordStore {
               'SELECT * FROM c WHERE c.mailboxKey = @partition AND c.state = @state ORDER BY c.receivedDateTime',
             parameters: [
               { name: '@partition', value: partition },
-              { name: '@state', value: 'keptAside' },
+              { name: '@state', value: state },
             ],
           },
           { partitionKey: partition },

@@ -4,6 +4,7 @@ import { type Client, ResponseType, RetryHandlerOptions } from '@microsoft/micro
 import pLimit, { type LimitFunction } from 'p-limit';
 import { z } from 'zod';
 import { GraphRequestError } from './graphRequestError.js';
+import { directFolder, mailFolderReference } from './mailFolders.js';
 import type {
   ListOptions,
   MailboxLocation,
@@ -229,8 +230,9 @@ export class GraphMailSource implements MailSource {
       options.scan === 'unread'
         ? `receivedDateTime ge ${BEGINNING_OF_TIME} and isRead eq false`
         : `receivedDateTime ge ${since}`;
+    const folder = await this.resolveFolder(mailbox.userId, mailbox.folder, signal);
     let link: string | undefined =
-      `${userPath(mailbox.userId)}/mailFolders/${encodeURIComponent(mailbox.folder)}/messages?` +
+      `${userPath(mailbox.userId)}/mailFolders/${encodeURIComponent(folder)}/messages?` +
       query({
         $filter: filter,
         $orderby: 'receivedDateTime asc',
@@ -306,6 +308,33 @@ export class GraphMailSource implements MailSource {
     return results.map(
       (result, index) => result ?? { messageId: operations[index]?.messageId ?? '', ok: false },
     );
+  }
+
+  /**
+   * A folder setting as Graph takes it: a well-known name or an id as it is, a display name through
+   * Graph. A display name never reaches a URL path, so `..` cannot climb out of mailFolders.
+   */
+  async resolveFolder(userId: string, folder: string, signal?: AbortSignal): Promise<string> {
+    const direct = directFolder(mailFolderReference(folder));
+    if (direct !== null) return direct;
+    const key = `find\n${userId.toLowerCase()}\n${folder.toLowerCase()}`;
+    let id = this.folderIds.get(key);
+    if (!id) {
+      id = this.findFolder(userId, folder, signal).then((found) => {
+        if (found === undefined || mailFolderReference(found).kind !== 'id') {
+          throw new GraphRequestError(
+            `Graph: no mail folder named ${JSON.stringify(folder)} under the mailbox root`,
+            404,
+            'ErrorFolderNotFound',
+            false,
+          );
+        }
+        return found;
+      });
+      this.folderIds.set(key, id);
+      id.catch(() => this.folderIds.delete(key));
+    }
+    return id;
   }
 
   async ensureFolder(userId: string, displayName: string, signal?: AbortSignal): Promise<string> {

@@ -14,7 +14,7 @@ export interface MailSummary {
 export interface MailboxLocation {
   /** Graph user id or UPN. */
   userId: string;
-  /** Well-known folder name or folder id. */
+  /** Well-known folder name, folder id, or display name of a folder under the root (mailFolders.ts). */
   folder: string;
 }
 
@@ -57,6 +57,8 @@ export interface MailSource {
     operations: Array<{ messageId: string; operation: SourceOperation }>,
     signal?: AbortSignal,
   ): Promise<OperationResult[]>;
+  /** A folder setting as Graph takes it in a URL or as a move destination: well-known name or id. */
+  resolveFolder(userId: string, folder: string, signal?: AbortSignal): Promise<string>;
   /** Id of the folder with this display name under the mailbox root, created when missing. */
   ensureFolder(userId: string, displayName: string, signal?: AbortSignal): Promise<string>;
   /** Sends a complete RFC 822 message from the mailbox (MIME form of sendMail). */

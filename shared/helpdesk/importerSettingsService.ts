@@ -1,3 +1,4 @@
+import { type MailboxAllowList, mailboxAllowed } from '../config/mailboxAllowList.js';
 import { ApiError } from '../http/errors.js';
 import type { ContactDirectory, HelpdeskStore, MailboxStatus } from '../import/ports.js';
 import type { ImporterSettings } from './settings.js';
@@ -26,10 +27,18 @@ export async function changeImporterSettings(
   contacts: ContactDirectory,
   helpdeskId: string,
   importer: ImporterSettings,
+  allowedMailboxes: MailboxAllowList,
   expectedVersions: string[] | null = null,
 ): Promise<VersionedImporterSettings> {
   const current = await helpdesks.importerSettings(helpdeskId);
   if (!current) throw new ApiError('notFound', `helpdesk ${helpdeskId} does not exist`);
+  const outside = importer.mailboxes.findIndex(
+    (mailbox) => !mailboxAllowed(allowedMailboxes, mailbox.userId),
+  );
+  if (outside >= 0) {
+    const field = `body.mailboxes.${outside}.userId`;
+    throw new ApiError('badRequest', `${field}: not a mailbox this deployment may read`, field);
+  }
   if (expectedVersions && !expectedVersions.includes(current.version.replace(/^"|"$/g, ''))) {
     throw new ApiError(
       'preconditionFailed',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { mailFolderProblem } from '../graph/mailFolders.js';
 import { patternProblem } from '../text/safeRegex.js';
 
 /** Identifiers used in URLs, queue messages and partition keys. */
@@ -30,8 +31,15 @@ export const mailboxSettingsSchema = z.strictObject({
   id: identifier,
   /** Graph user id or UPN of the mailbox. */
   userId: z.string().min(3).max(320),
-  /** Folder to read: a well-known name (inbox) or a folder id. */
-  folder: z.string().min(1).max(255).default('inbox'),
+  /** Folder to read: a well-known name (inbox), a folder id, or the display name of a top-level folder. */
+  folder: z
+    .string()
+    .max(512)
+    .superRefine((folder, ctx) => {
+      const problem = mailFolderProblem(folder);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .default('inbox'),
   /** unread: unread mail only; sinceLastScan: every mail received since the last successful scan (R5). */
   scan: z.enum(['unread', 'sinceLastScan']).default('unread'),
   postProcessing: postProcessingSchema.default({ action: 'markRead' }),
@@ -50,12 +58,34 @@ const acknowledgementTemplate = z.strictObject({
     ),
 });
 
+const entraGroupId = z
+  .string()
+  .regex(
+    /^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$/,
+    'an Entra group object id',
+  )
+  .transform((id) => id.toLowerCase());
+
 /**
  * Strict: an unknown key (a misspelt setting) is refused, naming the key, rather than dropped. The rest of
  * the helpdesk document belongs to the helpdesk application and may carry fields the importer ignores.
  */
 export const importerSettingsSchema = z.strictObject({
   enabled: z.boolean().default(true),
+  /**
+   * Who may manage this helpdesk through the API when it runs with Microsoft Entra ID
+   * (MANAGEMENT_AUTH=entra): members of these Entra groups, or callers holding one of these app roles.
+   * Empty: nobody, until an administrator sets it when creating the helpdesk.
+   */
+  administrators: z
+    .strictObject({
+      groupIds: z.array(entraGroupId).max(20).default([]),
+      appRoles: z
+        .array(z.string().regex(/^[A-Za-z0-9._-]{1,120}$/, 'an app role value'))
+        .max(20)
+        .default([]),
+    })
+    .prefault({}),
   mailboxes: z
     .array(mailboxSettingsSchema)
     .min(1)
@@ -87,14 +117,34 @@ export const importerSettingsSchema = z.strictObject({
     .prefault({}),
   /** What an auto-reply (out-of-office) to a known ticket does (R15). */
   autoReplies: z.enum(['supplement', 'skip']).default('skip'),
-  /** A ticket number in the subject from a sender unrelated to that ticket (R18). */
-  unrelatedSender: z.enum(['accept', 'acceptAndFlag', 'newTicket']).default('acceptAndFlag'),
+  /**
+   * A ticket number in the subject from a sender unrelated to that ticket (R18). Ticket numbers are easy
+   * to guess, so by default such a mail is an internal supplement (not visible to the customer, the
+   * ticket's status unchanged) flagged for a person to review. accept and acceptAndFlag write it like the
+   * customer's own reply (acceptAndFlag also flags it); newTicket makes it a ticket of its own.
+   */
+  unrelatedSender: z
+    .enum(['internalAndFlag', 'accept', 'acceptAndFlag', 'newTicket'])
+    .default('internalAndFlag'),
   acknowledgement: z
     .strictObject({
       newTicket: acknowledgementTemplate.prefault({}),
       supplement: acknowledgementTemplate.prefault({}),
+      /** Counted per normalised sender address (lower case, plus tag removed). */
       maxPerSenderPerHour: z.number().int().min(0).max(100).default(5),
       maxPerSenderPerDay: z.number().int().min(0).max(1000).default(20),
+      /** All acknowledgements of the helpdesk together: a flood of distinct senders stops here. */
+      maxPerHelpdeskPerHour: z.number().int().min(0).max(10_000).default(100),
+      /**
+       * Answer only mail whose From the receiving server authenticated (DMARC, or aligned SPF or DKIM, in
+       * the topmost Authentication-Results header). Off only where no server stamps that header.
+       */
+      onlyAuthenticatedSenders: z.boolean().default(true),
+      /** The receiving server's authserv-id(s), when it names itself; empty for Exchange Online. */
+      trustedAuthservIds: z
+        .array(z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'a host name'))
+        .max(10)
+        .default([]),
     })
     .prefault({}),
   keepAside: z

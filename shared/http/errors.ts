@@ -2,14 +2,25 @@ import type { HttpResponseInit } from '@azure/functions';
 import type { z } from 'zod';
 
 /** The closed set of failures an HTTP caller is told about; anything else is a 500 without details. */
-export type ApiErrorCode = 'badRequest' | 'notFound' | 'conflict' | 'importerDisabled' | 'preconditionFailed';
+export type ApiErrorCode =
+  | 'badRequest'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'notFound'
+  | 'conflict'
+  | 'importerDisabled'
+  | 'preconditionFailed'
+  | 'authenticationNotConfigured';
 
 const STATUS: Record<ApiErrorCode, number> = {
   badRequest: 400,
+  unauthenticated: 401,
+  forbidden: 403,
   notFound: 404,
   conflict: 409,
   importerDisabled: 409,
   preconditionFailed: 412,
+  authenticationNotConfigured: 500,
 };
 
 export class ApiError extends Error {
@@ -33,18 +44,35 @@ export function invalidInput(error: z.ZodError, prefix: string): ApiError {
   return new ApiError('badRequest', `${path || 'input'}: ${message}`, path);
 }
 
-/** Maps anything thrown by a use case to a response: known errors by code, the rest as a bare 500. */
-export function errorResponse(error: unknown, log: (message: string) => void): HttpResponseInit {
+/**
+ * Maps anything thrown by a use case to a response: known errors by code, the rest as a bare 500 whose
+ * details (a Graph or Cosmos DB message, a stack) go only to the log. Every error names the correlation
+ * id (the invocation id), which finds the invocation's log lines.
+ */
+export function errorResponse(
+  error: unknown,
+  log: (message: string) => void,
+  correlationId: string,
+): HttpResponseInit {
   if (error instanceof ApiError) {
+    if (error.code === 'authenticationNotConfigured') log(`refused: ${error.message}`);
     return {
       status: STATUS[error.code],
       jsonBody: {
-        error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) },
+        error: {
+          code: error.code,
+          message: error.message,
+          ...(error.field ? { field: error.field } : {}),
+          correlationId,
+        },
       },
     };
   }
   log(`unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  return { status: 500, jsonBody: { error: { code: 'internal', message: 'Internal error; see the logs.' } } };
+  return {
+    status: 500,
+    jsonBody: { error: { code: 'internal', message: 'Internal error; see the logs.', correlationId } },
+  };
 }
 
 export function ok(body: unknown, headers?: Record<string, string>): HttpResponseInit {
@@ -56,14 +84,14 @@ export function accepted(body: unknown): HttpResponseInit {
 }
 
 /** Wraps an HTTP handler so every failure becomes a status code in this one place. */
-export function mappingErrors<C, X extends { error(...args: unknown[]): void }>(
+export function mappingErrors<C, X extends { error(...args: unknown[]): void; invocationId: string }>(
   handler: (request: C, context: X) => Promise<HttpResponseInit>,
 ): (request: C, context: X) => Promise<HttpResponseInit> {
   return async (request, context) => {
     try {
       return await handler(request, context);
     } catch (error) {
-      return errorResponse(error, (message) => context.error(message));
+      return errorResponse(error, (message) => context.error(message), context.invocationId);
     }
   };
 }

@@ -20,6 +20,8 @@ export interface ImportDependencies {
   mailSource: MailSource;
   clock: () => Date;
   log: ImportLog;
+  /** Whether this deployment may read the mailbox (ALLOWED_MAILBOXES, set at deploy time). */
+  mailboxAllowed: (userId: string) => boolean;
   /** How a stored image is referenced from ticket HTML. */
   imageUrl: (blobName: string) => string;
   /** Called after each step of a message's import; tests inject crashes here, the benchmark times stages. */

@@ -13,10 +13,11 @@ export interface MailboxRunResult {
   mailboxId: string;
   /**
    * busy: another run holds the mailbox's lease; notFound: no such helpdesk or mailbox; disabled: the
-   * helpdesk's importer is switched off; incomplete: the run stopped early (time budget, lease lost,
-   * another run working on the same message) or failed.
+   * helpdesk's importer is switched off; refused: the mailbox is outside this deployment's allow-list;
+   * incomplete: the run stopped early (time budget, lease lost, another run working on the same message)
+   * or failed.
    */
-  status: 'done' | 'incomplete' | 'busy' | 'notFound' | 'disabled';
+  status: 'done' | 'incomplete' | 'busy' | 'notFound' | 'disabled' | 'refused';
   counts: RunCounts;
   created: number[];
   supplemented: number[];
@@ -167,6 +168,19 @@ export async function importMailbox(
     return { ...result, status: 'disabled' };
   }
   const status = await deps.helpdesks.mailboxStatus(ref.helpdeskId, ref.mailboxId);
+  if (!deps.mailboxAllowed(mailbox.userId)) {
+    // Settings saved before the allow-list narrowed, or written around the API: never read it.
+    const message = `import of ${ref.helpdeskId}/${ref.mailboxId} refused: its mailbox is not in ALLOWED_MAILBOXES`;
+    deps.log.error(message);
+    const now = deps.clock().toISOString();
+    await deps.helpdesks.saveMailboxStatus({
+      ...status,
+      lastRunAt: now,
+      lastRunComplete: false,
+      lastError: { at: now, message },
+    });
+    return { ...result, status: 'refused' };
+  }
 
   const leaseTtl = options.leaseTtlMs ?? LEASE_TTL_MS;
   const lease = await deps.helpdesks.acquireLease(ref, randomUUID(), leaseTtl);

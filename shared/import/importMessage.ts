@@ -2,9 +2,11 @@ import type { Readable } from 'node:stream';
 import {
   acknowledgementAllowed,
   composeAcknowledgementMime,
+  echoedName,
   renderAcknowledgement,
 } from '../acknowledgement/acknowledgement.js';
 import { flattenHeaderText } from '../acknowledgement/headerSafety.js';
+import { normalisedSenderAddress, senderAuthentication } from '../acknowledgement/senderAuthentication.js';
 import type { MailSummary, SourceOperation } from '../graph/mailSource.js';
 import type { Helpdesk, MailboxSettings } from '../helpdesk/settings.js';
 import { classifyMail, createOwnMessageId } from '../mail/classify.js';
@@ -28,7 +30,15 @@ import {
 } from '../tickets/ticketFields.js';
 import { findTicketNumbers, formatTicketReference } from '../tickets/ticketNumber.js';
 import type { ImportDependencies } from './dependencies.js';
-import { type MailPlan, type MailRecord, mailboxKey, messageKey } from './mailRecord.js';
+import {
+  contentFingerprint,
+  derivedMessageKey,
+  isStored,
+  type MailPlan,
+  type MailRecord,
+  mailboxKey,
+  messageKey,
+} from './mailRecord.js';
 
 /** Steps of one message's import, reported to `checkpoint` (crash tests, stage timing). */
 export type ImportStep =
@@ -175,7 +185,10 @@ async function importOrFail(
   const partition = mailboxKey(helpdesk.id, mailbox.id);
   let key = summary.internetMessageId ? messageKey(summary.internetMessageId) : null;
   let existing = key ? await deps.records.get(partition, key) : null;
-  const settled = existing ? settledResult(existing.record, context, summary) : null;
+  // Another source message under a known Message-ID is the same mail delivered twice, or a different
+  // mail reusing the id: only its content can tell, so it is parsed before anything is settled.
+  const otherSource = !!existing?.record.fingerprint && existing.record.graphMessageId !== summary.id;
+  const settled = existing && !otherSource ? settledResult(existing.record, context, summary) : null;
   if (settled) return settled;
 
   let parsed: ParsedMail;
@@ -191,8 +204,9 @@ async function importOrFail(
     await reached(deps, 'parsed');
   } catch (error) {
     if (passesThrough(error, context)) throw error;
-    if (!key) {
+    if (!key || otherSource) {
       // Without a Message-ID and unparsed, only the Graph id names the message; its earlier failures count.
+      // Another source message under a known id too: its failures are not the imported mail's.
       key = messageKey(null, `graph:${summary.id}`);
       existing = await deps.records.get(partition, key);
     }
@@ -200,20 +214,34 @@ async function importOrFail(
     return failed(deps, context, summary, key, existing, error, keepAsideNow);
   }
 
+  const fingerprint = contentFingerprint(parsed);
   if (!key) {
     key = messageKey(parsed.messageId, parsed.rawSha256);
     existing = await deps.records.get(partition, key);
-    const settledLate = existing ? settledResult(existing.record, context, summary) : null;
-    if (settledLate) return settledLate;
   }
+  if (existing?.record.fingerprint && existing.record.fingerprint !== fingerprint) {
+    key = derivedMessageKey(key, fingerprint);
+    existing = await deps.records.get(partition, key);
+  }
+  const settledLate = existing ? settledResult(existing.record, context, summary) : null;
+  if (settledLate) return settledLate;
 
   const progress = { written: false };
   try {
-    return await importParsed(deps, { ...context, budget }, summary, key, parsed, existing, progress);
+    return await importParsed(
+      deps,
+      { ...context, budget },
+      summary,
+      key,
+      parsed,
+      fingerprint,
+      existing,
+      progress,
+    );
   } catch (error) {
     if (passesThrough(error, context)) throw error;
     const fresh = await deps.records.get(partition, key);
-    if (fresh?.record.state === 'stored') {
+    if (fresh && isStored(fresh.record)) {
       // Imported by an earlier run; only resuming its acknowledgement failed, which the next run tries
       // again. Not the mail's fault: no attempt counted, never kept aside, never a failure.
       return {
@@ -283,7 +311,7 @@ function settledResult(
     senderDomain: record.senderDomain,
     attempt: record.attempts,
   };
-  if (record.state === 'stored' || record.state === 'skipped') {
+  if (isStored(record) || record.state === 'skipped') {
     if (record.acknowledgement?.state === 'sending') return null;
     return { ...base, outcome: 'alreadyImported', operation: context.doneOperation, reason: null };
   }
@@ -391,6 +419,7 @@ async function importParsed(
   summary: MailSummary,
   key: string,
   parsed: ParsedMail,
+  fingerprint: string,
   existing: { record: MailRecord; etag: string } | null,
   /** Set once the ticket or supplement is written: from then on a failure is no fault of the mail. */
   progress: { written: boolean },
@@ -412,6 +441,7 @@ async function importParsed(
         ...current.record,
         state: 'planned',
         plan,
+        fingerprint,
         classification,
         subject: parsed.subject.slice(0, 255),
         senderDomain: senderDomain(parsed.from?.address),
@@ -441,7 +471,7 @@ async function importParsed(
 
   const event = plan.action === 'createTicket' ? 'newTicket' : 'supplement';
   // Stored before: only an acknowledgement left half-sent brings it here; the ticket is not written again.
-  const wasStored = current.record.state === 'stored';
+  const wasStored = isStored(current.record);
   /** What failed after the ticket or supplement was written; recorded, never a failure of the mail. */
   const problems: string[] = [];
   let ticket: Ticket;
@@ -458,11 +488,9 @@ async function importParsed(
       acknowledgement = await acknowledgementDue(deps, context, current.record, parsed, plan, event);
     });
     const lastError = problems.length > 0 ? problems.join('; ') : current.record.lastError;
-    current = await save(
-      deps,
-      { ...current.record, state: 'stored', acknowledgement, lastError },
-      current.etag,
-    );
+    // A flagged supplement waits for a person: listed by GET …/messages?state=flagged.
+    const state = plan.action === 'supplement' && plan.flagged ? 'flagged' : 'stored';
+    current = await save(deps, { ...current.record, state, acknowledgement, lastError }, current.etag);
     await reached(deps, 'stored');
   }
 
@@ -576,6 +604,7 @@ async function writeTicketOrSupplement(
       importedAt,
       flagged: plan.flagged,
       automatic: plan.automatic,
+      internal: plan.internal === true,
     });
     await deps.tickets.addSupplement(
       supplement,
@@ -587,6 +616,7 @@ async function writeTicketOrSupplement(
         importedAt,
         // An unrelated or automatic sender does not become related by writing once.
         addSender: !plan.flagged && !plan.automatic,
+        internal: plan.internal === true,
       }),
     );
     await reached(deps, 'supplementWritten');
@@ -672,6 +702,7 @@ async function decidePlan(
       via: decision.via,
       flagged: decision.flagged ? 'Sender is not related to this ticket.' : null,
       automatic: kind === 'autoReply' ? 'Automatic reply.' : null,
+      ...(decision.internal ? { internal: true } : {}),
     };
   }
   const ticketNumber = await deps.helpdesks.allocateTicketNumber(helpdesk.id);
@@ -794,17 +825,31 @@ async function acknowledgementDue(
   // An unrelated sender learns nothing about the ticket from us: no acknowledgement with its title (R18).
   if (!to || !helpdesk.importer.acknowledgement[event].enabled) return null;
   if (plan.action === 'supplement' && plan.flagged) return null;
+  const settings = helpdesk.importer.acknowledgement;
+  const counts = await deps.helpdesks.acknowledgementCounts(
+    helpdesk.id,
+    normalisedSenderAddress(to),
+    deps.clock(),
+  );
   const allowed = acknowledgementAllowed({
     classification: record.classification ?? { kind: 'normal', reasons: [] },
     sender: to,
     ownAddresses: context.ownAddresses,
-    sentToSender: await deps.helpdesks.acknowledgementCounts(helpdesk.id, to, deps.clock()),
-    limits: {
-      maxPerSenderPerHour: helpdesk.importer.acknowledgement.maxPerSenderPerHour,
-      maxPerSenderPerDay: helpdesk.importer.acknowledgement.maxPerSenderPerDay,
-    },
+    senderAuthentication: settings.onlyAuthenticatedSenders
+      ? senderAuthentication({
+          authenticationResults: parsed.headers['authentication-results'] ?? [],
+          fromAddress: to,
+          trustedAuthservIds: settings.trustedAuthservIds,
+        })
+      : { authenticated: true, reason: 'the helpdesk answers unauthenticated senders' },
+    sentToSender: counts,
+    sentByHelpdesk: { lastHour: counts.helpdeskLastHour },
+    limits: settings,
   });
-  if (!allowed.allowed) return null;
+  if (!allowed.allowed) {
+    deps.log.info(`no acknowledgement for ${record.id}: ${allowed.reason}`);
+    return null;
+  }
   const messageId = createOwnMessageId(`${record.id}:${event}`, context.ownMessageIdDomain);
   return { messageId, state: 'sending' };
 }
@@ -830,7 +875,9 @@ async function acknowledge(
   const messageId = current.record.acknowledgement?.messageId;
   if (!to || !messageId) return;
   // Counted once, by the run that decided it; a crash just before costs one count, never a second mail.
-  if (!resumed) await deps.helpdesks.recordAcknowledgement(helpdesk.id, to, deps.clock());
+  if (!resumed) {
+    await deps.helpdesks.recordAcknowledgement(helpdesk.id, normalisedSenderAddress(to), deps.clock());
+  }
   // Known before it is sent, so even a very quick reply to it threads into the ticket (R17).
   await deps.tickets.rememberMessageIds(helpdesk.id, ticket.number, [messageId]);
   // A run whose lease lapsed may not send: the run that took over could be sending the same mail.
@@ -861,7 +908,7 @@ async function acknowledge(
     if (!context.mailboxAddress) throw new Error(`the address of mailbox ${mailbox.id} is unknown`);
     const mime = await composeAcknowledgementMime({
       from: { address: context.mailboxAddress, name: flattenHeaderText(helpdesk.name) },
-      to: { address: to, name: flattenHeaderText(parsed.from?.name ?? '') },
+      to: { address: to, name: echoedName(flattenHeaderText(parsed.from?.name ?? '')) },
       subject: rendered.subject,
       text: rendered.text,
       messageId,

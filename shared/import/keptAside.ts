@@ -21,9 +21,10 @@ export async function listKeptAside(
 ): Promise<KeptAsideMessage[]> {
   const helpdesk = await deps.helpdesks.get(helpdeskId);
   if (!helpdesk) throw new ApiError('notFound', `helpdesk ${helpdeskId} does not exist`);
-  const records = await deps.records.keptAside(
+  const records = await deps.records.withState(
     helpdeskId,
     helpdesk.importer.mailboxes.map((m) => m.id),
+    'keptAside',
   );
   return records.map((record) => ({
     key: record.id,
@@ -35,6 +36,39 @@ export async function listKeptAside(
     attempts: record.attempts,
     keptAsideAt: record.keptAside?.at ?? record.updatedAt,
     rawMailBlob: record.keptAside?.blobName ?? null,
+  }));
+}
+
+export interface FlaggedMessage {
+  key: string;
+  mailboxId: string;
+  receivedDateTime: string;
+  subject: string | null;
+  senderDomain: string | null;
+  /** The ticket the mail was added to, as an internal or flagged supplement. */
+  ticketNumber: number | null;
+  reason: string;
+  flaggedAt: string;
+}
+
+/** R18: mail imported as a flagged supplement (an unrelated sender), for a person to review. */
+export async function listFlagged(deps: ImportDependencies, helpdeskId: string): Promise<FlaggedMessage[]> {
+  const helpdesk = await deps.helpdesks.get(helpdeskId);
+  if (!helpdesk) throw new ApiError('notFound', `helpdesk ${helpdeskId} does not exist`);
+  const records = await deps.records.withState(
+    helpdeskId,
+    helpdesk.importer.mailboxes.map((m) => m.id),
+    'flagged',
+  );
+  return records.map((record) => ({
+    key: record.id,
+    mailboxId: record.mailboxId,
+    receivedDateTime: record.receivedDateTime,
+    subject: record.subject,
+    senderDomain: record.senderDomain,
+    ticketNumber: record.plan && record.plan.action !== 'skip' ? record.plan.ticketNumber : null,
+    reason: (record.plan?.action === 'supplement' && record.plan.flagged) || 'flagged',
+    flaggedAt: record.updatedAt,
   }));
 }
 
@@ -58,7 +92,13 @@ export async function retryKeptAside(
     if (helpdesk.importer.keepAside.folder) {
       // First, so a failed move leaves the message kept aside rather than pending where no run finds it.
       const [moved] = await deps.mailSource.applyOperations(mailbox.userId, [
-        { messageId: found.record.graphMessageId, operation: { kind: 'move', folderId: mailbox.folder } },
+        {
+          messageId: found.record.graphMessageId,
+          operation: {
+            kind: 'move',
+            folderId: await deps.mailSource.resolveFolder(mailbox.userId, mailbox.folder),
+          },
+        },
       ]);
       if (!moved?.ok) {
         throw new Error(`message ${input.key} could not be moved back: ${moved?.error ?? 'unknown error'}`);

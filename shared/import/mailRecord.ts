@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Classification } from '../mail/classify.js';
+import type { ParsedMail } from '../mail/parsedMail.js';
 
 /** What the import decided for one message; stored before anything is written so a retry follows it. */
 export type MailPlan =
@@ -10,12 +11,15 @@ export type MailPlan =
       via: 'subject' | 'references';
       flagged: string | null;
       automatic: string | null;
+      /** An internal supplement: hidden from the customer, status unchanged (absent on older records). */
+      internal?: boolean;
     }
   | { action: 'skip'; reason: string };
 
 /**
  * The per-message record: the final guard of exactly-once. Its id is the message key; it moves
- * pending → planned → stored (or keptAside / skipped) and is never deleted by the import.
+ * pending → planned → stored (or flagged / keptAside / skipped) and is never deleted by the import.
+ * flagged is stored, with a supplement a person should review (an unrelated sender, R18).
  */
 export interface MailRecord {
   id: string;
@@ -25,8 +29,13 @@ export interface MailRecord {
   mailboxId: string;
   graphMessageId: string;
   internetMessageId: string | null;
+  /**
+   * contentFingerprint of the mail, once parsed (absent on records from before it was kept). Tells a
+   * second delivery of this mail from a different mail that reuses its Message-ID.
+   */
+  fingerprint?: string;
   receivedDateTime: string;
-  state: 'pending' | 'planned' | 'stored' | 'skipped' | 'keptAside';
+  state: 'pending' | 'planned' | 'stored' | 'flagged' | 'skipped' | 'keptAside';
   attempts: number;
   lastError: string | null;
   plan: MailPlan | null;
@@ -46,8 +55,13 @@ export interface MailRecordStore {
   create(record: MailRecord): Promise<{ etag: string } | null>;
   /** Replaces the record if it is unchanged since `etag`; null when someone else changed it. */
   replace(record: MailRecord, etag: string): Promise<{ etag: string } | null>;
-  /** Records of messages kept aside in these mailboxes (R14, R20). */
-  keptAside(helpdeskId: string, mailboxIds: string[]): Promise<MailRecord[]>;
+  /** Records in one state in these mailboxes, oldest first: kept aside (R14, R20) or flagged (R18). */
+  withState(helpdeskId: string, mailboxIds: string[], state: 'keptAside' | 'flagged'): Promise<MailRecord[]>;
+}
+
+/** Whether the message is imported: its ticket or supplement written. */
+export function isStored(record: MailRecord): boolean {
+  return record.state === 'stored' || record.state === 'flagged';
 }
 
 export function mailboxKey(helpdeskId: string, mailboxId: string): string {
@@ -62,4 +76,27 @@ export function messageKey(internetMessageId: string | null, rawSha256?: string)
   const basis = internetMessageId?.trim() ? `mid:${internetMessageId.trim()}` : `raw:${rawSha256 ?? ''}`;
   if (basis === 'raw:') throw new Error('a message key needs a Message-ID or the hash of the raw message');
   return createHash('sha256').update(basis).digest('base64url').slice(0, 32);
+}
+
+/**
+ * What makes a mail this mail, whichever way it was delivered: sender, date, subject, text and
+ * attachments, not the transport headers (Received, the tenant's own) that differ between two deliveries.
+ */
+export function contentFingerprint(mail: ParsedMail): string {
+  const parts = [
+    mail.from?.address.toLowerCase() ?? '',
+    mail.date ?? '',
+    mail.subject,
+    mail.text,
+    ...mail.attachments.map((attachment) => attachment.sha256),
+  ];
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 32);
+}
+
+/**
+ * The key of a different mail under a Message-ID another mail of this mailbox already has (some mailers
+ * reuse one): derived from both, so each distinct mail gets its own record and a redelivery finds it.
+ */
+export function derivedMessageKey(key: string, fingerprint: string): string {
+  return createHash('sha256').update(`reused:${key}:${fingerprint}`).digest('base64url').slice(0, 32);
 }

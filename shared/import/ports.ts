@@ -56,12 +56,15 @@ export interface HelpdeskStore {
   acquireLease(mailbox: MailboxRef, owner: string, ttlMs: number): Promise<Lease | null>;
   /** Allocates the next ticket number of a helpdesk; safe under concurrent creators. */
   allocateTicketNumber(helpdeskId: string): Promise<number>;
-  /** Acknowledgements sent to one sender in the last hour and day, and a way to count one more. */
+  /**
+   * Acknowledgements sent to one sender (a normalised address) in the last hour and day, and by the
+   * helpdesk to anyone in the last hour; recordAcknowledgement counts one more in both.
+   */
   acknowledgementCounts(
     helpdeskId: string,
     sender: string,
     now: Date,
-  ): Promise<{ lastHour: number; lastDay: number }>;
+  ): Promise<{ lastHour: number; lastDay: number; helpdeskLastHour: number }>;
   recordAcknowledgement(helpdeskId: string, sender: string, now: Date): Promise<void>;
 }
 

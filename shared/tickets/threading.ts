@@ -44,14 +44,21 @@ export interface TargetInput {
   senderOrganisationId: string | null;
   classification: MailKind;
   settings: {
-    unrelatedSender: 'accept' | 'acceptAndFlag' | 'newTicket';
+    unrelatedSender: 'internalAndFlag' | 'accept' | 'acceptAndFlag' | 'newTicket';
     autoReplies: 'supplement' | 'skip';
   };
 }
 
 export type TargetDecision =
   | { action: 'createTicket' }
-  | { action: 'supplement'; ticketNumber: number; flagged: boolean; via: 'subject' | 'references' }
+  | {
+      action: 'supplement';
+      ticketNumber: number;
+      flagged: boolean;
+      via: 'subject' | 'references';
+      /** Only for a person to read: not visible to the customer, no change to the ticket's status. */
+      internal?: true;
+    }
   | { action: 'skip'; reason: string };
 
 function isRelated(ticket: TicketFacts, sender: string, senderOrganisationId: string | null): boolean {
@@ -100,6 +107,15 @@ export function decideTarget(input: TargetInput): TargetDecision {
     }
     if (settings.unrelatedSender === 'accept') {
       return { action: 'supplement', ticketNumber: ticket.number, flagged: false, via: 'subject' };
+    }
+    if (settings.unrelatedSender === 'internalAndFlag') {
+      return {
+        action: 'supplement',
+        ticketNumber: ticket.number,
+        flagged: true,
+        via: 'subject',
+        internal: true,
+      };
     }
     if (settings.unrelatedSender === 'acceptAndFlag') {
       return { action: 'supplement', ticketNumber: ticket.number, flagged: true, via: 'subject' };

@@ -108,6 +108,8 @@ export function supplementFields(input: {
   importedAt: string;
   flagged: string | null;
   automatic: string | null;
+  /** For a person only: hidden from the customer whatever the next status says. */
+  internal: boolean;
 }): Supplement {
   const { helpdesk, ticket, sender, content, importedAt } = input;
   const nextStatus = statusById(helpdesk, helpdesk.statusAfterCustomerSupplementId);
@@ -125,7 +127,7 @@ export function supplementFields(input: {
     descriptionHtml: content.replyHtml,
     fullText: content.text,
     images: content.images,
-    visibleToCustomer: nextStatus?.visibleToCustomer ?? true,
+    visibleToCustomer: !input.internal && (nextStatus?.visibleToCustomer ?? true),
     expanded: nextStatus?.expanded ?? true,
     flagged: input.flagged,
     automatic: input.automatic,
@@ -152,15 +154,18 @@ export function ticketChangeOnSupplement(input: {
   importedAt: string;
   /** Whether the sender joins the ticket's participants (not for unrelated or automatic mail). */
   addSender: boolean;
+  /** An internal supplement leaves the ticket's status and deadline as they are. */
+  internal: boolean;
 }): TicketChangeOnSupplement {
   const { helpdesk, ticket, sender, receivedAt, importedAt } = input;
-  const deadline = ticket.recalculateDeadline
-    ? recalculatedDeadline(ticket, helpdesk.deadlineHours, receivedAt)
-    : ticket.deadline;
+  const deadline =
+    !input.internal && ticket.recalculateDeadline
+      ? recalculatedDeadline(ticket, helpdesk.deadlineHours, receivedAt)
+      : ticket.deadline;
   const participants = new Set(ticket.participants);
   if (sender.senderAddress && input.addSender) participants.add(sender.senderAddress);
   return {
-    statusId: helpdesk.statusAfterCustomerSupplementId,
+    statusId: input.internal ? ticket.statusId : helpdesk.statusAfterCustomerSupplementId,
     deadline,
     participants: [...participants],
     lastModifiedAt: importedAt,

@@ -7,8 +7,10 @@ function input(overrides: Partial<AcknowledgementAllowedInput> = {}): Acknowledg
     classification: { kind: 'normal', reasons: [] },
     sender: 'anna@customer.example',
     ownAddresses: ['helpdesk@example.com'],
+    senderAuthentication: { authenticated: true, reason: 'dmarc=pass for customer.example' },
     sentToSender: { lastHour: 0, lastDay: 0 },
-    limits: { maxPerSenderPerHour: 5, maxPerSenderPerDay: 20 },
+    sentByHelpdesk: { lastHour: 0 },
+    limits: { maxPerSenderPerHour: 5, maxPerSenderPerDay: 20, maxPerHelpdeskPerHour: 100 },
     ...overrides,
   };
 }
@@ -62,7 +64,22 @@ describe('acknowledgementAllowed', () => {
   });
 
   it('sends nothing when a limit is 0', () => {
-    const limits = { maxPerSenderPerHour: 0, maxPerSenderPerDay: 20 };
+    const limits = { maxPerSenderPerHour: 0, maxPerSenderPerDay: 20, maxPerHelpdeskPerHour: 100 };
     expect(acknowledgementAllowed(input({ limits })).allowed).toBe(false);
+  });
+
+  it('backscatter: refuses a sender the receiving server did not authenticate', () => {
+    const verdict = acknowledgementAllowed(
+      input({ senderAuthentication: { authenticated: false, reason: 'no dmarc pass for victim.example' } }),
+    );
+    expect(verdict).toEqual({ allowed: false, reason: expect.stringContaining('victim.example') });
+  });
+
+  it('backscatter: stops at the per-helpdesk hourly cap whatever the sender', () => {
+    expect(acknowledgementAllowed(input({ sentByHelpdesk: { lastHour: 99 } })).allowed).toBe(true);
+    expect(acknowledgementAllowed(input({ sentByHelpdesk: { lastHour: 100 } }))).toEqual({
+      allowed: false,
+      reason: expect.stringContaining('limit 100'),
+    });
   });
 });

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { renderAcknowledgement } from '../../shared/acknowledgement/acknowledgement.js';
+import {
+  MAX_ECHOED_NAME,
+  MAX_ECHOED_TITLE,
+  renderAcknowledgement,
+} from '../../shared/acknowledgement/acknowledgement.js';
 import { assertHeaderSafe } from '../../shared/acknowledgement/headerSafety.js';
 import { findTicketNumbers, formatTicketReference } from '../../shared/tickets/ticketNumber.js';
 
@@ -101,5 +105,21 @@ describe('renderAcknowledgement', () => {
       ticketReference: '[#123]',
     });
     expect(result.text.split('\n')[0]).toBe('--- reply above this line ---');
+  });
+
+  it('backscatter: echoes at most a short title and display name, however long the attacker made them', () => {
+    const spam = 'Cheap pills at https://spam.example/buy now '.repeat(10);
+    const result = renderAcknowledgement({
+      template: defaults,
+      separator: '',
+      placeholders: { ...placeholders, title: spam, contactName: `Visit 🎉${spam}` },
+      ticketReference: '[#123]',
+    });
+    const echoedTitle = result.subject.slice('[#123] '.length);
+    expect(Array.from(echoedTitle)).toHaveLength(MAX_ECHOED_TITLE);
+    expect(echoedTitle.endsWith('…')).toBe(true);
+    const greeting = result.text.split('\n')[0] ?? '';
+    expect(Array.from(greeting.slice('Dear '.length, -1))).toHaveLength(MAX_ECHOED_NAME);
+    expect(result.text).not.toContain(spam);
   });
 });

@@ -7,6 +7,8 @@ const emulator = {
   COSMOS_KEY: 'key',
   GRAPH_BASE_URL: 'https://127.0.0.1:9443',
   GRAPH_ACCESS_TOKEN: 'token',
+  MANAGEMENT_AUTH: 'none',
+  ALLOWED_MAILBOXES: '*',
 };
 
 const azure = {
@@ -15,6 +17,9 @@ const azure = {
   AzureWebJobsStorage__clientId: '00000000-0000-0000-0000-000000000001',
   COSMOS_ENDPOINT: 'https://cosmos-helpdesk.documents.azure.com:443/',
   AZURE_CLIENT_ID: '00000000-0000-0000-0000-000000000001',
+  WEBSITE_SITE_NAME: 'func-helpdesk',
+  WEBSITE_AUTH_ENABLED: 'True',
+  ALLOWED_MAILBOXES: 'servicedesk@contoso.com, support.contoso.com',
 };
 
 function failure(env: Record<string, string>): string {
@@ -64,5 +69,26 @@ describe('readEnvironment', () => {
     const text = failure(env as Record<string, string>);
     expect(text.startsWith(message)).toBe(true);
     expect(text).not.toContain('\n');
+  });
+
+  it('manages with Entra ID unless told otherwise, and reads the mailbox allow-list', () => {
+    expect(readEnvironment(azure)).toMatchObject({
+      MANAGEMENT_AUTH: 'entra',
+      ALLOWED_MAILBOXES: {
+        any: false,
+        domains: ['support.contoso.com'],
+        mailboxes: ['servicedesk@contoso.com'],
+      },
+    });
+  });
+
+  it.each([
+    [{ ...azure, MANAGEMENT_AUTH: 'none' }, 'Invalid setting MANAGEMENT_AUTH: none is for local runs only'],
+    [{ ...azure, MANAGEMENT_AUTH: 'off' }, 'Invalid setting MANAGEMENT_AUTH'],
+    [{ ...azure, ALLOWED_MAILBOXES: undefined }, 'Invalid setting ALLOWED_MAILBOXES'],
+    [{ ...azure, ALLOWED_MAILBOXES: ' , ' }, 'Invalid setting ALLOWED_MAILBOXES: must list at least one'],
+    [{ ...azure, ALLOWED_MAILBOXES: 'contoso' }, 'Invalid setting ALLOWED_MAILBOXES: "contoso" is not'],
+  ])('refuses an open or missing access setting (%#)', (env, message) => {
+    expect(failure(env as Record<string, string>)).toContain(message);
   });
 });

@@ -106,6 +106,20 @@ describe('CosmosHelpdeskStore', () => {
     expect(await helpdesks.acknowledgementCounts('ack-test', 'someone@example.com', now)).toEqual({
       lastHour: 1,
       lastDay: 2,
+      helpdeskLastHour: 1,
+    });
+  });
+
+  it('counts every acknowledgement of a helpdesk in the last hour, whoever it went to', async () => {
+    const now = new Date('2026-11-23T12:00:00Z');
+    for (const sender of ['a@one.example', 'b@two.example', 'c@three.example']) {
+      await helpdesks.recordAcknowledgement('ack-cap', sender, now);
+    }
+    await helpdesks.recordAcknowledgement('ack-cap', 'd@four.example', new Date(now.getTime() - 3_700_000));
+    expect(await helpdesks.acknowledgementCounts('ack-cap', 'new@five.example', now)).toEqual({
+      lastHour: 0,
+      lastDay: 0,
+      helpdeskLastHour: 3,
     });
   });
 });
@@ -196,6 +210,8 @@ describe('CosmosMailRecordStore', () => {
     );
     expect(replaced).not.toBeNull();
     expect(await records.replace({ ...record, attempts: 5 }, created!.etag)).toBeNull();
-    expect((await records.keptAside('records-test', ['main'])).map((r) => r.id)).toEqual(['record-1']);
+    expect((await records.withState('records-test', ['main'], 'keptAside')).map((r) => r.id)).toEqual([
+      'record-1',
+    ]);
   });
 });

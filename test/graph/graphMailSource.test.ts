@@ -248,6 +248,41 @@ describe('GraphMailSource against the Graph emulator', () => {
     });
   });
 
+  describe('the folder a mailbox reads', () => {
+    async function listed(folder: string): Promise<string[]> {
+      const ids: string[] = [];
+      for await (const page of source.listMessages({ userId: mailbox, folder }, { scan: 'unread' })) {
+        ids.push(...page.map((m) => m.id));
+      }
+      return ids;
+    }
+
+    it.each(['..', '%2E%2E', '.', '../inbox'])(
+      'path traversal: %s never lists mail outside the folder (the whole mailbox)',
+      async (folder) => {
+        emulator.deliver(mailbox, mime('In the inbox'));
+        emulator.deliver(mailbox, mime('Private, deleted'), { folder: 'deleteditems' });
+        await expect(listed(folder)).rejects.toMatchObject({ code: 'ErrorFolderNotFound' });
+        expect(emulator.counters()['GET /users/{id}/messages'] ?? 0).toBe(0);
+      },
+    );
+
+    it('reads a well-known folder, a folder id, and a folder by its display name', async () => {
+      const inbox = emulator.deliver(mailbox, mime('In the inbox'));
+      const folderId = await source.ensureFolder(mailbox, 'Support requests');
+      const filed = emulator.deliver(mailbox, mime('Filed'), { folder: folderId });
+      expect(await listed('Inbox')).toEqual([inbox]);
+      expect(await listed(folderId)).toEqual([filed]);
+      expect(await listed('support REQUESTS')).toEqual([filed]);
+      expect(await source.resolveFolder(mailbox, 'Support requests')).toBe(folderId);
+    });
+
+    it('refuses a display name no folder has, without creating one', async () => {
+      await expect(listed('No such folder')).rejects.toBeInstanceOf(GraphRequestError);
+      expect(emulator.counters()['POST /users/{id}/mailFolders'] ?? 0).toBe(0);
+    });
+  });
+
   describe('ensureFolder', () => {
     it('creates the folder once and then answers from its cache', async () => {
       const [first, second] = await Promise.all([

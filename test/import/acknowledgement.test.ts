@@ -279,6 +279,44 @@ describe('mail that is never acknowledged', () => {
       }),
       made: 'createTicket',
     },
+    {
+      name: 'backscatter: a forged From that failed DMARC at the receiving server',
+      mail: () => ({
+        from: 'CEO <ceo@victim.example>',
+        subject: 'Buy cheap pills at spam.example',
+        text: 'Spam.\n',
+        messageId: '<never-forged@attacker.example>',
+        authenticationResults: [
+          'spf=fail (sender IP is 198.51.100.7) smtp.mailfrom=victim.example; dkim=none (message not signed) header.d=none;dmarc=fail action=none header.from=victim.example;compauth=fail reason=000',
+        ],
+      }),
+      made: 'createTicket',
+    },
+    {
+      name: 'backscatter: a forged passing Authentication-Results below the receiving server’s own',
+      mail: () => ({
+        from: 'CEO <ceo@victim.example>',
+        subject: 'Buy more cheap pills',
+        text: 'Spam.\n',
+        messageId: '<never-forged-header@attacker.example>',
+        authenticationResults: [
+          'spf=pass (sender IP is 203.0.113.9) smtp.mailfrom=attacker.example; dkim=none (message not signed) header.d=none;dmarc=none action=none header.from=victim.example;compauth=none reason=405',
+          'spf=pass smtp.mailfrom=victim.example; dkim=pass header.d=victim.example;dmarc=pass action=none header.from=victim.example',
+        ],
+      }),
+      made: 'createTicket',
+    },
+    {
+      name: 'backscatter: mail no server authenticated (no Authentication-Results)',
+      mail: () => ({
+        from: 'Someone <someone@victim.example>',
+        subject: 'Unauthenticated request',
+        text: 'Hello.\n',
+        messageId: '<never-unauthenticated@victim.example>',
+        authenticationResults: [],
+      }),
+      made: 'createTicket',
+    },
   ];
 
   it.each(cases)('$name', async ({ mail, to, made }) => {
@@ -547,6 +585,15 @@ describe('the per-sender limits', () => {
     expect(records.map((r) => r.acknowledgement?.state ?? null)).toEqual(['sent', 'sent', null]);
   });
 
+  it('backscatter: count plus-tagged and differently cased addresses as one sender', async () => {
+    const tagged = [
+      ...(await newRequests('dave+1@customer.example', 1)),
+      ...(await newRequests('Dave+2@Customer.Example', 1)),
+      ...(await newRequests('DAVE@customer.example', 1)),
+    ];
+    expect(await acknowledged(tagged)).toBe(2);
+  });
+
   it('stop at the daily limit in the next hours, and start again a day later', async () => {
     vi.setSystemTime(start + 61 * 60_000);
     expect(await acknowledged(await newRequests('bob@customer.example', 2))).toBe(1);
@@ -554,5 +601,52 @@ describe('the per-sender limits', () => {
     expect(await acknowledged(await newRequests('bob@customer.example', 1))).toBe(0);
     vi.setSystemTime(start + 25 * 3_600_000);
     expect(await acknowledged(await newRequests('bob@customer.example', 1))).toBe(1);
+  });
+});
+
+describe('the per-helpdesk hourly cap', () => {
+  const capped: Helpdesk = testHelpdesk('capped', 'desk@capped.test', {
+    acknowledgement: { newTicket: { enabled: true }, maxPerHelpdeskPerHour: 3 },
+  });
+
+  beforeAll(async () => {
+    await seedHelpdesk(scenario, capped);
+  });
+
+  it('backscatter: a flood from many distinct senders gets at most the cap of acknowledgements', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const messageId = `<flood-${i}@sender${i}.example>`;
+      ids.push(messageId);
+      await deliverTo('desk@capped.test', {
+        from: `flood${i}@sender${i}.example`,
+        subject: `Flood ${i}`,
+        text: 'Hi.\n',
+        messageId,
+      });
+    }
+    await runTimerAndDrainQueue(scenario.env);
+    const records = await Promise.all(ids.map((id) => record(capped, id)));
+    expect(records.every((r) => r.plan?.action === 'createTicket')).toBe(true);
+    expect(await sentMail(scenario, 'desk@capped.test')).toHaveLength(3);
+  });
+});
+
+describe('what an acknowledgement repeats of the mail', () => {
+  it('backscatter: at most a short title and name, however long the sender made the subject and display name', async () => {
+    const spam = 'Cheap pills at spam.example, order now '.repeat(8);
+    await deliverTo(DESK, {
+      from: `"${spam}" <long@customer.example>`,
+      subject: spam,
+      text: 'Spam.\n',
+      messageId: '<echo-long@customer.example>',
+    });
+    await runTimerAndDrainQueue(scenario.env);
+    const [answer] = await answersTo(DESK, '<echo-long@customer.example>');
+    const title = answer?.mail.subject.replace(/^(\[[^\]]*\]\s*)+/, '') ?? '';
+    expect(Array.from(title)).toHaveLength(80);
+    expect(title.endsWith('…')).toBe(true);
+    expect(Array.from(answer?.mail.to[0]?.name ?? '').length).toBeLessThanOrEqual(60);
+    expect(answer?.mail.text).not.toContain(spam.trim());
   });
 });

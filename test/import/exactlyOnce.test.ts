@@ -511,7 +511,7 @@ describe('overlapping runs of one mailbox', () => {
     expect(second.counts.created).toBeGreaterThan(0);
     expect(second.counts.created + stalledResult.counts.created).toBe(30);
     await expectAllImported('overlap-lapse', userId, 30);
-    const records = await deps.records.keptAside('overlap-lapse', ['main']);
+    const records = await deps.records.withState('overlap-lapse', ['main'], 'keptAside');
     expect(records).toEqual([]);
   });
 });

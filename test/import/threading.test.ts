@@ -1,9 +1,12 @@
+import { HttpRequest } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keptAsideMessagesHandler } from '../../functions/keptAsideMessages.js';
 import type { Helpdesk } from '../../shared/helpdesk/settings.js';
+import { listKeptAside } from '../../shared/import/keptAside.js';
 import { type MailRecord, mailboxKey, messageKey } from '../../shared/import/mailRecord.js';
 import { isOwnMessageId } from '../../shared/mail/classify.js';
 import type { Contact } from '../../shared/tickets/model.js';
-import { runTimerAndDrainQueue } from '../support/functionRuns.js';
+import { invocation, runTimerAndDrainQueue } from '../support/functionRuns.js';
 import { testHelpdesk } from '../support/helpdeskFixtures.js';
 import {
   type ImportScenario,
@@ -20,10 +23,11 @@ import { rawMail, type TestMail } from '../support/mail.js';
  * in the `mail` container (classification and plan) and on what was written to the tickets.
  */
 
-type Setting = 'accept' | 'acceptAndFlag' | 'newTicket';
+type Setting = 'internalAndFlag' | 'accept' | 'acceptAndFlag' | 'newTicket';
 
 /** One helpdesk per R18 setting; auto-replies supplement in two of them and are skipped in the third. */
 const helpdesks: Record<Setting, Helpdesk> = {
+  internalAndFlag: desk('internal', { unrelatedSender: 'internalAndFlag', autoReplies: 'skip' }),
   accept: desk('accept', { unrelatedSender: 'accept', autoReplies: 'supplement' }),
   acceptAndFlag: desk('flag', { unrelatedSender: 'acceptAndFlag', autoReplies: 'skip' }),
   newTicket: desk('newticket', { unrelatedSender: 'newTicket', autoReplies: 'supplement' }),
@@ -259,7 +263,8 @@ describe('a ticket number in the subject from a sender unrelated to the ticket (
     },
     { who: 'an unknown sender', from: 'Sam Stranger <sam@stranger.example>', related: false },
   ];
-  const expected: Record<Setting, 'supplement' | 'flagged' | 'newTicket'> = {
+  const expected: Record<Setting, 'supplement' | 'flagged' | 'internal' | 'newTicket'> = {
+    internalAndFlag: 'internal',
     accept: 'supplement',
     acceptAndFlag: 'flagged',
     newTicket: 'newTicket',
@@ -303,16 +308,19 @@ describe('a ticket number in the subject from a sender unrelated to the ticket (
       expect(created?.number).not.toBe(number);
       return;
     }
-    const flagged = outcome === 'flagged' ? 'Sender is not related to this ticket.' : null;
+    const flagged = outcome === 'supplement' ? null : 'Sender is not related to this ticket.';
     expect(plan).toEqual({
       action: 'supplement',
       ticketNumber: number,
       via: 'subject',
       flagged,
       automatic: null,
+      ...(outcome === 'internal' ? { internal: true } : {}),
     });
+    expect((await record(helpdesk, messageId)).state).toBe(flagged ? 'flagged' : 'stored');
     const { supplement, history } = await supplementOf(helpdesk, number, messageId);
     expect(supplement?.flagged).toBe(flagged);
+    expect(supplement?.visibleToCustomer).toBe(outcome !== 'internal');
     if (flagged) expect(history?.text).toContain(flagged);
     else expect(history?.text).not.toContain('not related');
   });
@@ -496,5 +504,70 @@ describe('bounces and our own mail never make tickets (R15)', () => {
 
   it('made no ticket of any of them', async () => {
     expect(await scenario.deps.tickets.listTickets(helpdesk.id)).toHaveLength(ticketsBefore);
+  });
+});
+
+describe('a stranger who guesses a ticket number, under the default setting (R18)', () => {
+  const helpdesk = testHelpdesk('default-r18', 'desk@default-r18.test', {
+    acknowledgement: { newTicket: { enabled: true }, supplement: { enabled: true } },
+  });
+  let number: number;
+
+  beforeAll(async () => {
+    await seedHelpdesk(scenario, helpdesk);
+    number = await ticketFrom(helpdesk, '<guess-orig@customer.example>', 'Salary slips');
+    await deliver(helpdesk, {
+      from: 'Mallory <mallory@attacker.example>',
+      subject: `Re: [#${number}] anything`,
+      text: 'Please send the slips to me instead.\n',
+      messageId: '<guess-attack@attacker.example>',
+    });
+    await runTimerAndDrainQueue(scenario.env);
+  });
+
+  it('attack: writes only an internal supplement: hidden from the customer, the status unchanged', async () => {
+    expect(helpdesk.importer.unrelatedSender).toBe('internalAndFlag');
+    const { supplement } = await supplementOf(helpdesk, number, '<guess-attack@attacker.example>');
+    expect(supplement).toMatchObject({
+      visibleToCustomer: false,
+      flagged: 'Sender is not related to this ticket.',
+    });
+    const ticket = await scenario.deps.tickets.getTicket(helpdesk.id, number);
+    expect(ticket?.statusId).toBe('imported');
+    expect(ticket?.participants).not.toContain('mallory@attacker.example');
+    const sent = await sentMail(scenario, address(helpdesk));
+    expect(sent.filter((s) => s.to.includes('mallory@attacker.example'))).toHaveLength(0);
+  });
+
+  it('attack: lists the mail as flagged for a person, next to (not among) the kept-aside mail', async () => {
+    const key = messageKey('<guess-attack@attacker.example>');
+    expect((await record(helpdesk, '<guess-attack@attacker.example>')).state).toBe('flagged');
+    const listed = await keptAsideMessagesHandler(
+      new HttpRequest({
+        method: 'GET',
+        url: `http://localhost/api/helpdesks/${helpdesk.id}/messages?state=flagged`,
+        params: { helpdeskId: helpdesk.id },
+      }),
+      invocation('keptAsideMessages'),
+    );
+    expect(listed.status).toBe(200);
+    expect(listed.jsonBody).toMatchObject({
+      state: 'flagged',
+      messages: [{ key, ticketNumber: number, senderDomain: 'attacker.example', reason: expect.any(String) }],
+    });
+    expect(await listKeptAside(scenario.deps, helpdesk.id)).toEqual([]);
+  });
+
+  it('refuses an unknown listing state with a 400 naming it', async () => {
+    const listed = await keptAsideMessagesHandler(
+      new HttpRequest({
+        method: 'GET',
+        url: `http://localhost/api/helpdesks/${helpdesk.id}/messages?state=stored`,
+        params: { helpdeskId: helpdesk.id },
+      }),
+      invocation('keptAsideMessages'),
+    );
+    expect(listed.status).toBe(400);
+    expect(listed.jsonBody).toMatchObject({ error: { field: 'query.state' } });
   });
 });

@@ -23,9 +23,10 @@ export interface ImportScenario {
   database: Database;
 }
 
-export async function startImportScenario(): Promise<ImportScenario> {
+/** `overrides` change app settings (before the app reads them: once per test file). */
+export async function startImportScenario(overrides: Record<string, string> = {}): Promise<ImportScenario> {
   const local = await startLocalGraph();
-  const env = { ...testEnvironment(), ...local.env };
+  const env = { ...testEnvironment(overrides), ...local.env };
   Object.assign(process.env, env);
   const environment = readEnvironment(env);
   await provisionLocalResources(environment);

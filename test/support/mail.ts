@@ -11,12 +11,24 @@ export interface TestMail {
   inReplyTo?: string;
   references?: string[];
   headers?: Record<string, string>;
+  /**
+   * Authentication-Results headers, topmost first. Left out: the one Exchange Online stamps on mail
+   * from a sender it authenticated (DMARC pass for the From domain).
+   */
+  authenticationResults?: string[];
   attachments?: Array<{ filename?: string; content: Buffer; contentType?: string; cid?: string }>;
   date?: Date;
 }
 
-/** A raw RFC 822 mail, built the way a real mail client would. */
+/** Exchange Online's header for mail whose From domain passed DMARC. */
+export function exchangeOnlinePass(fromDomain: string): string {
+  return `spf=pass (sender IP is 192.0.2.10) smtp.mailfrom=${fromDomain}; dkim=pass (signature was verified) header.d=${fromDomain};dmarc=pass action=none header.from=${fromDomain};compauth=pass reason=100`;
+}
+
+/** A raw RFC 822 mail, built the way a real mail client would, as it arrives in an Exchange Online mailbox. */
 export async function rawMail(mail: TestMail): Promise<Buffer> {
+  const fromDomain = /@([^\s>]+)>?\s*$/.exec(mail.from)?.[1] ?? 'unknown.example';
+  const authenticationResults = mail.authenticationResults ?? [exchangeOnlinePass(fromDomain)];
   const composer = new MailComposer({
     from: mail.from,
     to: mail.to ?? 'desk@example.test',
@@ -26,7 +38,10 @@ export async function rawMail(mail: TestMail): Promise<Buffer> {
     messageId: mail.messageId,
     inReplyTo: mail.inReplyTo,
     references: mail.references,
-    headers: mail.headers,
+    headers: {
+      ...(authenticationResults.length > 0 ? { 'Authentication-Results': authenticationResults } : {}),
+      ...mail.headers,
+    },
     attachments: mail.attachments,
     date: mail.date ?? new Date('2026-11-23T08:00:00Z'),
   });

@@ -132,6 +132,10 @@ describe('decideTarget', () => {
   });
 
   it.each([
+    [
+      'internalAndFlag',
+      { action: 'supplement', ticketNumber: 7, flagged: true, via: 'subject', internal: true },
+    ],
     ['accept', { action: 'supplement', ticketNumber: 7, flagged: false, via: 'subject' }],
     ['acceptAndFlag', { action: 'supplement', ticketNumber: 7, flagged: true, via: 'subject' }],
     ['newTicket', { action: 'createTicket' }],
@@ -154,7 +158,7 @@ describe('decideTarget', () => {
     expect(decision).toEqual({ action: 'supplement', ticketNumber: 7, flagged: false, via: 'subject' });
   });
 
-  it.each(['accept', 'acceptAndFlag', 'newTicket'] as const)(
+  it.each(['internalAndFlag', 'accept', 'acceptAndFlag', 'newTicket'] as const)(
     'sends a stranger whose mail threads into another ticket to that ticket (%s)',
     (unrelatedSender) => {
       // Regression: under newTicket every reply quoting the first subject's "[#7]" made one more ticket.

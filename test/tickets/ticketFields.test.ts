@@ -141,6 +141,7 @@ describe('supplementFields and ticketChangeOnSupplement (R8)', () => {
       importedAt: '2026-11-23T09:00:00.000Z',
       flagged: null,
       automatic: null,
+      internal: false,
     });
     expect(supplement).toMatchObject({
       id: 'supplement-key-1',
@@ -162,6 +163,7 @@ describe('supplementFields and ticketChangeOnSupplement (R8)', () => {
   it('sets the status after a customer supplement and keeps the deadline unless recalculation is on', () => {
     const change = ticketChangeOnSupplement({
       addSender: true,
+      internal: false,
       helpdesk,
       ticket,
       sender: unknown,
@@ -187,6 +189,7 @@ describe('supplementFields and ticketChangeOnSupplement (R8)', () => {
     });
     const later = ticketChangeOnSupplement({
       addSender: true,
+      internal: false,
       helpdesk: recalculating,
       ticket: recalculated,
       sender: known,
@@ -194,6 +197,30 @@ describe('supplementFields and ticketChangeOnSupplement (R8)', () => {
       importedAt: 'now',
     });
     expect(later.deadline).toBe('2026-11-24T18:00:00.000Z');
+    const internal = ticketChangeOnSupplement({
+      addSender: false,
+      internal: true,
+      helpdesk: recalculating,
+      ticket: recalculated,
+      sender: unknown,
+      receivedAt: '2026-11-24T10:00:00.000Z',
+      importedAt: 'now',
+    });
+    expect(internal).toMatchObject({ statusId: recalculated.statusId, deadline: recalculated.deadline });
+  });
+
+  it('attack: an internal supplement from a stranger is hidden from the customer whatever the status says', () => {
+    const supplement = supplementFields({
+      helpdesk,
+      ticket,
+      sender: unknown,
+      content,
+      importedAt: 'now',
+      flagged: 'Sender is not related to this ticket.',
+      automatic: null,
+      internal: true,
+    });
+    expect(supplement.visibleToCustomer).toBe(false);
   });
 
   it("defect: with recalculation on and no deadlineHours, a supplement restarts the ticket's own lead time from the mail (seed 000)", () => {
@@ -213,6 +240,7 @@ describe('supplementFields and ticketChangeOnSupplement (R8)', () => {
     const change = (ticket: Ticket, helpdesk = recalculating) =>
       ticketChangeOnSupplement({
         addSender: true,
+        internal: false,
         helpdesk,
         ticket,
         sender: known,
