@@ -47,6 +47,15 @@ param cosmosMaxThroughput int = 1000
 @description('NCRONTAB schedule (six fields) of the timer that enqueues one import job per mailbox.')
 param importSchedule string = '0 */5 * * * *'
 
+@minLength(1)
+@description('The mailboxes this deployment may read (app setting ALLOWED_MAILBOXES): domains, addresses or Graph user ids, separated by commas. Importer settings naming any other mailbox are refused when saved and when a run starts. No default: someone must decide.')
+param allowedMailboxes string
+
+@minLength(36)
+@maxLength(36)
+@description('Client id of the Microsoft Entra app registration of the management API (see docs/deploy.md). App Service authentication admits only tokens issued in this tenant for api://<client id>; each helpdesk then admits its own administrators.')
+param managementApiClientId string
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -160,6 +169,8 @@ module api 'app/api.bicep' = {
     imagesContainerName: names.imagesContainer
     rawMailContainerName: names.rawMailContainer
     keptAsideContainerName: names.keptAsideContainer
+    allowedMailboxes: allowedMailboxes
+    managementApiClientId: managementApiClientId
   }
 }
 

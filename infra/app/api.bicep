@@ -41,6 +41,12 @@ param imagesContainerName string
 param rawMailContainerName string
 param keptAsideContainerName string
 
+@description('ALLOWED_MAILBOXES: the mailboxes this deployment may read.')
+param allowedMailboxes string
+
+@description('Client id of the management API\'s Entra app registration; App Service authentication admits tokens for it.')
+param managementApiClientId string
+
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
 }
@@ -133,6 +139,44 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     IMAGES_CONTAINER: imagesContainerName
     RAW_MAIL_CONTAINER: rawMailContainerName
     KEPT_ASIDE_CONTAINER: keptAsideContainerName
+    ALLOWED_MAILBOXES: allowedMailboxes
+    // Management calls are signed in by App Service authentication (below) and admitted per helpdesk.
+    MANAGEMENT_AUTH: 'entra'
+  }
+}
+
+// App Service authentication in front of every HTTP function: a caller without a valid Entra token for the
+// management API gets 401 from the platform; the app reads the verified claims from x-ms-client-principal
+// and checks the helpdesk's administrators. Bearer tokens only: no browser sign-in, so no client secret.
+resource authentication 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: functionApp
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+    }
+    httpSettings: {
+      requireHttps: true
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: managementApiClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            'api://${managementApiClientId}'
+            managementApiClientId
+          ]
+        }
+      }
+    }
   }
 }
 

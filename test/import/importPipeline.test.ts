@@ -458,7 +458,12 @@ describe('HTTP functions', () => {
       );
       expect(rejected.status).toBe(400);
       expect(rejected.jsonBody).toEqual({
-        error: { code: 'badRequest', message: `${field}: unknown key`, field },
+        error: {
+          code: 'badRequest',
+          message: `${field}: unknown key`,
+          field,
+          correlationId: expect.any(String),
+        },
       });
     }
     expect((await deps.helpdesks.get('alpha'))?.importer).toEqual(before);
