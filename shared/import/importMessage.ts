@@ -244,30 +244,13 @@ async function importOrFail(
     if (fresh && isStored(fresh.record)) {
       // Imported by an earlier run; only resuming its acknowledgement failed, which the next run tries
       // again. Not the mail's fault: no attempt counted, never kept aside, never a failure.
-      return {
-        key,
-        outcome: 'alreadyImported',
-        ticketNumber: fresh.record.plan?.action === 'skip' ? null : (fresh.record.plan?.ticketNumber ?? null),
-        operation: null,
-        classification: fresh.record.classification?.kind ?? null,
-        senderDomain: fresh.record.senderDomain,
-        reason: errorMessage(error),
-        attempt: fresh.record.attempts,
-      };
+      return resultFromRecord(key, fresh.record, 'alreadyImported', errorMessage(error));
     }
     if (progress.written && fresh) {
       // The ticket or supplement is written; only its record could not say so. No attempt counted, never
       // kept aside: the next run finds the plan on the record and completes it without writing twice.
-      return {
-        key,
-        outcome: 'failed',
-        ticketNumber: fresh.record.plan?.action === 'skip' ? null : (fresh.record.plan?.ticketNumber ?? null),
-        operation: null,
-        classification: fresh.record.classification?.kind ?? null,
-        senderDomain: fresh.record.senderDomain,
-        reason: `written, but its record is not updated yet: ${errorMessage(error)}`,
-        attempt: fresh.record.attempts,
-      };
+      const reason = `written, but its record is not updated yet: ${errorMessage(error)}`;
+      return resultFromRecord(key, fresh.record, 'failed', reason);
     }
     return failed(deps, context, summary, key, fresh, error, error instanceof ProcessingTimeExceeded);
   }
@@ -411,6 +394,25 @@ async function failed(
     existing?.etag ?? null,
   );
   return { ...base, outcome: 'keptAside', operation: context.keepAsideOperation, reason };
+}
+
+/** The result of a message whose record already says what happened to it, without a write of its own. */
+function resultFromRecord(
+  key: string,
+  record: MailRecord,
+  outcome: 'alreadyImported' | 'failed',
+  reason: string,
+): MessageResult {
+  return {
+    key,
+    outcome,
+    ticketNumber: record.plan?.action === 'skip' ? null : (record.plan?.ticketNumber ?? null),
+    operation: null,
+    classification: record.classification?.kind ?? null,
+    senderDomain: record.senderDomain,
+    reason,
+    attempt: record.attempts,
+  };
 }
 
 async function importParsed(

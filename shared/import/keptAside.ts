@@ -14,18 +14,27 @@ export interface KeptAsideMessage {
   rawMailBlob: string | null;
 }
 
+/** The records of every mailbox of the helpdesk in one state; 404 for an unknown helpdesk. */
+async function recordsInState(
+  deps: ImportDependencies,
+  helpdeskId: string,
+  state: 'keptAside' | 'flagged',
+): Promise<MailRecord[]> {
+  const helpdesk = await deps.helpdesks.get(helpdeskId);
+  if (!helpdesk) throw new ApiError('notFound', `helpdesk ${helpdeskId} does not exist`);
+  return deps.records.withState(
+    helpdeskId,
+    helpdesk.importer.mailboxes.map((m) => m.id),
+    state,
+  );
+}
+
 /** R14/R20: mail that could not be imported, with the reason and where its raw copy is. */
 export async function listKeptAside(
   deps: ImportDependencies,
   helpdeskId: string,
 ): Promise<KeptAsideMessage[]> {
-  const helpdesk = await deps.helpdesks.get(helpdeskId);
-  if (!helpdesk) throw new ApiError('notFound', `helpdesk ${helpdeskId} does not exist`);
-  const records = await deps.records.withState(
-    helpdeskId,
-    helpdesk.importer.mailboxes.map((m) => m.id),
-    'keptAside',
-  );
+  const records = await recordsInState(deps, helpdeskId, 'keptAside');
   return records.map((record) => ({
     key: record.id,
     mailboxId: record.mailboxId,
@@ -53,13 +62,7 @@ export interface FlaggedMessage {
 
 /** R18: mail imported as a flagged supplement (an unrelated sender), for a person to review. */
 export async function listFlagged(deps: ImportDependencies, helpdeskId: string): Promise<FlaggedMessage[]> {
-  const helpdesk = await deps.helpdesks.get(helpdeskId);
-  if (!helpdesk) throw new ApiError('notFound', `helpdesk ${helpdeskId} does not exist`);
-  const records = await deps.records.withState(
-    helpdeskId,
-    helpdesk.importer.mailboxes.map((m) => m.id),
-    'flagged',
-  );
+  const records = await recordsInState(deps, helpdeskId, 'flagged');
   return records.map((record) => ({
     key: record.id,
     mailboxId: record.mailboxId,
