@@ -136,11 +136,12 @@ describe('CosmosContactDirectory', () => {
 
 describe('CosmosTicketStore', () => {
   const helpdesk = testHelpdesk('tickets-test', 'desk@tickets.test');
-  const [contact] = testContacts('tickets-test');
+  const contact = testContacts('tickets-test')[0];
+  if (!contact) throw new Error('testContacts gives at least one contact');
   const ticket = newTicketFields({
     helpdesk,
     ticketNumber: 1,
-    sender: { contact: contact!, senderAddress: 'a@b.example', isDefault: true },
+    sender: { contact, senderAddress: 'a@b.example', isDefault: true },
     content: {
       subject: 's',
       receivedAt: '2026-01-01T00:00:00.000Z',
@@ -202,14 +203,14 @@ describe('CosmosMailRecordStore', () => {
       updatedAt: 'x',
     };
     const created = await records.create(record);
-    expect(created).not.toBeNull();
+    if (!created) throw new Error('the first create must succeed');
     expect(await records.create(record)).toBeNull();
     const replaced = await records.replace(
       { ...record, state: 'keptAside', keptAside: { blobName: null, reason: 'r', at: 'x' } },
-      created!.etag,
+      created.etag,
     );
     expect(replaced).not.toBeNull();
-    expect(await records.replace({ ...record, attempts: 5 }, created!.etag)).toBeNull();
+    expect(await records.replace({ ...record, attempts: 5 }, created.etag)).toBeNull();
     expect((await records.withState('records-test', ['main'], 'keptAside')).map((r) => r.id)).toEqual([
       'record-1',
     ]);
