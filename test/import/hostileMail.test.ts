@@ -31,7 +31,9 @@ afterAll(async () => {
 });
 
 describe('attack: the stall mail (490 nested Outlook marker divs around 5 MB of text)', () => {
-  it('imports in under 2 seconds', { timeout: 60_000 }, async () => {
+  // Measured here: stored after about 1 s (printed). The bound is far above that for a loaded CI machine and
+  // far below the ~100 s of the quadratic extraction.
+  it('imports in linear time (about a second)', { timeout: 60_000 }, async () => {
     const { ref, userId } = await desk('stall');
     scenario.local.graph.deliver(userId, stallMail(), { receivedDateTime: '2026-11-23T08:00:00Z' });
     let storedAfter = Number.NaN;
@@ -46,7 +48,7 @@ describe('attack: the stall mail (490 nested Outlook marker divs around 5 MB of 
       `stall mail stored after ${storedAfter.toFixed(0)} ms, run done after ${(performance.now() - start).toFixed(0)} ms`,
     );
     expect(result.counts.created).toBe(1);
-    expect(storedAfter).toBeLessThan(2000);
+    expect(storedAfter).toBeLessThan(10_000);
   });
 });
 

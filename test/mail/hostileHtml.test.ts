@@ -17,16 +17,21 @@ function timed<T>(work: () => T): { result: T; ms: number } {
 const safe = (html: string) =>
   toSafeHtml({ html, text: '', allowExternalImages: false, imageUrlForContentId: () => null });
 const MB = 1024 * 1024;
+/**
+ * Measured here: about 0.5–1 s (printed). The bound sits well above that so a loaded CI machine never fails
+ * it, and far below the ~100 s the quadratic extraction took, so that regression still fails.
+ */
+const STALL_BOUND_MS = 10_000;
 
 describe('attack: 490 nested Outlook history-marker divs around 5 MB of text (the stall mail)', () => {
-  it('previews in under 2 seconds, with the history cut at the outermost marker', async () => {
+  it('previews in linear time (about a second), with the history cut at the outermost marker', async () => {
     const raw = stallMail(490, 5 * MB);
     const start = performance.now();
     const preview = await previewMail(raw, demoHelpdesk());
     const ms = performance.now() - start;
     console.log(`stall mail (${(raw.length / MB).toFixed(1)} MB raw) previewed in ${ms.toFixed(0)} ms`);
     expect((preview.decision as { action: string }).action).toBe('createTicket');
-    expect(ms).toBeLessThan(2000);
+    expect(ms).toBeLessThan(STALL_BOUND_MS);
   });
 
   it('reply extraction reads each marker without reading its whole subtree again', () => {
@@ -34,7 +39,7 @@ describe('attack: 490 nested Outlook history-marker divs around 5 MB of text (th
     const { result, ms } = timed(() => extractReply({ text: 'Hello', html, separator: '' }));
     expect(result.replyHtml).toContain('Hello');
     expect(result.replyHtml).not.toContain('someone who quoted');
-    expect(ms).toBeLessThan(1500);
+    expect(ms).toBeLessThan(STALL_BOUND_MS / 2);
   });
 });
 
