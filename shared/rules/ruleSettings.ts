@@ -103,9 +103,8 @@ function conditionAt(depth: number): z.ZodType<Condition> {
     }
     const result = shapes[shape].safeParse(value);
     if (result.success) return result.data;
-    for (const issue of result.error.issues) {
-      context.addIssue({ code: 'custom', message: issue.message, path: issue.path });
-    }
+    // Passed on whole (an unknown key keeps its code and names the key), at its path below this one.
+    for (const issue of result.error.issues) context.addIssue({ ...issue });
     return z.NEVER;
   });
 }
