@@ -21,8 +21,13 @@ import type { MessageOutcome } from '../observability/telemetry.js';
 import { evaluateRules } from '../rules/evaluateRules.js';
 import { linksFromSubject } from '../rules/linkCriteria.js';
 import { mailFacts } from '../rules/mailFacts.js';
-import type { Contact } from '../tickets/model.js';
-import type { ArchivedAttachment, AttachmentNotStored, StoredImage, Ticket } from '../tickets/model.js';
+import type {
+  ArchivedAttachment,
+  AttachmentNotStored,
+  Contact,
+  StoredImage,
+  Ticket,
+} from '../tickets/model.js';
 import { decideTarget, referencedMessageIds, type TicketFacts } from '../tickets/threading.js';
 import {
   describeAttachments,
@@ -43,8 +48,8 @@ import {
   type MailPlan,
   type MailRecord,
   mailboxKey,
-  type RuleDecision,
   messageKey,
+  type RuleDecision,
 } from './mailRecord.js';
 
 /** Steps of one message's import, reported to `checkpoint` (crash tests, stage timing). */
