@@ -1,7 +1,15 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { conditionHolds, evaluateRules, type RuleFacts } from '../../shared/rules/evaluateRules.js';
 import { linksFromSubject } from '../../shared/rules/linkCriteria.js';
-import { conditionSchema, ruleSchema } from '../../shared/rules/ruleSettings.js';
+import {
+  conditionSchema,
+  linkCriteriaSchema,
+  ruleSchema,
+  rulesSchema,
+} from '../../shared/rules/ruleSettings.js';
+import { repoRoot } from '../support/fixtures.js';
 
 function facts(overrides: Partial<RuleFacts> = {}): RuleFacts {
   return {
@@ -299,5 +307,41 @@ describe('link criteria from the subject', () => {
       { entity: 'order', number: 'SO-12345', parts: ['SO', '12345'], source: 'subject' },
       { entity: 'order', number: '123', parts: [], source: 'subject', unresolved: true },
     ]);
+  });
+});
+
+describe('the README examples', () => {
+  const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### Rules per mailbox and link criteria (R19)'));
+  const blocks = [...section.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(`{${m[1]}}`));
+
+  it('are valid settings and do what the text says', () => {
+    const rules = rulesSchema.parse(blocks[0].rules);
+    expect(rules.map((r) => r.id)).toEqual(['billing', 'newsletters', 'new-customers']);
+    const invoice = evaluateRules(rules, facts({ headers: {} })).outcome;
+    expect(invoice).toMatchObject({
+      matched: ['billing'],
+      setFields: { categoryId: 'billing', priorityId: 'high' },
+      noAcknowledgement: true,
+    });
+    const digest = facts({ classification: 'bulk', headers: {}, subject: 'Weekly digest' });
+    expect(evaluateRules(rules, digest).outcome).toMatchObject({
+      matched: ['newsletters'],
+      ignore: 'newsletters',
+      postProcessing: { action: 'move', folder: 'Newsletters' },
+    });
+    const stranger = facts({
+      from: 'x@new.example',
+      senderKnown: false,
+      body: 'Over het Contract',
+      headers: {},
+    });
+    expect(evaluateRules(rules, stranger).outcome).toMatchObject({
+      matched: ['new-customers'],
+      createContact: true,
+      keepAside: 'new-customers',
+    });
+    const criteria = linkCriteriaSchema.parse(blocks[1].linkCriteria);
+    expect(linksFromSubject('Vraag over relnr 000123 en project 12-3-1', criteria)).toHaveLength(2);
   });
 });
