@@ -1,5 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Helpdesk } from '../../shared/helpdesk/settings.js';
+import { importMailbox } from '../../shared/import/importMailbox.js';
 import { retryKeptAside } from '../../shared/import/keptAside.js';
 import type { MailRecord } from '../../shared/import/mailRecord.js';
 import { MESSAGE_RECORD_PREFIX } from '../../shared/observability/telemetry.js';
@@ -224,5 +226,64 @@ describe('rules per mailbox (R19), end to end', () => {
       state: 'stored',
       rules: { matched: ['legal'], setFields: {} },
     });
+  });
+});
+
+describe('exactly once with rules (R13, R19)', () => {
+  const DESK = 'crash@rules.test';
+  const telemetry = { messageOutcome: () => {}, mailboxRun: () => {} };
+  const ref = { helpdeskId: 'rulescrash', mailboxId: 'main' };
+  const urgent = rule('urgent', { field: 'subject', op: 'contains', value: 'urgent' }, [
+    { action: 'setField', field: 'priorityId', value: 'p1' },
+    { action: 'moveTo', folder: 'Handled' },
+  ]);
+  const crashHelpdesk = testHelpdesk('rulescrash', DESK, {
+    mailboxes: [{ id: 'main', userId: DESK, rules: [urgent] }],
+  });
+
+  async function run(checkpoint: (step: string) => void) {
+    for (let attempt = 0; attempt < 40; attempt++) {
+      const result = await importMailbox({ ...scenario.deps, checkpoint }, ref, {
+        trigger: 'test',
+        deadline: Date.now() + 60_000,
+        telemetry,
+        leaseTtlMs: 300,
+      }).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+      if (!(result instanceof Error) && result.status === 'busy') {
+        await sleep(75);
+        continue;
+      }
+      return result;
+    }
+    throw new Error('mailbox stayed busy');
+  }
+
+  it('a crash after the plan is stored, then a rule change: the retry applies the rules of the plan', async () => {
+    await seedHelpdesk(scenario, crashHelpdesk);
+    scenario.local.graph.deliver(
+      DESK,
+      await rawMail({
+        from: 'Karin <karin@customer.example>',
+        to: DESK,
+        subject: 'urgent: server down',
+        text: 'Down.\n',
+      }),
+    );
+    const crashed = await run((step) => {
+      if (step === 'planned') throw new Error('process died');
+    });
+    expect(crashed).toBeInstanceOf(Error);
+    expect(await scenario.deps.tickets.listTickets('rulescrash')).toEqual([]);
+
+    await scenario.deps.helpdesks.put(
+      testHelpdesk('rulescrash', DESK, { mailboxes: [{ id: 'main', userId: DESK, rules: [] }] }),
+    );
+    await run(() => {});
+    const [ticket] = await scenario.deps.tickets.listTickets('rulescrash');
+    expect(ticket?.priorityId).toBe('p1');
+    expect(scenario.local.graph.messages(DESK, 'Handled').map((m) => m.subject)).toEqual([
+      'urgent: server down',
+    ]);
+    expect((await mailRecords(scenario, 'rulescrash'))[0]?.rules?.matched).toEqual(['urgent']);
   });
 });
