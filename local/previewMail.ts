@@ -84,7 +84,7 @@ async function previewWithin(
     mailbox.rules,
     mailFacts({
       parsed,
-      replyText: reply.replyText,
+      replyText: () => reply.replyText,
       classification: classification.kind,
       senderKnown: false,
       ticketNumbers: subjectNumbers,

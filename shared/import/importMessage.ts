@@ -15,7 +15,7 @@ import { imageExtension } from '../mail/images.js';
 import type { ParsedMail } from '../mail/parsedMail.js';
 import { MailLimitError, parseMail } from '../mail/parseMail.js';
 import { ProcessingBudget, ProcessingTimeExceeded } from '../mail/processingBudget.js';
-import { extractReply } from '../mail/replyText.js';
+import { extractReply, type ReplyResult } from '../mail/replyText.js';
 import { toSafeHtml } from '../mail/safeHtml.js';
 import type { MessageOutcome } from '../observability/telemetry.js';
 import { evaluateRules } from '../rules/evaluateRules.js';
@@ -448,6 +448,15 @@ async function importParsed(
   const now = deps.clock();
   let sender = await resolveSender(deps, helpdesk, parsed);
   let current = existing ?? (await save(deps, newRecord(context, summary, key, now.toISOString()), null));
+  // The reply text is costly on a hostile mail: worked out at most once, and only when something needs it.
+  let replyResult: ReplyResult | null = null;
+  const reply = () => {
+    replyResult ??= extractReply(
+      { text: parsed.text, html: parsed.html, separator: helpdesk.importer.replySeparator },
+      context.budget,
+    );
+    return replyResult;
+  };
 
   if (!current.record.plan) {
     const classification = classifyMail(parsed, {
@@ -466,7 +475,7 @@ async function importParsed(
     const stored = current.record.rules;
     const rules = stored
       ? { ...stored, keepAside: null }
-      : await decideRules(deps, context, parsed, sender, classification.kind);
+      : await decideRules(deps, context, parsed, reply, sender, classification.kind);
     if (rules.keepAside !== null) {
       return keptAsideByRule(deps, context, summary, { record: { ...described, rules }, etag: current.etag });
     }
@@ -521,6 +530,7 @@ async function importParsed(
       sender,
       plan,
       rules,
+      reply,
       now,
       problems,
     );
@@ -584,6 +594,7 @@ async function writeTicketOrSupplement(
   sender: ResolvedContact,
   plan: Exclude<MailPlan, { action: 'skip' }>,
   rules: RuleDecision | null,
+  reply: () => ReplyResult,
   now: Date,
   problems: string[],
 ): Promise<Ticket> {
@@ -610,7 +621,7 @@ async function writeTicketOrSupplement(
   if (helpdesk.importer.attachments.archiveAttachments && parsed.attachments.length > 0) {
     origin.attachments = await archiveAttachments(deps, context, summary, key);
   }
-  const content = await storeContent(deps, context, parsed, plan.ticketNumber, receivedAt, origin);
+  const content = await storeContent(deps, context, parsed, reply(), plan.ticketNumber, receivedAt, origin);
   await reached(deps, 'imagesStored');
   const messageIds = parsed.messageId ? [parsed.messageId] : [];
 
@@ -705,17 +716,14 @@ async function decideRules(
   deps: ImportDependencies,
   context: MailboxContext,
   parsed: ParsedMail,
+  reply: () => ReplyResult,
   sender: ResolvedContact,
   kind: ReturnType<typeof classifyMail>['kind'],
 ): Promise<RuleDecision> {
   const { helpdesk, mailbox } = context;
-  const reply = extractReply(
-    { text: parsed.text, html: parsed.html, separator: helpdesk.importer.replySeparator },
-    context.budget,
-  );
   const facts = mailFacts({
     parsed,
-    replyText: reply.replyText,
+    replyText: () => reply().replyText,
     classification: kind,
     senderKnown: !sender.isDefault,
     ticketNumbers: findTicketNumbers(parsed.subject, {
@@ -861,6 +869,7 @@ async function storeContent(
   deps: ImportDependencies,
   context: MailboxContext,
   parsed: ParsedMail,
+  reply: ReplyResult,
   ticketNumber: number,
   receivedAt: string,
   origin: ImportedContent['origin'],
@@ -907,10 +916,6 @@ async function storeContent(
       imageUrlForContentId: (cid) => byContentId.get(cid) ?? null,
       budget: context.budget,
     });
-  const reply = extractReply(
-    { text: parsed.text, html: parsed.html, separator: helpdesk.importer.replySeparator },
-    context.budget,
-  );
   return {
     subject: parsed.subject,
     receivedAt,

@@ -4,7 +4,8 @@ import type { RuleFacts } from './evaluateRules.js';
 /** The facts rules look at, from a parsed mail and what the import found out about it. */
 export function mailFacts(input: {
   parsed: ParsedMail;
-  replyText: string;
+  /** Worked out only when a rule looks at the body: on a hostile mail it is the costly part. */
+  replyText: () => string;
   classification: string;
   senderKnown: boolean;
   ticketNumbers: number[];
@@ -19,7 +20,9 @@ export function mailFacts(input: {
     cc: addresses(parsed.cc),
     replyTo: addresses(parsed.replyTo),
     subject: parsed.subject,
-    body: input.replyText,
+    get body() {
+      return input.replyText();
+    },
     fullText: parsed.text,
     headers: parsed.headers,
     attachmentNames: parsed.attachments
