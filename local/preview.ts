@@ -1,5 +1,5 @@
 /**
- * `npm run preview -- FILE.eml [--settings helpdesk.json]`: prints, as JSON, what the importer would do with
+ * `npm run preview -- FILE.eml [--settings helpdesk.json] [--mailbox ID]`: prints, as JSON, what the importer would do with
  * one mail, touching no store (see previewMail.ts). Exit code 0 for any mail that could be read, 2 with a
  * one-line error for an unreadable file or settings.
  */
@@ -34,19 +34,28 @@ async function readSettings(file: string | undefined): Promise<Helpdesk> {
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
-    options: { settings: { type: 'string' } },
+    options: { settings: { type: 'string' }, mailbox: { type: 'string' } },
     allowPositionals: true,
   });
   const file = positionals[0];
-  if (!file) throw new UnreadableInput('usage: npm run preview -- FILE.eml [--settings helpdesk.json]');
+  if (!file) {
+    throw new UnreadableInput(
+      'usage: npm run preview -- FILE.eml [--settings helpdesk.json] [--mailbox MAILBOX-ID]',
+    );
+  }
   const helpdesk = await readSettings(values.settings);
+  if (values.mailbox && !helpdesk.importer.mailboxes.some((m) => m.id === values.mailbox)) {
+    throw new UnreadableInput(`--mailbox ${values.mailbox}: no such mailbox in the settings`);
+  }
   let raw: Buffer;
   try {
     raw = await readFile(file);
   } catch (error) {
     throw new UnreadableInput(`${file}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  process.stdout.write(`${JSON.stringify(await previewMail(raw, helpdesk), null, 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify(await previewMail(raw, helpdesk, undefined, values.mailbox), null, 2)}\n`,
+  );
   return 0;
 }
 

@@ -5,21 +5,31 @@ import { MailLimitError, MailParseError, parseMail } from '../shared/mail/parseM
 import { ProcessingBudget, ProcessingTimeExceeded } from '../shared/mail/processingBudget.js';
 import { extractReply } from '../shared/mail/replyText.js';
 import { toSafeHtml } from '../shared/mail/safeHtml.js';
+import { evaluateRules } from '../shared/rules/evaluateRules.js';
+import { linksFromSubject } from '../shared/rules/linkCriteria.js';
+import { mailFacts } from '../shared/rules/mailFacts.js';
 import { decideTarget, referencedMessageIds, type TicketFacts } from '../shared/tickets/threading.js';
+import { mergeLinks } from '../shared/tickets/ticketFields.js';
 import { findTicketNumbers } from '../shared/tickets/ticketNumber.js';
 
 /**
  * What the importer would do with one mail, touching no store. Without a store it cannot know which
  * tickets exist, so a ticket number in the subject is taken to be a known ticket of this sender; the
- * reason says so.
+ * reason says so. Nor does it know the contacts: the rules see every sender as unknown (`senderKnown`
+ * never holds). The rules are those of the mailbox `mailboxId`, by default the first.
  */
 export async function previewMail(
   raw: Buffer,
   helpdesk: Helpdesk,
   budget = new ProcessingBudget(),
+  mailboxId?: string,
 ): Promise<Record<string, unknown>> {
+  const mailbox = mailboxId
+    ? helpdesk.importer.mailboxes.find((m) => m.id === mailboxId)
+    : helpdesk.importer.mailboxes[0];
+  if (!mailbox) throw new RangeError(`no mailbox ${mailboxId} in helpdesk ${helpdesk.id}`);
   try {
-    return await previewWithin(raw, helpdesk, budget);
+    return await previewWithin(raw, helpdesk, mailbox, budget);
   } catch (error) {
     if (
       error instanceof MailLimitError ||
@@ -35,6 +45,7 @@ export async function previewMail(
 async function previewWithin(
   raw: Buffer,
   helpdesk: Helpdesk,
+  mailbox: Helpdesk['importer']['mailboxes'][number],
   budget: ProcessingBudget,
 ): Promise<Record<string, unknown>> {
   const { attachments: limits, mailboxes } = {
@@ -69,6 +80,18 @@ async function previewWithin(
     { text: parsed.text, html: parsed.html, separator: helpdesk.importer.replySeparator },
     budget,
   );
+  const { outcome, trace } = evaluateRules(
+    mailbox.rules,
+    mailFacts({
+      parsed,
+      replyText: () => reply.replyText,
+      classification: classification.kind,
+      senderKnown: false,
+      ticketNumbers: subjectNumbers,
+      mailbox,
+    }),
+  );
+  const links = mergeLinks(linksFromSubject(parsed.subject, helpdesk.importer.linkCriteria), outcome.links);
   const imageRef = new Map(
     parsed.attachments
       .filter((a) => a.content && a.contentId && a.detectedType)
@@ -102,19 +125,31 @@ async function previewWithin(
       kept: a.content !== null,
       reason: a.reason,
     })),
-    decision:
-      decision.action === 'createTicket'
-        ? {
-            action: 'createTicket',
-            reason: subjectNumbers.length
-              ? 'no known ticket number'
-              : 'no ticket number in the subject and no known thread',
-          }
-        : decision.action === 'supplement'
+    mailbox: mailbox.id,
+    rules: trace,
+    links,
+    ruleOutcome: {
+      setFields: outcome.setFields,
+      createContact: outcome.createContact,
+      noAcknowledgement: outcome.noAcknowledgement,
+      postProcessing: outcome.postProcessing ?? mailbox.postProcessing,
+    },
+    decision: outcome.keepAside
+      ? { action: 'keepAside', reason: `kept aside by rule ${outcome.keepAside} for manual handling` }
+      : outcome.ignore
+        ? { action: 'skip', reason: `ignored by rule ${outcome.ignore}` }
+        : decision.action === 'createTicket'
           ? {
-              action: 'supplement',
-              reason: `ticket ${decision.ticketNumber} from the subject (a supplement if that ticket exists in this helpdesk, otherwise a new ticket)${decision.flagged ? '; flagged: sender unrelated' : ''}`,
+              action: 'createTicket',
+              reason: subjectNumbers.length
+                ? 'no known ticket number'
+                : 'no ticket number in the subject and no known thread',
             }
-          : { action: 'skip', reason: decision.reason },
+          : decision.action === 'supplement'
+            ? {
+                action: 'supplement',
+                reason: `ticket ${decision.ticketNumber} from the subject (a supplement if that ticket exists in this helpdesk, otherwise a new ticket)${decision.flagged ? '; flagged: sender unrelated' : ''}`,
+              }
+            : { action: 'skip', reason: decision.reason },
   };
 }

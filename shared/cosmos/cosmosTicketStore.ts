@@ -51,9 +51,16 @@ export class CosmosTicketStore implements TicketStore {
     } catch (error) {
       if (cosmosStatus(error) !== 409) throw error;
     }
-    // Setting values (not adding to them) keeps a repeated change harmless.
+    // Setting values (not adding to them) keeps a repeated change harmless. At most 10 operations, the
+    // most one patch may hold: 5 fixed, the 4 fields a rule may set besides the status, and the links.
     await this.tickets.item('ticket', supplement.ticketKey).patch([
       { op: 'set', path: '/statusId', value: change.statusId },
+      ...Object.entries(change.fields).map(([field, value]) => ({
+        op: 'set' as const,
+        path: `/${field}`,
+        value,
+      })),
+      { op: 'set', path: '/links', value: change.links },
       { op: 'set', path: '/deadline', value: change.deadline },
       { op: 'set', path: '/participants', value: change.participants },
       { op: 'set', path: '/lastModifiedAt', value: change.lastModifiedAt },

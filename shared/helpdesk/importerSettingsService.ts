@@ -1,7 +1,7 @@
 import { type MailboxAllowList, mailboxAllowed } from '../config/mailboxAllowList.js';
 import { ApiError } from '../http/errors.js';
 import type { ContactDirectory, HelpdeskStore, MailboxStatus } from '../import/ports.js';
-import type { ImporterSettings } from './settings.js';
+import type { Helpdesk, ImporterSettings } from './settings.js';
 
 /** Importer settings and their version, which a client sends back to change exactly what it read. */
 export interface VersionedImporterSettings {
@@ -45,6 +45,9 @@ export async function changeImporterSettings(
       `the importer settings of helpdesk ${helpdeskId} changed since that version was read; read them again`,
     );
   }
+  const statusProblem = unknownRuleStatus(importer, await helpdesks.get(helpdeskId));
+  if (statusProblem)
+    throw new ApiError('badRequest', `${statusProblem}: no such status in this helpdesk`, statusProblem);
   if (!(await contacts.get(helpdeskId, importer.defaultContactId))) {
     throw new ApiError(
       'badRequest',
@@ -61,6 +64,22 @@ export async function changeImporterSettings(
     );
   }
   return { importer: saved.helpdesk.importer, version: saved.version };
+}
+
+/** The field of the first rule action that sets a status the helpdesk does not have, or null. */
+function unknownRuleStatus(importer: ImporterSettings, helpdesk: Helpdesk | null): string | null {
+  if (!helpdesk) return null;
+  const statuses = new Set(helpdesk.statuses.map((status) => status.id));
+  for (const [m, mailbox] of importer.mailboxes.entries()) {
+    for (const [r, rule] of mailbox.rules.entries()) {
+      for (const [a, action] of rule.then.entries()) {
+        if (action.action === 'setField' && action.field === 'statusId' && !statuses.has(action.value)) {
+          return `body.mailboxes.${m}.rules.${r}.then.${a}.value`;
+        }
+      }
+    }
+  }
+  return null;
 }
 
 /** R4: per mailbox, the last successful check, the last error and the counts of the last run. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { mailFolderProblem } from '../graph/mailFolders.js';
+import { linkCriteriaSchema, rulesSchema } from '../rules/ruleSettings.js';
 import { patternProblem } from '../text/safeRegex.js';
 
 /** Identifiers used in URLs, queue messages and partition keys. */
@@ -43,6 +44,8 @@ export const mailboxSettingsSchema = z.strictObject({
   /** unread: unread mail only; sinceLastScan: every mail received since the last successful scan (R5). */
   scan: z.enum(['unread', 'sinceLastScan']).default('unread'),
   postProcessing: postProcessingSchema.default({ action: 'markRead' }),
+  /** Rules for this mailbox's mail, evaluated in order (R19); see shared/rules/ruleSettings.ts. */
+  rules: rulesSchema,
 });
 export type MailboxSettings = z.infer<typeof mailboxSettingsSchema>;
 
@@ -105,6 +108,8 @@ export const importerSettingsSchema = z.strictObject({
     )
     .max(10)
     .default([]),
+  /** Keywords in the subject that link a ticket to a relation, a project, … by the number after them (R19). */
+  linkCriteria: linkCriteriaSchema,
   attachments: z
     .strictObject({
       maxImageBytes: z.number().int().min(1024).max(50_000_000).default(10_000_000),

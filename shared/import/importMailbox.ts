@@ -294,6 +294,7 @@ export async function importMailbox(
           senderDomain: outcome.senderDomain,
           reason: outcome.reason,
           attempt: outcome.attempt,
+          rules: outcome.rules,
         });
         if (outcome.outcome === 'inProgressElsewhere') {
           // Another run is in this mailbox after all (a lease lapsed): leave the rest to it.

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
   acknowledgementAllowed,
@@ -14,15 +15,25 @@ import { imageExtension } from '../mail/images.js';
 import type { ParsedMail } from '../mail/parsedMail.js';
 import { MailLimitError, parseMail } from '../mail/parseMail.js';
 import { ProcessingBudget, ProcessingTimeExceeded } from '../mail/processingBudget.js';
-import { extractReply } from '../mail/replyText.js';
+import { extractReply, type ReplyResult } from '../mail/replyText.js';
 import { toSafeHtml } from '../mail/safeHtml.js';
 import type { MessageOutcome } from '../observability/telemetry.js';
-import type { ArchivedAttachment, AttachmentNotStored, StoredImage, Ticket } from '../tickets/model.js';
+import { evaluateRules } from '../rules/evaluateRules.js';
+import { linksFromSubject } from '../rules/linkCriteria.js';
+import { mailFacts } from '../rules/mailFacts.js';
+import type {
+  ArchivedAttachment,
+  AttachmentNotStored,
+  Contact,
+  StoredImage,
+  Ticket,
+} from '../tickets/model.js';
 import { decideTarget, referencedMessageIds, type TicketFacts } from '../tickets/threading.js';
 import {
   describeAttachments,
   historyEntry,
   type ImportedContent,
+  mergeLinks,
   newTicketFields,
   type ResolvedContact,
   supplementFields,
@@ -38,6 +49,7 @@ import {
   type MailRecord,
   mailboxKey,
   messageKey,
+  type RuleDecision,
 } from './mailRecord.js';
 
 /** Steps of one message's import, reported to `checkpoint` (crash tests, stage timing). */
@@ -63,6 +75,8 @@ export interface MessageResult {
   senderDomain: string | null;
   reason: string | null;
   attempt: number;
+  /** Ids of the rules that matched (R19); absent when none was evaluated. */
+  rules?: string[];
 }
 
 export interface MailboxContext {
@@ -281,6 +295,11 @@ function imageLimits(helpdesk: Helpdesk) {
   };
 }
 
+/** What to do with the source mail once imported or skipped: a rule's moveTo or delete, else the mailbox's. */
+function doneOperation(record: MailRecord, context: MailboxContext): SourceOperation {
+  return record.rules?.operation ?? context.doneOperation;
+}
+
 /** A message whose record says it needs nothing more than post-processing (or nothing at all). */
 function settledResult(
   record: MailRecord,
@@ -293,10 +312,11 @@ function settledResult(
     classification: record.classification?.kind ?? null,
     senderDomain: record.senderDomain,
     attempt: record.attempts,
+    rules: record.rules?.matched,
   };
   if (isStored(record) || record.state === 'skipped') {
     if (record.acknowledgement?.state === 'sending') return null;
-    return { ...base, outcome: 'alreadyImported', operation: context.doneOperation, reason: null };
+    return { ...base, outcome: 'alreadyImported', operation: doneOperation(record, context), reason: null };
   }
   if (record.state === 'keptAside') {
     // A run may have stopped between keeping it aside and tagging (or moving) the source: finish that.
@@ -428,36 +448,54 @@ async function importParsed(
 ): Promise<MessageResult> {
   const { helpdesk } = context;
   const now = deps.clock();
-  const sender = await resolveSender(deps, helpdesk, parsed);
+  let sender = await resolveSender(deps, helpdesk, parsed);
   let current = existing ?? (await save(deps, newRecord(context, summary, key, now.toISOString()), null));
+  // The reply text is costly on a hostile mail: worked out at most once, and only when something needs it.
+  let replyResult: ReplyResult | null = null;
+  const reply = () => {
+    replyResult ??= extractReply(
+      { text: parsed.text, html: parsed.html, separator: helpdesk.importer.replySeparator },
+      context.budget,
+    );
+    return replyResult;
+  };
 
   if (!current.record.plan) {
     const classification = classifyMail(parsed, {
       ownAddresses: context.ownAddresses,
       ownMessageIdDomain: context.ownMessageIdDomain,
     });
-    const plan = await decidePlan(deps, context, parsed, sender, classification.kind);
-    current = await save(
-      deps,
-      {
-        ...current.record,
-        state: 'planned',
-        plan,
-        fingerprint,
-        classification,
-        subject: parsed.subject.slice(0, 255),
-        senderDomain: senderDomain(parsed.from?.address),
-      },
-      current.etag,
-    );
+    const described = {
+      ...current.record,
+      fingerprint,
+      classification,
+      subject: parsed.subject.slice(0, 255),
+      senderDomain: senderDomain(parsed.from?.address),
+    };
+    // Rules stored without a plan were those of a mail a rule kept aside, now retried by a person: the
+    // same actions again, but not keeping it aside a second time.
+    const stored = current.record.rules;
+    const rules = stored
+      ? { ...stored, keepAside: null }
+      : await decideRules(deps, context, parsed, reply, sender, classification.kind);
+    if (rules.keepAside !== null) {
+      return keptAsideByRule(deps, context, summary, { record: { ...described, rules }, etag: current.etag });
+    }
+    const plan: MailPlan =
+      rules.ignore !== null
+        ? { action: 'skip', reason: `ignored by rule ${rules.ignore}` }
+        : await decidePlan(deps, context, parsed, sender, classification.kind);
+    current = await save(deps, { ...described, state: 'planned', plan, rules }, current.etag);
     await reached(deps, 'planned');
   }
   const plan = current.record.plan as MailPlan;
+  const rules = current.record.rules ?? null;
   const baseResult = {
     key,
     classification: current.record.classification?.kind ?? null,
     senderDomain: current.record.senderDomain,
     attempt: current.record.attempts + 1,
+    rules: rules?.matched,
   };
 
   if (plan.action === 'skip') {
@@ -466,9 +504,12 @@ async function importParsed(
       ...baseResult,
       outcome: 'skipped',
       ticketNumber: null,
-      operation: context.doneOperation,
+      operation: doneOperation(current.record, context),
       reason: plan.reason,
     };
+  }
+  if (rules?.createContact && sender.isDefault && sender.senderAddress) {
+    sender = await createContact(deps, helpdesk, parsed, sender.senderAddress);
   }
 
   const event = plan.action === 'createTicket' ? 'newTicket' : 'supplement';
@@ -482,7 +523,19 @@ async function importParsed(
     if (!stored) throw new Error(`ticket ${plan.ticketNumber} no longer exists`);
     ticket = stored;
   } else {
-    ticket = await writeTicketOrSupplement(deps, context, summary, key, parsed, sender, plan, now, problems);
+    ticket = await writeTicketOrSupplement(
+      deps,
+      context,
+      summary,
+      key,
+      parsed,
+      sender,
+      plan,
+      rules,
+      reply,
+      now,
+      problems,
+    );
     progress.written = true;
     // Decided in the same write that says stored: a crash right after must not skip it.
     let acknowledgement: MailRecord['acknowledgement'] = null;
@@ -528,7 +581,7 @@ async function importParsed(
     ...baseResult,
     outcome: wasStored ? 'alreadyImported' : outcome,
     ticketNumber: ticket.number,
-    operation: acknowledgementPending ? null : context.doneOperation,
+    operation: acknowledgementPending ? null : doneOperation(current.record, context),
     reason: reasons.filter((reason) => reason !== null).join('; ') || null,
   };
 }
@@ -542,9 +595,13 @@ async function writeTicketOrSupplement(
   parsed: ParsedMail,
   sender: ResolvedContact,
   plan: Exclude<MailPlan, { action: 'skip' }>,
+  rules: RuleDecision | null,
+  reply: () => ReplyResult,
   now: Date,
   problems: string[],
 ): Promise<Ticket> {
+  const ruleChanges = rules ? { setFields: rules.setFields, links: rules.links } : undefined;
+  const ruleNote = rules && rules.matched.length > 0 ? ` Rules applied: ${rules.matched.join(', ')}.` : '';
   const { helpdesk } = context;
   const receivedAt = summary.receivedDateTime;
   const importedAt = now.toISOString();
@@ -566,13 +623,20 @@ async function writeTicketOrSupplement(
   if (helpdesk.importer.attachments.archiveAttachments && parsed.attachments.length > 0) {
     origin.attachments = await archiveAttachments(deps, context, summary, key);
   }
-  const content = await storeContent(deps, context, parsed, plan.ticketNumber, receivedAt, origin);
+  const content = await storeContent(deps, context, parsed, reply(), plan.ticketNumber, receivedAt, origin);
   await reached(deps, 'imagesStored');
   const messageIds = parsed.messageId ? [parsed.messageId] : [];
 
   let ticket: Ticket;
   if (plan.action === 'createTicket') {
-    ticket = newTicketFields({ helpdesk, ticketNumber: plan.ticketNumber, sender, content, importedAt });
+    ticket = newTicketFields({
+      helpdesk,
+      ticketNumber: plan.ticketNumber,
+      sender,
+      content,
+      importedAt,
+      rules: ruleChanges,
+    });
     if ((await deps.tickets.createTicket(ticket)) === 'exists') {
       const stored = await deps.tickets.getTicket(helpdesk.id, plan.ticketNumber);
       if (stored?.source.messageKey !== key) {
@@ -588,7 +652,7 @@ async function writeTicketOrSupplement(
           event: 'createdByMailImport',
           at: importedAt,
           by: helpdesk.importer.defaultEmployee,
-          text: `Ticket created by mail import from ${sender.senderAddress ?? 'an unknown sender'}.${describeAttachments(content.attachmentsNotStored)}`,
+          text: `Ticket created by mail import from ${sender.senderAddress ?? 'an unknown sender'}.${ruleNote}${describeAttachments(content.attachmentsNotStored)}`,
           messageKey: key,
           attachmentsNotStored: content.attachmentsNotStored,
         }),
@@ -619,6 +683,7 @@ async function writeTicketOrSupplement(
         // An unrelated or automatic sender does not become related by writing once.
         addSender: !plan.flagged && !plan.automatic,
         internal: plan.internal === true,
+        rules: ruleChanges,
       }),
     );
     await reached(deps, 'supplementWritten');
@@ -630,7 +695,7 @@ async function writeTicketOrSupplement(
           event: 'supplementedByMailImport',
           at: importedAt,
           by: helpdesk.importer.defaultEmployee,
-          text: `Ticket supplemented by mail import from ${sender.senderAddress ?? 'an unknown sender'}.${notes.map((n) => ` ${n}`).join('')}${describeAttachments(content.attachmentsNotStored)}`,
+          text: `Ticket supplemented by mail import from ${sender.senderAddress ?? 'an unknown sender'}.${notes.map((n) => ` ${n}`).join('')}${ruleNote}${describeAttachments(content.attachmentsNotStored)}`,
           messageKey: key,
           attachmentsNotStored: content.attachmentsNotStored,
         }),
@@ -642,6 +707,96 @@ async function writeTicketOrSupplement(
     deps.tickets.rememberMessageIds(helpdesk.id, ticket.number, messageIds),
   );
   return ticket;
+}
+
+/**
+ * The rules' outcome for a mail not planned yet (R19): the mailbox's rules over the mail's facts, the
+ * links its subject names by the helpdesk's link criteria, and a moveTo folder resolved (created when
+ * missing) so the stored outcome needs nothing looked up again.
+ */
+async function decideRules(
+  deps: ImportDependencies,
+  context: MailboxContext,
+  parsed: ParsedMail,
+  reply: () => ReplyResult,
+  sender: ResolvedContact,
+  kind: ReturnType<typeof classifyMail>['kind'],
+): Promise<RuleDecision> {
+  const { helpdesk, mailbox } = context;
+  const facts = mailFacts({
+    parsed,
+    replyText: () => reply().replyText,
+    classification: kind,
+    senderKnown: !sender.isDefault,
+    ticketNumbers: findTicketNumbers(parsed.subject, {
+      ticketPrefix: helpdesk.ticketPrefix,
+      extraPatterns: helpdesk.importer.subjectPatterns,
+    }),
+    mailbox,
+  });
+  const { outcome } = evaluateRules(mailbox.rules, facts);
+  const links = mergeLinks(linksFromSubject(parsed.subject, helpdesk.importer.linkCriteria), outcome.links);
+  const processing = outcome.postProcessing;
+  const operation: RuleDecision['operation'] =
+    processing?.action === 'move'
+      ? {
+          kind: 'move',
+          folderId: await deps.mailSource.ensureFolder(mailbox.userId, processing.folder, context.signal),
+        }
+      : processing && { kind: 'delete' };
+  return { ...outcome, links, operation };
+}
+
+/** R19 keepAside: the mail waits, with its raw copy, for a person; a retry imports it with the same rules. */
+async function keptAsideByRule(
+  deps: ImportDependencies,
+  context: MailboxContext,
+  summary: MailSummary,
+  current: { record: MailRecord & { rules: RuleDecision }; etag: string },
+): Promise<MessageResult> {
+  const { record } = current;
+  const reason = `kept aside by rule ${record.rules.keepAside} for manual handling`;
+  const blobName = await withMime(deps, context, summary, (raw) =>
+    deps.rawMail.keepAside(context.helpdesk.id, context.mailbox.id, record.id, raw),
+  );
+  const at = deps.clock().toISOString();
+  await save(deps, { ...record, state: 'keptAside', keptAside: { blobName, reason, at } }, current.etag);
+  return {
+    key: record.id,
+    outcome: 'keptAside',
+    ticketNumber: null,
+    operation: context.keepAsideOperation,
+    classification: record.classification?.kind ?? null,
+    senderDomain: record.senderDomain,
+    reason,
+    attempt: record.attempts + 1,
+    rules: record.rules.matched,
+  };
+}
+
+/**
+ * R19 createContact: a contact of the sender's own instead of the default contact. Its id derives from
+ * the address, so a retry writes the same contact again rather than a second one.
+ */
+async function createContact(
+  deps: ImportDependencies,
+  helpdesk: Helpdesk,
+  parsed: ParsedMail,
+  address: string,
+): Promise<ResolvedContact> {
+  const emailLower = address.toLowerCase();
+  const contact: Contact = {
+    id: `mail-${createHash('sha256').update(emailLower).digest('hex').slice(0, 24)}`,
+    helpdeskId: helpdesk.id,
+    name:
+      flattenHeaderText(parsed.from?.name ?? '')
+        .trim()
+        .slice(0, 200) || emailLower,
+    emailLower,
+    organisation: null,
+  };
+  await deps.contacts.put(contact);
+  return { contact, senderAddress: address, isDefault: false };
 }
 
 async function resolveSender(
@@ -716,6 +871,7 @@ async function storeContent(
   deps: ImportDependencies,
   context: MailboxContext,
   parsed: ParsedMail,
+  reply: ReplyResult,
   ticketNumber: number,
   receivedAt: string,
   origin: ImportedContent['origin'],
@@ -762,10 +918,6 @@ async function storeContent(
       imageUrlForContentId: (cid) => byContentId.get(cid) ?? null,
       budget: context.budget,
     });
-  const reply = extractReply(
-    { text: parsed.text, html: parsed.html, separator: helpdesk.importer.replySeparator },
-    context.budget,
-  );
   return {
     subject: parsed.subject,
     receivedAt,
@@ -826,6 +978,10 @@ async function acknowledgementDue(
   const to = parsed.from?.address;
   // An unrelated sender learns nothing about the ticket from us: no acknowledgement with its title (R18).
   if (!to || !helpdesk.importer.acknowledgement[event].enabled) return null;
+  if (record.rules?.noAcknowledgement) {
+    deps.log.info(`no acknowledgement for ${record.id}: rule ${record.rules.matched.join(', ')} says none`);
+    return null;
+  }
   if (plan.action === 'supplement' && plan.flagged) return null;
   const settings = helpdesk.importer.acknowledgement;
   const counts = await deps.helpdesks.acknowledgementCounts(

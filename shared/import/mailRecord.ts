@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Classification } from '../mail/classify.js';
 import type { ParsedMail } from '../mail/parsedMail.js';
+import type { RuleOutcome } from '../rules/evaluateRules.js';
 
 /** What the import decided for one message; stored before anything is written so a retry follows it. */
 export type MailPlan =
@@ -15,6 +16,15 @@ export type MailPlan =
       internal?: boolean;
     }
   | { action: 'skip'; reason: string };
+
+/**
+ * The rules' outcome for one mail (R19), stored in the same write as its plan (or as keeping it aside):
+ * a retry applies these actions even when the rules changed meanwhile. Links hold those from the subject
+ * too; a moveTo folder is resolved to its id before it is stored.
+ */
+export type RuleDecision = RuleOutcome & {
+  operation: { kind: 'move'; folderId: string } | { kind: 'delete' } | null;
+};
 
 /**
  * The per-message record: the final guard of exactly-once. Its id is the message key; it moves
@@ -39,6 +49,8 @@ export interface MailRecord {
   attempts: number;
   lastError: string | null;
   plan: MailPlan | null;
+  /** The rules' outcome, with the plan (absent on records from before rules). */
+  rules?: RuleDecision | null;
   classification: Classification | null;
   subject: string | null;
   senderDomain: string | null;

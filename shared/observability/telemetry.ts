@@ -34,6 +34,8 @@ export interface MessageOutcomeRecord {
   senderDomain: string | null;
   reason: string | null;
   attempt: number;
+  /** Ids of the rules that matched (R19), set by administrators: no mail content. */
+  rules?: string[];
 }
 
 export interface MailboxRunSummary {
@@ -156,6 +158,7 @@ function messageFields(record: MessageOutcomeRecord) {
     senderDomain: domainOnly(record.senderDomain),
     reason: freeText(record.reason),
     attempt: count(record.attempt),
+    rules: (record.rules ?? []).map(identifier),
   };
 }
 

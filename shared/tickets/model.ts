@@ -1,4 +1,5 @@
 import type { PersonReference } from '../helpdesk/settings.js';
+import type { TicketLink } from '../rules/evaluateRules.js';
 
 /** A contact person of a customer organisation, looked up by mail address. */
 export interface Contact {
@@ -68,7 +69,7 @@ export interface Ticket {
   typeId: string | null;
   priorityId: string | null;
   environmentId: string | null;
-  categoryId: null;
+  categoryId: string | null;
   subcategoryId: null;
   ticketManager: PersonReference | null;
   assignee: PersonReference | null;
@@ -85,6 +86,8 @@ export interface Ticket {
   statusId: string;
   /** Addresses of everyone who wrote mail on this ticket (R18). */
   participants: string[];
+  /** Relations, projects, … named by the link criteria or a rule (R19); absent on older tickets. */
+  links?: TicketLink[];
   lastModifiedAt: string;
   lastModifiedBy: PersonReference;
   source: MailOrigin;

@@ -1,4 +1,6 @@
 import { type Helpdesk, importedStatus, type PersonReference, statusById } from '../helpdesk/settings.js';
+import type { TicketLink } from '../rules/evaluateRules.js';
+import type { SettableField } from '../rules/ruleSettings.js';
 import type {
   AttachmentNotStored,
   Contact,
@@ -9,6 +11,29 @@ import type {
   Ticket,
 } from './model.js';
 import { ticketKey } from './model.js';
+
+/** What the rules add to a ticket (R19): field values and links. */
+export interface RuleChanges {
+  setFields: Partial<Record<SettableField, string>>;
+  links: TicketLink[];
+}
+
+const NO_RULE_CHANGES: RuleChanges = { setFields: {}, links: [] };
+
+/** A status set by a rule, when the helpdesk has it (a status removed since the rule was saved is not). */
+function ruleStatus(helpdesk: Helpdesk, changes: RuleChanges): string | undefined {
+  const id = changes.setFields.statusId;
+  return id !== undefined && statusById(helpdesk, id) ? id : undefined;
+}
+
+/** The ticket's links with new ones added once each. */
+export function mergeLinks(existing: readonly TicketLink[], added: readonly TicketLink[]): TicketLink[] {
+  const merged = [...existing];
+  for (const link of added) {
+    if (!merged.some((l) => l.entity === link.entity && l.number === link.number)) merged.push(link);
+  }
+  return merged;
+}
 
 /** What the import knows about one mail when it writes a ticket or supplement. */
 export interface ImportedContent {
@@ -52,8 +77,11 @@ export function newTicketFields(input: {
   sender: ResolvedContact;
   content: ImportedContent;
   importedAt: string;
+  rules?: RuleChanges;
 }): Ticket {
   const { helpdesk, ticketNumber, sender, content, importedAt } = input;
+  const rules = input.rules ?? NO_RULE_CHANGES;
+  const fields = rules.setFields;
   const employee = helpdesk.importer.defaultEmployee;
   const participants = [sender.contact.emailLower, sender.senderAddress].filter(
     (address): address is string => !!address,
@@ -74,10 +102,10 @@ export function newTicketFields(input: {
     requestText: content.text,
     requestHtml: content.html,
     images: content.images,
-    typeId: helpdesk.defaults.typeId ?? null,
-    priorityId: helpdesk.defaults.priorityId ?? null,
-    environmentId: helpdesk.defaults.environmentId ?? null,
-    categoryId: null,
+    typeId: fields.typeId ?? helpdesk.defaults.typeId ?? null,
+    priorityId: fields.priorityId ?? helpdesk.defaults.priorityId ?? null,
+    environmentId: fields.environmentId ?? helpdesk.defaults.environmentId ?? null,
+    categoryId: fields.categoryId ?? null,
     subcategoryId: null,
     ticketManager: helpdesk.defaults.ticketManager ?? null,
     assignee: helpdesk.defaults.assignee ?? null,
@@ -91,8 +119,9 @@ export function newTicketFields(input: {
     projectId: null,
     evaluation: null,
     timeEstimateHours: null,
-    statusId: importedStatus(helpdesk).id,
+    statusId: ruleStatus(helpdesk, rules) ?? importedStatus(helpdesk).id,
     participants: [...new Set(participants)],
+    links: mergeLinks([], rules.links),
     lastModifiedAt: importedAt,
     lastModifiedBy: employee,
     source: content.origin,
@@ -140,6 +169,10 @@ export function supplementFields(input: {
 /** R8: what a supplement changes on its ticket; priority, assignee, planned date and estimate stay. */
 export interface TicketChangeOnSupplement {
   statusId: string;
+  /** Fields set by rules (R19), other than the status. */
+  fields: Partial<Record<Exclude<SettableField, 'statusId'>, string>>;
+  /** The ticket's links, with those of this mail added. */
+  links: TicketLink[];
   deadline: string | null;
   participants: string[];
   lastModifiedAt: string;
@@ -156,8 +189,11 @@ export function ticketChangeOnSupplement(input: {
   addSender: boolean;
   /** An internal supplement leaves the ticket's status and deadline as they are. */
   internal: boolean;
+  rules?: RuleChanges;
 }): TicketChangeOnSupplement {
   const { helpdesk, ticket, sender, receivedAt, importedAt } = input;
+  const rules = input.rules ?? NO_RULE_CHANGES;
+  const { statusId: _status, ...fields } = rules.setFields;
   const deadline =
     !input.internal && ticket.recalculateDeadline
       ? recalculatedDeadline(ticket, helpdesk.deadlineHours, receivedAt)
@@ -165,7 +201,11 @@ export function ticketChangeOnSupplement(input: {
   const participants = new Set(ticket.participants);
   if (sender.senderAddress && input.addSender) participants.add(sender.senderAddress);
   return {
-    statusId: input.internal ? ticket.statusId : helpdesk.statusAfterCustomerSupplementId,
+    statusId: input.internal
+      ? ticket.statusId
+      : (ruleStatus(helpdesk, rules) ?? helpdesk.statusAfterCustomerSupplementId),
+    fields,
+    links: mergeLinks(ticket.links ?? [], rules.links),
     deadline,
     participants: [...participants],
     lastModifiedAt: importedAt,

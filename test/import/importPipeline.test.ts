@@ -50,6 +50,29 @@ function request(method: string, path: string, params: Record<string, string>, b
   });
 }
 
+const subjectHas = { field: 'subject', op: 'contains', value: 'factuur' };
+
+/** The settings with a valid first rule and the given second one on the first mailbox. */
+function withRule(
+  settings: Helpdesk['importer'],
+  when: unknown,
+  actions: unknown[] = [{ action: 'ignore' }],
+) {
+  const first = Object.fromEntries([
+    ['id', 'ok'],
+    ['name', 'Fine'],
+    ['when', subjectHas],
+    ['then', [{ action: 'noAcknowledgement' }]],
+  ]);
+  const second = Object.fromEntries([
+    ['id', 'bad'],
+    ['name', 'Bad'],
+    ['when', when],
+    ['then', actions],
+  ]);
+  return { ...settings, mailboxes: [{ ...settings.mailboxes[0], rules: [first, second] }] };
+}
+
 beforeAll(async () => {
   local = await startLocalGraph();
   env = { ...testEnvironment(), ...local.env };
@@ -417,6 +440,22 @@ describe('HTTP functions', () => {
       [
         { ...settings, acknowledgement: { newTicket: { subject: 'Hi\r\nBcc: x@evil.example' } } },
         'body.acknowledgement.newTicket.subject',
+      ],
+      [
+        withRule(settings, { any: [subjectHas, { field: 'body', op: 'matches', value: '(a)\\1' }] }),
+        'body.mailboxes.0.rules.1.when.any.1.value',
+      ],
+      [
+        withRule(settings, subjectHas, [{ action: 'setField', field: 'statusId', value: 'nope' }]),
+        'body.mailboxes.0.rules.1.then.0.value',
+      ],
+      [
+        withRule(settings, { not: { ...subjectHas, kaseSensitive: true } }),
+        'body.mailboxes.0.rules.1.when.not.kaseSensitive',
+      ],
+      [
+        { ...settings, linkCriteria: [{ keyword: 'relnr', entity: 'relation', numberPattern: '(?=1)' }] },
+        'body.linkCriteria.0.numberPattern',
       ],
     ] as const) {
       const rejected = await importerSettingsHandler(

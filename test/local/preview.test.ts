@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { demoHelpdesk } from '../../local/demoHelpdesk.js';
 import { previewMail } from '../../local/previewMail.js';
+import { helpdeskSchema } from '../../shared/helpdesk/settings.js';
 import { glpiCorpus, repoRoot } from '../support/fixtures.js';
 
 const run = promisify(execFile);
@@ -129,5 +130,92 @@ describe('preview', () => {
     );
     expect(bad).toMatchObject({ code: 2 });
     expect((bad as { stderr: string }).stderr).toContain('--settings');
+  });
+});
+
+describe('preview of rules and link criteria (R19)', () => {
+  const mail = (subject: string, extraHeaders: string[] = []) =>
+    Buffer.from(
+      [
+        'From: Anna <anna@leverancier.example>',
+        'To: desk@demo.test',
+        `Subject: ${subject}`,
+        'Message-ID: <rules-preview@leverancier.example>',
+        ...extraHeaders,
+        'Content-Type: text/plain; charset=utf-8',
+        '',
+        'Zie bijlage.',
+        '',
+      ].join('\r\n'),
+    );
+  const rules = [
+    {
+      id: 'billing',
+      name: 'Supplier invoices',
+      when: {
+        all: [
+          { field: 'subject', op: 'contains', value: 'factuur' },
+          { field: 'from', op: 'endsWith', value: '@leverancier.example' },
+        ],
+      },
+      actions: [
+        { action: 'setField', field: 'priorityId', value: 'high' },
+        { action: 'link', entity: 'relation', number: '000123' },
+      ],
+      stop: true,
+    },
+    {
+      id: 'lists',
+      name: 'Lists',
+      when: { field: 'header:List-Id', op: 'exists' },
+      actions: [{ action: 'ignore' }],
+    },
+    {
+      id: 'legal',
+      name: 'Legal',
+      when: { field: 'subject', op: 'contains', value: 'legal' },
+      actions: [{ action: 'keepAside' }],
+    },
+  ].map(({ actions, ...rest }) => Object.fromEntries([...Object.entries(rest), ['then', actions]]));
+
+  function settings() {
+    const demo = demoHelpdesk();
+    const mailboxes = demo.importer.mailboxes.map((m, i) => (i === 0 ? { ...m, rules } : m));
+    return {
+      ...demo,
+      importer: { ...demo.importer, mailboxes, linkCriteria: [{ keyword: 'project', entity: 'project' }] },
+    };
+  }
+
+  it('shows each rule, the links and the decision that follows, as a command with --settings', async () => {
+    const file = path.join(os.tmpdir(), `preview-rules-${process.pid}.eml`);
+    const settingsFile = path.join(os.tmpdir(), `preview-rules-${process.pid}.json`);
+    await writeFile(file, mail('Factuur 118 voor project 12,3,1'));
+    await writeFile(settingsFile, JSON.stringify(settings()));
+    const { stdout } = await run(tsx, [previewScript, file, '--settings', settingsFile]);
+    const result = JSON.parse(stdout) as Record<string, unknown>;
+    expect(result.rules).toEqual([{ id: 'billing', matched: true, actions: rules[0]?.then }]);
+    expect(result.links).toEqual([
+      { entity: 'project', number: '12,3,1', parts: ['12', '3', '1'], source: 'subject' },
+      { entity: 'relation', number: '000123', parts: ['000123'], source: 'rule:billing' },
+    ]);
+    expect(result.ruleOutcome).toMatchObject({ setFields: { priorityId: 'high' } });
+    expect(result.decision).toMatchObject({ action: 'createTicket' });
+  });
+
+  it('ignore → skip, keepAside → keepAside', async () => {
+    const helpdesk = helpdeskSchema.parse(settings());
+    const ignored = await previewMail(mail('Weekly digest', ['List-Id: <news.list.example>']), helpdesk);
+    expect(ignored.decision).toEqual({ action: 'skip', reason: 'ignored by rule lists' });
+    expect(ignored.rules).toEqual([
+      { id: 'billing', matched: false, actions: [] },
+      { id: 'lists', matched: true, actions: [{ action: 'ignore' }] },
+      { id: 'legal', matched: false, actions: [] },
+    ]);
+    const aside = await previewMail(mail('A legal question'), helpdesk);
+    expect(aside.decision).toEqual({
+      action: 'keepAside',
+      reason: 'kept aside by rule legal for manual handling',
+    });
   });
 });

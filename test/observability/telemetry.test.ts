@@ -77,7 +77,14 @@ describe('messageOutcome', () => {
       senderDomain: 'example.com',
       reason: null,
       attempt: 1,
+      rules: [],
     });
+  });
+
+  it('names the rules that matched', () => {
+    const { telemetry, lines } = capture();
+    telemetry.messageOutcome({ ...message, rules: ['billing', 'vip-customers'] });
+    expect(parse(lines[0]?.args[0], MESSAGE_RECORD_PREFIX).rules).toEqual(['billing', 'vip-customers']);
   });
 
   it('logs failed and kept-aside messages as warnings', () => {

@@ -91,6 +91,7 @@ describe('newTicketFields (R7)', () => {
       timeEstimateHours: null,
       statusId: 'imported',
       participants: ['karin@customer.example'],
+      links: [],
       lastModifiedAt: '2026-11-23T08:01:00.000Z',
       lastModifiedBy: { id: 'emp-importer', name: 'Importer Bot' },
       source: content.origin,
@@ -278,5 +279,70 @@ describe('supplementFields and ticketChangeOnSupplement (R8)', () => {
       messageKey: 'k',
     });
     expect(a.id).toBe(b.id);
+  });
+});
+
+describe('what rules change on a ticket (R19)', () => {
+  const relation = { entity: 'relation', number: '000123', parts: ['000123'], source: 'subject' as const };
+  const project = { entity: 'project', number: '12-3-1', parts: ['12', '3', '1'], source: 'rule:x' as const };
+
+  it('a new ticket takes the fields and links; a status the helpdesk lacks is not set', () => {
+    const ticket = newTicketFields({
+      helpdesk,
+      ticketNumber: 8,
+      sender: known,
+      content,
+      importedAt: 'now',
+      rules: { setFields: { priorityId: 'high', categoryId: 'billing', statusId: 'new' }, links: [relation] },
+    });
+    expect(ticket).toMatchObject({
+      priorityId: 'high',
+      categoryId: 'billing',
+      typeId: 'question',
+      statusId: 'new',
+      links: [relation],
+    });
+    const unknownStatus = newTicketFields({
+      helpdesk,
+      ticketNumber: 9,
+      sender: known,
+      content,
+      importedAt: 'now',
+      rules: { setFields: { statusId: 'gone' }, links: [] },
+    });
+    expect(unknownStatus.statusId).toBe('imported');
+  });
+
+  it('a supplement sets the fields and adds its links once to those of the ticket', () => {
+    const ticket = {
+      ...newTicketFields({ helpdesk, ticketNumber: 10, sender: known, content, importedAt: 'now' }),
+      links: [relation],
+    };
+    const change = ticketChangeOnSupplement({
+      addSender: true,
+      internal: false,
+      helpdesk,
+      ticket,
+      sender: known,
+      receivedAt: content.receivedAt,
+      importedAt: 'now',
+      rules: { setFields: { statusId: 'new', priorityId: 'p1' }, links: [relation, project] },
+    });
+    expect(change).toMatchObject({
+      statusId: 'new',
+      fields: { priorityId: 'p1' },
+      links: [relation, project],
+    });
+    const internal = ticketChangeOnSupplement({
+      addSender: false,
+      internal: true,
+      helpdesk,
+      ticket,
+      sender: known,
+      receivedAt: content.receivedAt,
+      importedAt: 'now',
+      rules: { setFields: { statusId: 'new' }, links: [] },
+    });
+    expect(internal.statusId).toBe(ticket.statusId);
   });
 });

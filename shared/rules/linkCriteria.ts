@@ -1,0 +1,37 @@
+import { SafeRegex } from '../text/safeRegex.js';
+import { linkFromNumber, type TicketLink } from './evaluateRules.js';
+import type { LinkCriterion } from './ruleSettings.js';
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+}
+
+/** Punctuation that ends a sentence or a list rather than the number: "relnr 123, project 4". */
+const TRAILING = /[.,;:!?)\]"']+$/;
+
+/**
+ * Links named in a subject by the helpdesk's link criteria (seed 001, "koppelcriteria"): the keyword as a
+ * word, then the word after it (an optional `:` or `#` between). That word counts as a number attempt only
+ * when it holds a digit ("project planning" links nothing); one that does not fit the number pattern
+ * (`project 12--3`) is kept as an unresolved link for a person, not dropped.
+ */
+export function linksFromSubject(subject: string, criteria: readonly LinkCriterion[]): TicketLink[] {
+  const links: TicketLink[] = [];
+  for (const criterion of criteria) {
+    // The keyword is escaped and the rest fixed, so this expression cannot backtrack badly.
+    const finder = new RegExp(
+      `(?<![\\p{L}\\p{N}])${escapeRegExp(criterion.keyword)}(?![\\p{L}\\p{N}])\\s*[:#]?\\s*(\\S*)`,
+      'giu',
+    );
+    const pattern = criterion.numberPattern
+      ? SafeRegex.compile(`^(?:${criterion.numberPattern})$`, { ignoreCase: true })
+      : undefined;
+    for (const match of subject.matchAll(finder)) {
+      const word = (match[1] ?? '').replace(TRAILING, '');
+      if (!/\d/.test(word)) continue;
+      const link = linkFromNumber(criterion.entity, word, 'subject', pattern);
+      if (!links.some((l) => l.entity === link.entity && l.number === link.number)) links.push(link);
+    }
+  }
+  return links;
+}

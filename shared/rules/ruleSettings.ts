@@ -1,0 +1,170 @@
+import { z } from 'zod';
+import { patternProblem } from '../text/safeRegex.js';
+
+/**
+ * The settings format of rules per mailbox and link criteria (R19). Written by administrators and kept for
+ * years, so every object is strict: a misspelt key is refused, naming it, never silently dropped.
+ */
+
+const ruleIdentifier = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'letters, digits, ".", "_" and "-" (at most 64)');
+
+export const conditionOps = [
+  'contains',
+  'notContains',
+  'equals',
+  'notEquals',
+  'startsWith',
+  'endsWith',
+  'matches',
+  'exists',
+  'notExists',
+] as const;
+export type ConditionOp = (typeof conditionOps)[number];
+
+export const plainFields = [
+  'from',
+  'fromName',
+  'to',
+  'cc',
+  'replyTo',
+  'subject',
+  'body',
+  'fullText',
+  'attachmentName',
+  'classification',
+  'senderKnown',
+  'ticketNumber',
+  'mailbox',
+] as const;
+
+/** A plain field, or `header:<Name>` for any header of the mail. */
+const conditionField = z
+  .string()
+  .refine(
+    (field) =>
+      (plainFields as readonly string[]).includes(field) || /^header:[\x21-\x39\x3b-\x7e]{1,76}$/.test(field),
+    `must be one of ${plainFields.join(', ')}, or header:<Name>`,
+  );
+
+export const conditionLeafSchema = z
+  .strictObject({
+    field: conditionField,
+    op: z.enum(conditionOps),
+    value: z.string().max(1000).optional(),
+    caseSensitive: z.boolean().default(false),
+  })
+  .superRefine((leaf, context) => {
+    const needsValue = leaf.op !== 'exists' && leaf.op !== 'notExists';
+    if (needsValue && leaf.value === undefined) {
+      context.addIssue({ code: 'custom', path: ['value'], message: `is required for ${leaf.op}` });
+    }
+    if (!needsValue && leaf.value !== undefined) {
+      context.addIssue({ code: 'custom', path: ['value'], message: `is not used by ${leaf.op}` });
+    }
+    if (leaf.op === 'matches' && leaf.value !== undefined) {
+      const problem = patternProblem(leaf.value);
+      if (problem !== null) {
+        context.addIssue({
+          code: 'custom',
+          path: ['value'],
+          message: `invalid regular expression: ${problem}`,
+        });
+      }
+    }
+  });
+export type ConditionLeaf = z.infer<typeof conditionLeafSchema>;
+
+export type Condition = ConditionLeaf | { all: Condition[] } | { any: Condition[] } | { not: Condition };
+
+/** Nesting deeper than this is not a rule an administrator can read; it is refused. */
+const MAX_DEPTH = 8;
+
+/**
+ * Picks the shape by its key (all, any, not, or a leaf) before validating, so a mistake is reported at its
+ * own path (`when.any.1.value`) instead of as "matches none of four shapes" at `when`.
+ */
+function conditionAt(depth: number): z.ZodType<Condition> {
+  const inner = z.lazy(() => conditionAt(depth + 1));
+  const list = z.array(inner).min(1).max(50);
+  const shapes = {
+    all: z.strictObject({ all: list }) as z.ZodType<Condition>,
+    any: z.strictObject({ any: list }) as z.ZodType<Condition>,
+    not: z.strictObject({ not: inner }) as z.ZodType<Condition>,
+    leaf: conditionLeafSchema as z.ZodType<Condition>,
+  };
+  return z.unknown().transform((value, context): Condition => {
+    const keys = value !== null && typeof value === 'object' ? Object.keys(value) : [];
+    const shape = (['all', 'any', 'not'] as const).find((key) => keys.includes(key)) ?? 'leaf';
+    if (shape !== 'leaf' && depth >= MAX_DEPTH) {
+      context.addIssue({ code: 'custom', message: `conditions nest at most ${MAX_DEPTH} deep` });
+      return z.NEVER;
+    }
+    const result = shapes[shape].safeParse(value);
+    if (result.success) return result.data;
+    // Passed on whole (an unknown key keeps its code and names the key), at its path below this one.
+    for (const issue of result.error.issues) context.addIssue({ ...issue });
+    return z.NEVER;
+  });
+}
+export const conditionSchema = conditionAt(0);
+
+/** Ticket fields a rule may set; checked against the helpdesk's lists where it has them (statuses). */
+export const settableFields = ['statusId', 'priorityId', 'typeId', 'categoryId', 'environmentId'] as const;
+export type SettableField = (typeof settableFields)[number];
+
+const linkEntity = ruleIdentifier;
+
+export const ruleActionSchema = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('setField'), field: z.enum(settableFields), value: ruleIdentifier }),
+  z.strictObject({
+    action: z.literal('link'),
+    entity: linkEntity,
+    number: z.string().min(1).max(100),
+  }),
+  z.strictObject({ action: z.literal('createContact') }),
+  z.strictObject({ action: z.literal('noAcknowledgement') }),
+  z.strictObject({ action: z.literal('keepAside') }),
+  z.strictObject({ action: z.literal('ignore') }),
+  z.strictObject({ action: z.literal('moveTo'), folder: z.string().min(1).max(255) }),
+  z.strictObject({ action: z.literal('delete') }),
+]);
+export type RuleAction = z.infer<typeof ruleActionSchema>;
+
+export const ruleSchema = z.strictObject({
+  id: ruleIdentifier,
+  name: z.string().min(1).max(200),
+  enabled: z.boolean().default(true),
+  when: conditionSchema,
+  // biome-ignore lint/suspicious/noThenProperty: the settings format names the actions "then"; an array, never thenable.
+  then: z.array(ruleActionSchema).min(1).max(20),
+  stop: z.boolean().default(false),
+});
+export type Rule = z.infer<typeof ruleSchema>;
+
+export const rulesSchema = z
+  .array(ruleSchema)
+  .max(100)
+  .refine((rules) => new Set(rules.map((rule) => rule.id)).size === rules.length, 'rule ids must be unique')
+  .default([]);
+
+export const linkCriterionSchema = z.strictObject({
+  /** The word in the subject before the number, e.g. relnr. */
+  keyword: z.string().regex(/^[\p{L}\p{N}][\p{L}\p{N}_.-]{0,39}$/u, 'a word of at most 40 letters or digits'),
+  entity: linkEntity,
+  /** Replaces the default digits-with-separators; must match the whole number. */
+  numberPattern: z
+    .string()
+    .superRefine((source, context) => {
+      // Checked as it is run: anchored at both ends.
+      const problem = patternProblem(`^(?:${source})$`);
+      if (problem !== null) {
+        context.addIssue({ code: 'custom', message: `invalid regular expression: ${problem}` });
+      }
+    })
+    .optional(),
+});
+export type LinkCriterion = z.infer<typeof linkCriterionSchema>;
+
+export const linkCriteriaSchema = z.array(linkCriterionSchema).max(20).default([]);

@@ -1,0 +1,335 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allFunctions } from '../../functions/definitions.js';
+import { type LocalHost, startLocalHost } from '../../local/host.js';
+import type { Helpdesk } from '../../shared/helpdesk/settings.js';
+import { importMailbox } from '../../shared/import/importMailbox.js';
+import type { MailRecord } from '../../shared/import/mailRecord.js';
+import { MESSAGE_RECORD_PREFIX } from '../../shared/observability/telemetry.js';
+import { testHelpdesk } from '../support/helpdeskFixtures.js';
+import {
+  type ImportScenario,
+  mailRecords,
+  seedHelpdesk,
+  sentMail,
+  startImportScenario,
+} from '../support/importScenario.js';
+import { rawMail } from '../support/mail.js';
+
+/**
+ * Rules per mailbox and link criteria (R19) through the local host: the rules saved with PUT …/importer,
+ * mail imported with POST …/import, a kept-aside mail listed and retried over HTTP; Graph emulator and
+ * Cosmos DB behind. Two mailboxes of one helpdesk with different rule sets see the same kinds of mail.
+ */
+
+const SUPPORT = 'support@rules.test';
+const SALES = 'sales@rules.test';
+
+function rule(id: string, when: unknown, actions: unknown[], stop = false) {
+  return Object.fromEntries([
+    ['id', id],
+    ['name', id],
+    ['when', when],
+    ['then', actions],
+    ['stop', stop],
+  ]);
+}
+
+const invoices = rule(
+  'billing',
+  {
+    all: [
+      { field: 'subject', op: 'contains', value: 'factuur' },
+      { field: 'from', op: 'endsWith', value: '@leverancier.example' },
+      { not: { field: 'header:List-Unsubscribe', op: 'exists' } },
+    ],
+  },
+  [
+    { action: 'setField', field: 'priorityId', value: 'high' },
+    { action: 'setField', field: 'categoryId', value: 'billing' },
+    { action: 'link', entity: 'relation', number: '000123' },
+    { action: 'noAcknowledgement' },
+  ],
+  true,
+);
+const newsletters = rule('newsletters', { field: 'header:List-Unsubscribe', op: 'exists' }, [
+  { action: 'ignore' },
+  { action: 'moveTo', folder: 'Newsletters' },
+]);
+const strangers = rule('strangers', { field: 'senderKnown', op: 'notExists' }, [{ action: 'createContact' }]);
+const legal = rule('legal', { field: 'subject', op: 'matches', value: '\\b(?:legal|juridisch)\\b' }, [
+  { action: 'keepAside' },
+]);
+
+/** Seeded without rules: they are set through the settings API, as an administrator would. */
+const helpdesk: Helpdesk = testHelpdesk('rules', SUPPORT, {
+  mailboxes: [
+    { id: 'support', userId: SUPPORT },
+    { id: 'sales', userId: SALES },
+  ],
+  acknowledgement: { newTicket: { enabled: true } },
+});
+
+let scenario: ImportScenario;
+let host: LocalHost;
+let minute = 0;
+const lines: string[] = [];
+
+async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  const response = await fetch(`${host.httpUrl}/api/${path}`, {
+    method,
+    ...(body === undefined
+      ? {}
+      : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text ? JSON.parse(text) : null };
+}
+
+/** The importer settings with rules on each mailbox and link criteria, saved through the API. */
+async function putRules(support: unknown[], sales: unknown[]): Promise<void> {
+  const read = await api('GET', `helpdesks/${helpdesk.id}/importer`);
+  const importer = read.json as Helpdesk['importer'];
+  const [first, second] = importer.mailboxes;
+  const saved = await api('PUT', `helpdesks/${helpdesk.id}/importer`, {
+    ...importer,
+    mailboxes: [
+      { ...first, rules: support },
+      { ...second, rules: sales },
+    ],
+    linkCriteria: [
+      { keyword: 'relnr', entity: 'relation' },
+      { keyword: 'project', entity: 'project' },
+    ],
+  });
+  expect(saved.status).toBe(200);
+}
+
+async function importNow(): Promise<void> {
+  expect((await api('POST', `helpdesks/${helpdesk.id}/import`)).status).toBe(200);
+}
+
+async function deliver(to: string, mail: Parameters<typeof rawMail>[0]): Promise<void> {
+  minute += 1;
+  scenario.local.graph.deliver(to, await rawMail({ to, ...mail }), {
+    receivedDateTime: new Date(Date.parse('2026-12-01T08:00:00Z') + minute * 60_000).toISOString(),
+  });
+}
+
+async function recordFor(subject: string): Promise<MailRecord> {
+  const record = (await mailRecords(scenario, helpdesk.id)).find((r) => r.subject === subject);
+  if (!record) throw new Error(`no record for ${subject}`);
+  return record;
+}
+
+async function ticketFor(subject: string) {
+  const ticket = (await scenario.deps.tickets.listTickets(helpdesk.id)).find((t) => t.title === subject);
+  if (!ticket) throw new Error(`no ticket ${subject}`);
+  return ticket;
+}
+
+beforeAll(async () => {
+  scenario = await startImportScenario();
+  await seedHelpdesk(scenario, helpdesk);
+  host = await startLocalHost({
+    // Everything but the timer: the test imports on demand, over HTTP.
+    functions: allFunctions.filter((definition) => definition.trigger !== 'timer'),
+    env: scenario.env,
+    hostJson: { version: '2.0' },
+    httpPort: 0,
+    log: (line) => lines.push(line),
+  });
+  await putRules([invoices, newsletters, strangers], [legal]);
+  const invoice = {
+    from: 'Anna <anna@leverancier.example>',
+    subject: 'Factuur 2026-118 relnr 000123 project 12-3-1',
+    text: 'Zie bijlage.\n',
+  };
+  const newsletter = {
+    from: 'News <news@list.example>',
+    subject: 'Our December newsletter',
+    text: 'Hello!\n',
+    headers: { 'List-Unsubscribe': '<mailto:unsubscribe@list.example>' },
+  };
+  await deliver(SUPPORT, invoice);
+  await deliver(SUPPORT, newsletter);
+  await deliver(SUPPORT, {
+    from: 'Karin <karin@customer.example>',
+    subject: 'Printer on fire',
+    text: 'Help.\n',
+  });
+  await deliver(SUPPORT, {
+    from: 'Nina New <nina@newcomer.example>',
+    subject: 'Question, project 7/2',
+    text: 'Hi.\n',
+  });
+  await deliver(SALES, { ...invoice, subject: 'Factuur 2026-119 via sales' });
+  await deliver(SALES, {
+    from: 'Karin <karin@customer.example>',
+    subject: 'Legal question',
+    text: 'Contract?\n',
+  });
+  await importNow();
+});
+
+afterAll(async () => {
+  await host?.stop();
+  await scenario?.local.close();
+});
+
+describe('rules per mailbox (R19), end to end', () => {
+  it('setField + link: the supplier invoice gets priority, category and links, no acknowledgement', async () => {
+    const ticket = await ticketFor('Factuur 2026-118 relnr 000123 project 12-3-1');
+    expect(ticket).toMatchObject({ priorityId: 'high', categoryId: 'billing', typeId: 'question' });
+    expect(ticket.links).toEqual([
+      { entity: 'relation', number: '000123', parts: ['000123'], source: 'subject' },
+      { entity: 'project', number: '12-3-1', parts: ['12', '3', '1'], source: 'subject' },
+    ]);
+    const record = await recordFor(ticket.title);
+    expect(record.rules?.matched).toEqual(['billing']);
+    expect(record.acknowledgement).toBeNull();
+    const history = await scenario.deps.tickets.ticketWithEverything(helpdesk.id, ticket.number);
+    expect(history?.history.map((h) => h.text).join(' ')).toContain('Rules applied: billing.');
+    const acknowledged = (await sentMail(scenario, SUPPORT)).map((sent) => sent.to[0]);
+    expect(acknowledged).toContain('karin@customer.example');
+    expect(acknowledged).not.toContain('anna@leverancier.example');
+  });
+
+  it('the same invoice in the other mailbox, without that rule, is a plain ticket', async () => {
+    const ticket = await ticketFor('Factuur 2026-119 via sales');
+    expect(ticket).toMatchObject({ priorityId: 'p3', categoryId: null, links: [] });
+    expect((await recordFor(ticket.title)).rules?.matched).toEqual([]);
+  });
+
+  it('ignore: no ticket, the record says why, and moveTo replaces marking read', async () => {
+    const record = await recordFor('Our December newsletter');
+    expect(record).toMatchObject({
+      state: 'skipped',
+      plan: { action: 'skip', reason: 'ignored by rule newsletters' },
+    });
+    expect(record.rules?.matched).toEqual(['newsletters', 'strangers']);
+    expect((await scenario.deps.tickets.listTickets(helpdesk.id)).map((t) => t.title)).not.toContain(
+      'Our December newsletter',
+    );
+    const moved = scenario.local.graph.messages(SUPPORT, 'Newsletters');
+    expect(moved.map((m) => m.subject)).toEqual(['Our December newsletter']);
+  });
+
+  it('createContact: an unknown sender gets a contact of its own instead of the default contact', async () => {
+    const ticket = await ticketFor('Question, project 7/2');
+    expect(ticket.contact).toMatchObject({ name: 'Nina New', email: 'nina@newcomer.example' });
+    expect(await scenario.deps.contacts.findByAddress(helpdesk.id, 'nina@newcomer.example')).toMatchObject({
+      id: ticket.contact.id,
+    });
+    expect(ticket.links).toEqual([
+      { entity: 'project', number: '7/2', parts: ['7', '2'], source: 'subject' },
+    ]);
+    // A known sender is left with its contact; the rule does not match.
+    const karin = await ticketFor('Printer on fire');
+    expect(karin.contact.id).toBe('known-customer');
+    expect((await recordFor('Printer on fire')).rules?.matched).toEqual([]);
+  });
+
+  it('rule ids go in the per-message telemetry record', () => {
+    const records = lines
+      .filter((line) => line.includes(MESSAGE_RECORD_PREFIX))
+      .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as { rules: string[]; outcome: string });
+    expect(records.map((r) => r.rules)).toContainEqual(['billing']);
+    expect(records.map((r) => r.rules)).toContainEqual(['legal']);
+  });
+
+  it('keepAside: the mail waits for a person; a retry imports it with the rules stored, not the changed ones', async () => {
+    const record = await recordFor('Legal question');
+    expect(record).toMatchObject({
+      state: 'keptAside',
+      plan: null,
+      rules: { matched: ['legal'], keepAside: 'legal' },
+    });
+    expect(record.keptAside?.reason).toBe('kept aside by rule legal for manual handling');
+    expect((await scenario.deps.tickets.listTickets(helpdesk.id)).map((t) => t.title)).not.toContain(
+      'Legal question',
+    );
+
+    const listed = (await api('GET', `helpdesks/${helpdesk.id}/messages`)).json as {
+      messages: Array<{ key: string; reason: string }>;
+    };
+    expect(listed.messages).toMatchObject([
+      { key: record.id, reason: 'kept aside by rule legal for manual handling' },
+    ]);
+
+    // The rules change meanwhile: the retry still applies what was decided when the mail came in.
+    await putRules(
+      [invoices, newsletters, strangers],
+      [rule('legal', legal.when, [{ action: 'setField', field: 'priorityId', value: 'urgent' }])],
+    );
+    expect((await api('POST', `helpdesks/${helpdesk.id}/messages/${record.id}/retry`)).status).toBeLessThan(
+      300,
+    );
+    await importNow();
+    const ticket = await ticketFor('Legal question');
+    expect(ticket.priorityId).toBe('p3');
+    expect(await recordFor('Legal question')).toMatchObject({
+      state: 'stored',
+      rules: { matched: ['legal'], setFields: {} },
+    });
+  });
+});
+
+describe('exactly once with rules (R13, R19)', () => {
+  const DESK = 'crash@rules.test';
+  const telemetry = { messageOutcome: () => {}, mailboxRun: () => {} };
+  const ref = { helpdeskId: 'rulescrash', mailboxId: 'main' };
+  const urgent = rule('urgent', { field: 'subject', op: 'contains', value: 'urgent' }, [
+    { action: 'setField', field: 'priorityId', value: 'p1' },
+    { action: 'moveTo', folder: 'Handled' },
+  ]);
+  const crashHelpdesk = testHelpdesk('rulescrash', DESK, {
+    mailboxes: [{ id: 'main', userId: DESK, rules: [urgent] }],
+  });
+
+  async function run(checkpoint: (step: string) => void) {
+    for (let attempt = 0; attempt < 40; attempt++) {
+      const result = await importMailbox({ ...scenario.deps, checkpoint }, ref, {
+        trigger: 'test',
+        deadline: Date.now() + 60_000,
+        telemetry,
+        leaseTtlMs: 300,
+      }).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+      if (!(result instanceof Error) && result.status === 'busy') {
+        await sleep(75);
+        continue;
+      }
+      return result;
+    }
+    throw new Error('mailbox stayed busy');
+  }
+
+  it('a crash after the plan is stored, then a rule change: the retry applies the rules of the plan', async () => {
+    await seedHelpdesk(scenario, crashHelpdesk);
+    scenario.local.graph.deliver(
+      DESK,
+      await rawMail({
+        from: 'Karin <karin@customer.example>',
+        to: DESK,
+        subject: 'urgent: server down',
+        text: 'Down.\n',
+      }),
+    );
+    const crashed = await run((step) => {
+      if (step === 'planned') throw new Error('process died');
+    });
+    expect(crashed).toBeInstanceOf(Error);
+    expect(await scenario.deps.tickets.listTickets('rulescrash')).toEqual([]);
+
+    await scenario.deps.helpdesks.put(
+      testHelpdesk('rulescrash', DESK, { mailboxes: [{ id: 'main', userId: DESK, rules: [] }] }),
+    );
+    await run(() => {});
+    const [ticket] = await scenario.deps.tickets.listTickets('rulescrash');
+    expect(ticket?.priorityId).toBe('p1');
+    expect(scenario.local.graph.messages(DESK, 'Handled').map((m) => m.subject)).toEqual([
+      'urgent: server down',
+    ]);
+    expect((await mailRecords(scenario, 'rulescrash'))[0]?.rules?.matched).toEqual(['urgent']);
+  });
+});
