@@ -671,8 +671,8 @@ function extractHtml(document: Document, separator: SeparatorMatcher, budget?: P
 /**
  * The new text of a reply (R9): everything from the helpdesk's separator line down is dropped, and
  * so is quoted history — attributions ("On … wrote:" in every language of quoteLanguages.ts),
- * Outlook header blocks in any order of their lines, "Original Message" markers, trailing (or, for bottom-posted replies, leading) "> " quotes,
- * the signature after "-- ", and the quote containers of Gmail, Outlook, Apple Mail, Thunderbird,
+ * Outlook header blocks in any order of their lines, "Original Message" markers, trailing (or, for
+ * bottom-posted replies, leading) "> " quotes, the signature after "-- ", and the quote containers of Gmail, Outlook, Apple Mail, Thunderbird,
  * Yahoo and Proton in HTML. A quoted separator removes the quote that holds it, not the text after
  * that quote. Forwarded messages are content, not history, and stay.
  */
