@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { addAbortSignal, PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import iconv from 'iconv-lite';
 import {
   type AttachmentStream,
   type EmailAddress,
@@ -151,13 +152,16 @@ export function cleanText(text: string): string {
   return text.replace(MOJIBAKE, repairMojibake).replace(CONTROL, '');
 }
 
-/** The WHATWG encoding for a declared charset name, or null when it is unknown or refused. */
+const UTF7 = 'utf-7';
+
+/** The WHATWG encoding (or UTF-7) for a declared charset name, or null when it is unknown or refused. */
 function resolveCharset(declared: string): string | null {
   let label = trimChars(declared, ' \t\r\n"\'').toLowerCase();
   label = (label.split('*')[0] ?? '').trim();
   if (label === '') return null;
-  // UTF-7 can smuggle markup ("+ADw-script+AD4-") past every filter; never decode it.
-  if (/utf-?7/.test(label)) return null;
+  // TextDecoder does not know UTF-7. Decoded here, its markup ("+ADw-script+AD4-") becomes plain
+  // characters that the sanitiser sees and removes like any other; left encoded it would slip past.
+  if (/^(?:utf-?7|unicode-1-1-utf-7|csunicode11utf7)$/.test(label)) return UTF7;
   label = label
     .replace(/^win(?:dows)?[-_ ]?(\d{3,4})$/, 'windows-$1')
     .replace(/^cp[-_ ]?(125\d)$/, 'windows-$1')
@@ -224,8 +228,13 @@ function decodeWindows1252(bytes: Uint8Array): string {
   return out.join('');
 }
 
-/** TextDecoder, except for windows-1252 (and the labels that mean it), which Node decodes as Latin-1. */
+/**
+ * TextDecoder, except for windows-1252 (and the labels that mean it), which Node decodes as Latin-1,
+ * and UTF-7, which only iconv-lite knows.
+ */
 function decodeWith(encoding: string, bytes: Uint8Array): string {
+  if (encoding === UTF7)
+    return iconv.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), 'utf7');
   return encoding === 'windows-1252' ? decodeWindows1252(bytes) : new TextDecoder(encoding).decode(bytes);
 }
 
