@@ -17,6 +17,7 @@ import { detectImageType, IMAGE_SNIFF_BYTES, type ImageType } from './images.js'
 import type { MailAddress, ParsedAttachment, ParsedMail } from './parsedMail.js';
 import { type ProcessingBudget, ProcessingTimeExceeded } from './processingBudget.js';
 import { htmlToText } from './safeHtml.js';
+import { readTnef, type TnefContent, TnefError } from './tnef.js';
 
 /** Largest header block of one MIME entity; real mail stays far below, header bombs do not. */
 export const DEFAULT_MAX_HEADER_BYTES = 256 * 1024;
@@ -900,6 +901,65 @@ async function readAttachment(
   };
 }
 
+const TNEF_TYPES = new Set(['application/ms-tnef', 'application/vnd.ms-tnef']);
+
+function isTnefAttachment(attachment: AttachmentStream): boolean {
+  const contentType = (
+    structured(attachment.headers, 'content-type')?.value ?? attachment.contentType
+  ).toLowerCase();
+  return TNEF_TYPES.has(contentType) || cleanName(attachment.filename).toLowerCase() === 'winmail.dat';
+}
+
+/** An attachment the parser did not stream itself: a file unpacked from winmail.dat, or winmail.dat kept whole. */
+function bufferedAttachment(
+  content: Buffer,
+  filename: string | null,
+  contentType: string,
+  headers: Headers = new Map(),
+): AttachmentStream {
+  return {
+    type: 'attachment',
+    content: Readable.from([content]),
+    contentType,
+    contentDisposition: 'attachment',
+    ...(filename === null ? {} : { filename }),
+    headers,
+    checksum: '',
+    partId: '',
+    size: content.length,
+    release: () => {},
+  };
+}
+
+/**
+ * The files and body inside a winmail.dat, as attachments of their own. Its bytes are held whole to
+ * read them (within the message size limit); one that is not readable TNEF stays a plain attachment.
+ */
+async function unpackTnef(
+  attachment: AttachmentStream,
+  signal: AbortSignal,
+): Promise<{ files: AttachmentStream[]; body: { text: string | null; html: string | null } | null }> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of addAbortSignal(signal, attachment.content)) chunks.push(chunk as Buffer);
+  attachment.release?.();
+  const bytes = Buffer.concat(chunks);
+  const filename = cleanName(attachment.filename) || null;
+  const whole = () => bufferedAttachment(bytes, filename, attachment.contentType, attachment.headers);
+  let content: TnefContent;
+  try {
+    content = readTnef(bytes, (value, charset) => decodeText(value, charset));
+  } catch (error) {
+    if (error instanceof TnefError) return { files: [whole()], body: null };
+    throw error;
+  }
+  const files = content.files.map((file) =>
+    bufferedAttachment(file.content, file.filename, file.contentType ?? 'application/octet-stream'),
+  );
+  const body =
+    content.text !== null || content.html !== null ? { text: content.text, html: content.html } : null;
+  return { files, body };
+}
+
 // ---------------------------------------------------------------------------------------------
 // parseMail
 // ---------------------------------------------------------------------------------------------
@@ -972,6 +1032,7 @@ export async function parseMail(
   const attachments: ParsedAttachment[] = [];
   const budget: ImageBudget = { used: 0 };
   let body: MessageText | null = null;
+  let tnefBody: { text: string | null; html: string | null } | null = null;
   let archiveFailure: ArchiveFailure | null = null;
   try {
     // Typed as a plain Transform: MailParser narrows read() to objects, which pipeline's types reject.
@@ -986,9 +1047,29 @@ export async function parseMail(
             body = item;
             continue;
           }
-          const archive = archiveAttachment ? { store: archiveAttachment, index: attachments.length } : null;
+          const read = (attachment: AttachmentStream) =>
+            readAttachment(
+              attachment,
+              resolved,
+              budget,
+              abort.signal,
+              archiveAttachment ? { store: archiveAttachment, index: attachments.length } : null,
+            );
           try {
-            attachments.push(await readAttachment(item, resolved, budget, abort.signal, archive));
+            if (isTnefAttachment(item)) {
+              const unpacked = await unpackTnef(item, abort.signal);
+              if (attachments.length + unpacked.files.length > resolved.maxParts) {
+                throw new MailLimitError(
+                  'maxParts',
+                  resolved.maxParts,
+                  `message has more than ${resolved.maxParts} parts (with the files in winmail.dat)`,
+                );
+              }
+              for (const file of unpacked.files) attachments.push(await read(file));
+              tnefBody ??= unpacked.body;
+            } else {
+              attachments.push(await read(item));
+            }
           } catch (error) {
             // pipeline() reports the abort this causes upstream, not this error: keep it.
             if (error instanceof ArchiveFailure) archiveFailure = error;
@@ -1006,8 +1087,14 @@ export async function parseMail(
 
   const { decoded, raw } = headerMap(parser.headerLines || []);
   const text = body as MessageText | null;
-  const html = text?.html && text.html.trim() !== '' ? text.html : null;
+  let html = text?.html && text.html.trim() !== '' ? text.html : null;
   let plain = text?.text ?? '';
+  // Outlook puts the whole body into winmail.dat at times; it counts only when the mail has no other.
+  const fromTnef = tnefBody as { text: string | null; html: string | null } | null;
+  if (plain.trim() === '' && html === null && fromTnef) {
+    html = fromTnef.html;
+    plain = fromTnef.text ?? '';
+  }
   if (plain.trim() === '' && html !== null) plain = htmlToText(html, limits.budget);
   for (const attachment of attachments) {
     if (attachment.contentId && html?.toLowerCase().includes(`cid:${attachment.contentId.toLowerCase()}`)) {

@@ -4,7 +4,8 @@ import { previewMail } from '../../local/previewMail.js';
 import { importMailbox, type RunOptions } from '../../shared/import/importMailbox.js';
 import { testHelpdesk } from '../support/helpdeskFixtures.js';
 import { type ImportScenario, seedHelpdesk, startImportScenario } from '../support/importScenario.js';
-import { rawMail } from '../support/mail.js';
+import { pngImage, rawMail } from '../support/mail.js';
+import { tinyPdf, tnef } from '../support/tnef.js';
 
 /** Issue 19: mail from clients in other languages and charsets, through the preview and the import. */
 
@@ -82,5 +83,66 @@ describe('UTF-7 and a Russian Outlook reply', () => {
     expect(everything?.supplements).toHaveLength(1);
     expect(everything?.supplements[0]?.description.trim()).toBe('Спасибо, теперь печатает.');
     expect(everything?.supplements[0]?.fullText).toContain('Старый текст уведомления');
+  });
+});
+
+/** Outlook's rich-text mail: no body of its own, everything in winmail.dat. */
+function winmailMail(to: string): Promise<Buffer> {
+  return rawMail({
+    from: 'Karin <karin@customer.example>',
+    to,
+    subject: 'Printer prints stripes',
+    messageId: '<winmail@customer.example>',
+    attachments: [
+      {
+        filename: 'winmail.dat',
+        contentType: 'application/ms-tnef',
+        content: tnef({
+          body: 'The printer prints stripes, see the photos and the quote.',
+          files: [
+            { filename: 'stripes 1.png', contentType: 'image/png', content: pngImage(3) },
+            { filename: 'stripes 2.png', contentType: 'image/png', content: pngImage(4) },
+            { filename: 'quote.pdf', contentType: 'application/pdf', content: tinyPdf },
+          ],
+        }),
+      },
+    ],
+  });
+}
+
+describe('winmail.dat with two images and a PDF', () => {
+  it('preview lists the files inside as attachments and shows the text inside', async () => {
+    const result = await previewMail(await winmailMail('desk@example.test'), demoHelpdesk());
+    expect(String(result.text).trim()).toBe('The printer prints stripes, see the photos and the quote.');
+    const attachments = result.attachments as Array<{ filename: string; detectedType: string | null }>;
+    expect(attachments.map((a) => [a.filename, a.detectedType])).toEqual([
+      ['stripes 1.png', 'image/png'],
+      ['stripes 2.png', 'image/png'],
+      ['quote.pdf', null],
+    ]);
+  });
+
+  it('the import stores both images on the ticket and lists the PDF', async () => {
+    const userId = 'desk@winmail.test';
+    await seedHelpdesk(scenario, testHelpdesk('winmail', userId));
+    scenario.local.graph.deliver(userId, await winmailMail(userId), {
+      receivedDateTime: '2026-11-23T08:00:00Z',
+    });
+    const result = await importMailbox(
+      scenario.deps,
+      { helpdeskId: 'winmail', mailboxId: 'main' },
+      runOptions(),
+    );
+    expect(result.counts.created).toBe(1);
+    const everything = await scenario.deps.tickets.ticketWithEverything('winmail', 1);
+    expect(everything?.ticket.requestText.trim()).toBe(
+      'The printer prints stripes, see the photos and the quote.',
+    );
+    expect(everything?.ticket.images.map((image) => [image.filename, image.contentType])).toEqual([
+      ['stripes 1.png', 'image/png'],
+      ['stripes 2.png', 'image/png'],
+    ]);
+    expect(JSON.stringify(everything?.history)).toContain('quote.pdf');
+    expect(JSON.stringify(everything?.history)).not.toContain('winmail.dat');
   });
 });
