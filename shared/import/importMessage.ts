@@ -17,7 +17,13 @@ import { ProcessingBudget, ProcessingTimeExceeded } from '../mail/processingBudg
 import { extractReply } from '../mail/replyText.js';
 import { toSafeHtml } from '../mail/safeHtml.js';
 import type { MessageOutcome } from '../observability/telemetry.js';
-import type { ArchivedAttachment, AttachmentNotStored, StoredImage, Ticket } from '../tickets/model.js';
+import type {
+  ArchivedAttachment,
+  AttachmentNotStored,
+  StoredFile,
+  StoredImage,
+  Ticket,
+} from '../tickets/model.js';
 import { decideTarget, referencedMessageIds, type TicketFacts } from '../tickets/threading.js';
 import {
   describeAttachments,
@@ -295,6 +301,7 @@ function imageLimits(helpdesk: Helpdesk) {
   return {
     maxImageBytes: helpdesk.importer.attachments.maxImageBytes,
     maxImagesBytesPerMessage: helpdesk.importer.attachments.maxImagesBytesPerMessage,
+    keep: helpdesk.importer.attachments.keep,
   };
 }
 
@@ -720,9 +727,32 @@ async function storeContent(
 ): Promise<ImportedContent> {
   const { helpdesk } = context;
   const images: StoredImage[] = [];
+  const files: StoredFile[] = [];
   const notStored: AttachmentNotStored[] = [];
   const byContentId = new Map<string, string>();
   for (const attachment of parsed.attachments) {
+    if (attachment.content && attachment.detectedFileType) {
+      // attachments.keep "all": stored by content hash beside the images, listed with its detected type.
+      const blobName = await deps.images.putImage({
+        helpdeskId: helpdesk.id,
+        ticketNumber,
+        content: attachment.content,
+        contentType: attachment.detectedFileType,
+        sha256: attachment.sha256,
+        extension: /\.([a-z0-9]{1,8})$/i.exec(attachment.filename ?? '')?.[1]?.toLowerCase() ?? 'bin',
+      });
+      if (!files.some((file) => file.blobName === blobName)) {
+        files.push({
+          blobName,
+          detectedType: attachment.detectedFileType,
+          contentType: attachment.contentType,
+          size: attachment.size,
+          sha256: attachment.sha256,
+          filename: attachment.filename,
+        });
+      }
+      continue;
+    }
     if (!attachment.content || !attachment.detectedType) {
       notStored.push({
         filename: attachment.filename,
@@ -772,6 +802,7 @@ async function storeContent(
     replyText: reply.replyText,
     replyHtml: safe(reply.replyHtml, reply.replyText),
     images,
+    files,
     attachmentsNotStored: notStored,
     origin,
   };
@@ -794,6 +825,8 @@ async function archiveAttachments(
       {
         maxMessageBytes: helpdesk.importer.attachments.maxMessageBytes,
         ...imageLimits(helpdesk),
+        // The archive streams every file; holding their bytes as well would only cost memory.
+        keep: 'images',
         budget: context.budget,
       },
       (attachment, content) =>

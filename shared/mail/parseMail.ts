@@ -13,7 +13,7 @@ import {
   parseAddressHeader,
   type StructuredHeader,
 } from 'mailparser';
-import { detectImageType, IMAGE_SNIFF_BYTES, type ImageType } from './images.js';
+import { detectFileType, detectImageType, IMAGE_SNIFF_BYTES, type ImageType } from './images.js';
 import type { MailAddress, ParsedAttachment, ParsedMail } from './parsedMail.js';
 import { type ProcessingBudget, ProcessingTimeExceeded } from './processingBudget.js';
 import { htmlToText } from './safeHtml.js';
@@ -39,6 +39,8 @@ export interface ParseLimits {
   maxImageBytes: number;
   /** Most image bytes kept for one message, all images together. */
   maxImagesBytesPerMessage: number;
+  /** Keep the bytes of every attachment within the image limits, not only of images (default "images"). */
+  keep?: 'images' | 'all';
   maxHeaderBytes?: number;
   maxMimeDepth?: number;
   maxParts?: number;
@@ -80,6 +82,8 @@ export const ATTACHMENT_REASONS = {
   notImage: 'not an image',
   imageTooLarge: 'image larger than maxImageBytes',
   messageImagesTooLarge: 'images of this message exceed maxImagesBytesPerMessage',
+  fileTooLarge: 'attachment larger than maxImageBytes',
+  messageFilesTooLarge: 'attachments of this message exceed maxImagesBytesPerMessage',
 } as const;
 
 interface ResolvedLimits {
@@ -89,6 +93,7 @@ interface ResolvedLimits {
   maxHeaderBytes: number;
   maxMimeDepth: number;
   maxParts: number;
+  keep: 'images' | 'all';
 }
 
 function resolveLimits(limits: ParseLimits): ResolvedLimits {
@@ -99,9 +104,10 @@ function resolveLimits(limits: ParseLimits): ResolvedLimits {
     maxHeaderBytes: limits.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
     maxMimeDepth: limits.maxMimeDepth ?? DEFAULT_MAX_MIME_DEPTH,
     maxParts: limits.maxParts ?? DEFAULT_MAX_PARTS,
+    keep: limits.keep ?? 'images',
   };
   for (const [name, value] of Object.entries(resolved)) {
-    if (!Number.isSafeInteger(value) || value < 1) {
+    if (name !== 'keep' && (!Number.isSafeInteger(value) || value < 1)) {
       throw new RangeError(`Parse limit ${name} must be a positive integer, got ${String(value)}`);
     }
   }
@@ -830,17 +836,22 @@ class AttachmentSink {
 
   private async sniff(): Promise<void> {
     this.detected = await detectImageType(Buffer.concat(this.head, this.headBytes));
-    this.kept = this.detected ? this.head : null;
-    this.reason = this.detected ? null : ATTACHMENT_REASONS.notImage;
+    const keepAll = this.limits.keep === 'all';
+    this.kept = this.detected || keepAll ? this.head : null;
+    this.reason = this.detected || keepAll ? null : ATTACHMENT_REASONS.notImage;
     this.head = [];
   }
 
   // Checked on every chunk so an image over a limit is dropped as soon as it crosses it.
   private enforceLimits(): void {
     if (this.kept === null) return;
-    if (this.size > this.limits.maxImageBytes) this.reason = ATTACHMENT_REASONS.imageTooLarge;
-    else if (this.budget.used + this.size > this.limits.maxImagesBytesPerMessage) {
-      this.reason = ATTACHMENT_REASONS.messageImagesTooLarge;
+    const image = Boolean(this.detected);
+    if (this.size > this.limits.maxImageBytes) {
+      this.reason = image ? ATTACHMENT_REASONS.imageTooLarge : ATTACHMENT_REASONS.fileTooLarge;
+    } else if (this.budget.used + this.size > this.limits.maxImagesBytesPerMessage) {
+      this.reason = image
+        ? ATTACHMENT_REASONS.messageImagesTooLarge
+        : ATTACHMENT_REASONS.messageFilesTooLarge;
     } else return;
     this.kept = null;
   }
@@ -892,6 +903,7 @@ async function readAttachment(
     contentType,
     archivedAs,
     detectedType: sink.detected ?? null,
+    detectedFileType: content !== null && !sink.detected ? await detectFileType(content) : null,
     size: sink.size,
     inline: attachment.contentDisposition === 'inline' || attachment.related === true,
     contentId: cid === '' ? null : cid,

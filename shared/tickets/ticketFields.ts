@@ -4,6 +4,7 @@ import type {
   Contact,
   HistoryEntry,
   MailOrigin,
+  StoredFile,
   StoredImage,
   Supplement,
   Ticket,
@@ -21,6 +22,7 @@ export interface ImportedContent {
   replyText: string;
   replyHtml: string;
   images: StoredImage[];
+  files: StoredFile[];
   attachmentsNotStored: AttachmentNotStored[];
   origin: MailOrigin;
 }
@@ -74,6 +76,7 @@ export function newTicketFields(input: {
     requestText: content.text,
     requestHtml: content.html,
     images: content.images,
+    ...(content.files.length > 0 ? { files: content.files } : {}),
     typeId: helpdesk.defaults.typeId ?? null,
     priorityId: helpdesk.defaults.priorityId ?? null,
     environmentId: helpdesk.defaults.environmentId ?? null,
@@ -127,6 +130,7 @@ export function supplementFields(input: {
     descriptionHtml: content.replyHtml,
     fullText: content.text,
     images: content.images,
+    ...(content.files.length > 0 ? { files: content.files } : {}),
     visibleToCustomer: !input.internal && (nextStatus?.visibleToCustomer ?? true),
     expanded: nextStatus?.expanded ?? true,
     flagged: input.flagged,

@@ -149,6 +149,7 @@ describe('CosmosTicketStore', () => {
       replyText: 't',
       replyHtml: '<p>t</p>',
       images: [],
+      files: [],
       attachmentsNotStored: [],
       origin: {
         messageKey: 'k1',

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoHelpdesk } from '../../local/demoHelpdesk.js';
 import { previewMail } from '../../local/previewMail.js';
@@ -144,5 +145,51 @@ describe('winmail.dat with two images and a PDF', () => {
     ]);
     expect(JSON.stringify(everything?.history)).toContain('quote.pdf');
     expect(JSON.stringify(everything?.history)).not.toContain('winmail.dat');
+  });
+});
+
+describe('attachments.keep "all" (seed 004: every file with the case)', () => {
+  it('preview shows every file kept with its detected type', async () => {
+    const helpdesk = demoHelpdesk();
+    helpdesk.importer.attachments.keep = 'all';
+    const result = await previewMail(await winmailMail('desk@example.test'), helpdesk);
+    const attachments = result.attachments as Array<{
+      filename: string;
+      detectedType: string;
+      kept: boolean;
+    }>;
+    expect(attachments.map((a) => [a.filename, a.detectedType, a.kept])).toEqual([
+      ['stripes 1.png', 'image/png', true],
+      ['stripes 2.png', 'image/png', true],
+      ['quote.pdf', 'application/pdf', true],
+    ]);
+  });
+
+  it('the import stores the PDF by content hash and lists it on the ticket', async () => {
+    const userId = 'desk@keepall.test';
+    await seedHelpdesk(scenario, testHelpdesk('keepall', userId, { attachments: { keep: 'all' } }));
+    scenario.local.graph.deliver(userId, await winmailMail(userId), {
+      receivedDateTime: '2026-11-23T08:00:00Z',
+    });
+    const result = await importMailbox(
+      scenario.deps,
+      { helpdeskId: 'keepall', mailboxId: 'main' },
+      runOptions(),
+    );
+    expect(result.counts.created).toBe(1);
+    const ticket = await scenario.deps.tickets.getTicket('keepall', 1);
+    expect(ticket?.images).toHaveLength(2);
+    expect(ticket?.files).toEqual([
+      {
+        blobName: expect.stringMatching(/^keepall\/1\/[0-9a-f]{64}\.pdf$/),
+        detectedType: 'application/pdf',
+        contentType: 'application/pdf',
+        size: tinyPdf.length,
+        sha256: createHash('sha256').update(tinyPdf).digest('hex'),
+        filename: 'quote.pdf',
+      },
+    ]);
+    const everything = await scenario.deps.tickets.ticketWithEverything('keepall', 1);
+    expect(JSON.stringify(everything?.history)).not.toContain('quote.pdf');
   });
 });

@@ -86,3 +86,35 @@ describe('parseMail with winmail.dat', () => {
     expect(mail.attachments.map((a) => [a.filename, a.size])).toEqual([['winmail.dat', 7]]);
   });
 });
+
+describe('parseMail with attachments.keep "all"', () => {
+  it('keeps every file within the limits with the type detected from its bytes', async () => {
+    const mail = await parseMail(await winmailMail({ text: 'x' }), { ...limits, keep: 'all' });
+    expect(
+      mail.attachments.map((a) => [a.filename, a.detectedType, a.detectedFileType, a.content?.length]),
+    ).toEqual([
+      ['Schermafbeelding printer.png', 'image/png', null, FILES[0]?.content.length],
+      ['foutmelding-lange-naam.png', 'image/png', null, FILES[1]?.content.length],
+      ['Offerte 2026.pdf', null, 'application/pdf', PDF.length],
+    ]);
+  });
+
+  it('drops the bytes of a file over the limits and says why; "images" keeps no other file', async () => {
+    const small = await parseMail(await winmailMail({ text: 'x' }), {
+      ...limits,
+      keep: 'all',
+      maxImageBytes: 100,
+    });
+    expect(small.attachments[2]).toMatchObject({
+      content: null,
+      detectedFileType: null,
+      reason: 'attachment larger than maxImageBytes',
+    });
+    const images = await parseMail(await winmailMail({ text: 'x' }), limits);
+    expect(images.attachments[2]).toMatchObject({
+      content: null,
+      detectedFileType: null,
+      reason: 'not an image',
+    });
+  });
+});
