@@ -119,7 +119,7 @@ async function previewWithin(
     attachments: parsed.attachments.map((a) => ({
       filename: a.filename,
       contentType: a.contentType,
-      detectedType: a.detectedType,
+      detectedType: a.detectedType ?? a.detectedFileType,
       size: a.size,
       inline: a.inline,
       kept: a.content !== null,

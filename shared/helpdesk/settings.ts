@@ -118,6 +118,11 @@ export const importerSettingsSchema = z.strictObject({
       archiveRawMail: z.boolean().default(false),
       archiveAttachments: z.boolean().default(false),
       allowExternalImages: z.boolean().default(false),
+      /**
+       * Which attachments are stored with the ticket: only images, or every file. With "all" the image
+       * limits (maxImageBytes, maxImagesBytesPerMessage) bound every stored file.
+       */
+      keep: z.enum(['images', 'all']).default('images'),
     })
     .prefault({}),
   /** What an auto-reply (out-of-office) to a known ticket does (R15). */

@@ -25,6 +25,7 @@ import type {
   ArchivedAttachment,
   AttachmentNotStored,
   Contact,
+  StoredFile,
   StoredImage,
   Ticket,
 } from '../tickets/model.js';
@@ -292,6 +293,7 @@ function imageLimits(helpdesk: Helpdesk) {
   return {
     maxImageBytes: helpdesk.importer.attachments.maxImageBytes,
     maxImagesBytesPerMessage: helpdesk.importer.attachments.maxImagesBytesPerMessage,
+    keep: helpdesk.importer.attachments.keep,
   };
 }
 
@@ -878,9 +880,32 @@ async function storeContent(
 ): Promise<ImportedContent> {
   const { helpdesk } = context;
   const images: StoredImage[] = [];
+  const files: StoredFile[] = [];
   const notStored: AttachmentNotStored[] = [];
   const byContentId = new Map<string, string>();
   for (const attachment of parsed.attachments) {
+    if (attachment.content && attachment.detectedFileType) {
+      // attachments.keep "all": stored by content hash beside the images, listed with its detected type.
+      const blobName = await deps.images.putImage({
+        helpdeskId: helpdesk.id,
+        ticketNumber,
+        content: attachment.content,
+        contentType: attachment.detectedFileType,
+        sha256: attachment.sha256,
+        extension: /\.([a-z0-9]{1,8})$/i.exec(attachment.filename ?? '')?.[1]?.toLowerCase() ?? 'bin',
+      });
+      if (!files.some((file) => file.blobName === blobName)) {
+        files.push({
+          blobName,
+          detectedType: attachment.detectedFileType,
+          contentType: attachment.contentType,
+          size: attachment.size,
+          sha256: attachment.sha256,
+          filename: attachment.filename,
+        });
+      }
+      continue;
+    }
     if (!attachment.content || !attachment.detectedType) {
       notStored.push({
         filename: attachment.filename,
@@ -926,6 +951,7 @@ async function storeContent(
     replyText: reply.replyText,
     replyHtml: safe(reply.replyHtml, reply.replyText),
     images,
+    files,
     attachmentsNotStored: notStored,
     origin,
   };
@@ -948,6 +974,8 @@ async function archiveAttachments(
       {
         maxMessageBytes: helpdesk.importer.attachments.maxMessageBytes,
         ...imageLimits(helpdesk),
+        // The archive streams every file; holding their bytes as well would only cost memory.
+        keep: 'images',
         budget: context.budget,
       },
       (attachment, content) =>

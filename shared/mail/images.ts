@@ -157,6 +157,11 @@ function bmpDimensions(bytes: Buffer): boolean {
   );
 }
 
+/** The type of any file from its first bytes; application/octet-stream when it is not recognised. */
+export async function detectFileType(bytes: Uint8Array): Promise<string> {
+  return (await fileTypeFromBuffer(bytes.subarray(0, 4100)))?.mime ?? 'application/octet-stream';
+}
+
 /** File extension (without dot) for a stored image type; null for anything else. */
 export function imageExtension(type: string): string | null {
   return isImageType(type) ? EXTENSIONS[type] : null;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { addAbortSignal, PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import iconv from 'iconv-lite';
 import {
   type AttachmentStream,
   type EmailAddress,
@@ -12,10 +13,11 @@ import {
   parseAddressHeader,
   type StructuredHeader,
 } from 'mailparser';
-import { detectImageType, IMAGE_SNIFF_BYTES, type ImageType } from './images.js';
+import { detectFileType, detectImageType, IMAGE_SNIFF_BYTES, type ImageType } from './images.js';
 import type { MailAddress, ParsedAttachment, ParsedMail } from './parsedMail.js';
 import { type ProcessingBudget, ProcessingTimeExceeded } from './processingBudget.js';
 import { htmlToText } from './safeHtml.js';
+import { readTnef, type TnefContent, TnefError } from './tnef.js';
 
 /** Largest header block of one MIME entity; real mail stays far below, header bombs do not. */
 export const DEFAULT_MAX_HEADER_BYTES = 256 * 1024;
@@ -37,6 +39,8 @@ export interface ParseLimits {
   maxImageBytes: number;
   /** Most image bytes kept for one message, all images together. */
   maxImagesBytesPerMessage: number;
+  /** Keep the bytes of every attachment within the image limits, not only of images (default "images"). */
+  keep?: 'images' | 'all';
   maxHeaderBytes?: number;
   maxMimeDepth?: number;
   maxParts?: number;
@@ -78,6 +82,8 @@ export const ATTACHMENT_REASONS = {
   notImage: 'not an image',
   imageTooLarge: 'image larger than maxImageBytes',
   messageImagesTooLarge: 'images of this message exceed maxImagesBytesPerMessage',
+  fileTooLarge: 'attachment larger than maxImageBytes',
+  messageFilesTooLarge: 'attachments of this message exceed maxImagesBytesPerMessage',
 } as const;
 
 interface ResolvedLimits {
@@ -87,6 +93,7 @@ interface ResolvedLimits {
   maxHeaderBytes: number;
   maxMimeDepth: number;
   maxParts: number;
+  keep: 'images' | 'all';
 }
 
 function resolveLimits(limits: ParseLimits): ResolvedLimits {
@@ -97,9 +104,10 @@ function resolveLimits(limits: ParseLimits): ResolvedLimits {
     maxHeaderBytes: limits.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
     maxMimeDepth: limits.maxMimeDepth ?? DEFAULT_MAX_MIME_DEPTH,
     maxParts: limits.maxParts ?? DEFAULT_MAX_PARTS,
+    keep: limits.keep ?? 'images',
   };
   for (const [name, value] of Object.entries(resolved)) {
-    if (!Number.isSafeInteger(value) || value < 1) {
+    if (name !== 'keep' && (!Number.isSafeInteger(value) || value < 1)) {
       throw new RangeError(`Parse limit ${name} must be a positive integer, got ${String(value)}`);
     }
   }
@@ -151,13 +159,16 @@ export function cleanText(text: string): string {
   return text.replace(MOJIBAKE, repairMojibake).replace(CONTROL, '');
 }
 
-/** The WHATWG encoding for a declared charset name, or null when it is unknown or refused. */
+const UTF7 = 'utf-7';
+
+/** The WHATWG encoding (or UTF-7) for a declared charset name, or null when it is unknown or refused. */
 function resolveCharset(declared: string): string | null {
   let label = trimChars(declared, ' \t\r\n"\'').toLowerCase();
   label = (label.split('*')[0] ?? '').trim();
   if (label === '') return null;
-  // UTF-7 can smuggle markup ("+ADw-script+AD4-") past every filter; never decode it.
-  if (/utf-?7/.test(label)) return null;
+  // TextDecoder does not know UTF-7. Decoded here, its markup ("+ADw-script+AD4-") becomes plain
+  // characters that the sanitiser sees and removes like any other; left encoded it would slip past.
+  if (/^(?:utf-?7|unicode-1-1-utf-7|csunicode11utf7)$/.test(label)) return UTF7;
   label = label
     .replace(/^win(?:dows)?[-_ ]?(\d{3,4})$/, 'windows-$1')
     .replace(/^cp[-_ ]?(125\d)$/, 'windows-$1')
@@ -224,8 +235,13 @@ function decodeWindows1252(bytes: Uint8Array): string {
   return out.join('');
 }
 
-/** TextDecoder, except for windows-1252 (and the labels that mean it), which Node decodes as Latin-1. */
+/**
+ * TextDecoder, except for windows-1252 (and the labels that mean it), which Node decodes as Latin-1,
+ * and UTF-7, which only iconv-lite knows.
+ */
 function decodeWith(encoding: string, bytes: Uint8Array): string {
+  if (encoding === UTF7)
+    return iconv.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), 'utf7');
   return encoding === 'windows-1252' ? decodeWindows1252(bytes) : new TextDecoder(encoding).decode(bytes);
 }
 
@@ -820,17 +836,22 @@ class AttachmentSink {
 
   private async sniff(): Promise<void> {
     this.detected = await detectImageType(Buffer.concat(this.head, this.headBytes));
-    this.kept = this.detected ? this.head : null;
-    this.reason = this.detected ? null : ATTACHMENT_REASONS.notImage;
+    const keepAll = this.limits.keep === 'all';
+    this.kept = this.detected || keepAll ? this.head : null;
+    this.reason = this.detected || keepAll ? null : ATTACHMENT_REASONS.notImage;
     this.head = [];
   }
 
   // Checked on every chunk so an image over a limit is dropped as soon as it crosses it.
   private enforceLimits(): void {
     if (this.kept === null) return;
-    if (this.size > this.limits.maxImageBytes) this.reason = ATTACHMENT_REASONS.imageTooLarge;
-    else if (this.budget.used + this.size > this.limits.maxImagesBytesPerMessage) {
-      this.reason = ATTACHMENT_REASONS.messageImagesTooLarge;
+    const image = Boolean(this.detected);
+    if (this.size > this.limits.maxImageBytes) {
+      this.reason = image ? ATTACHMENT_REASONS.imageTooLarge : ATTACHMENT_REASONS.fileTooLarge;
+    } else if (this.budget.used + this.size > this.limits.maxImagesBytesPerMessage) {
+      this.reason = image
+        ? ATTACHMENT_REASONS.messageImagesTooLarge
+        : ATTACHMENT_REASONS.messageFilesTooLarge;
     } else return;
     this.kept = null;
   }
@@ -882,6 +903,7 @@ async function readAttachment(
     contentType,
     archivedAs,
     detectedType: sink.detected ?? null,
+    detectedFileType: content !== null && !sink.detected ? await detectFileType(content) : null,
     size: sink.size,
     inline: attachment.contentDisposition === 'inline' || attachment.related === true,
     contentId: cid === '' ? null : cid,
@@ -889,6 +911,65 @@ async function readAttachment(
     content,
     reason: sink.reason,
   };
+}
+
+const TNEF_TYPES = new Set(['application/ms-tnef', 'application/vnd.ms-tnef']);
+
+function isTnefAttachment(attachment: AttachmentStream): boolean {
+  const contentType = (
+    structured(attachment.headers, 'content-type')?.value ?? attachment.contentType
+  ).toLowerCase();
+  return TNEF_TYPES.has(contentType) || cleanName(attachment.filename).toLowerCase() === 'winmail.dat';
+}
+
+/** An attachment the parser did not stream itself: a file unpacked from winmail.dat, or winmail.dat kept whole. */
+function bufferedAttachment(
+  content: Buffer,
+  filename: string | null,
+  contentType: string,
+  headers: Headers = new Map(),
+): AttachmentStream {
+  return {
+    type: 'attachment',
+    content: Readable.from([content]),
+    contentType,
+    contentDisposition: 'attachment',
+    ...(filename === null ? {} : { filename }),
+    headers,
+    checksum: '',
+    partId: '',
+    size: content.length,
+    release: () => {},
+  };
+}
+
+/**
+ * The files and body inside a winmail.dat, as attachments of their own. Its bytes are held whole to
+ * read them (within the message size limit); one that is not readable TNEF stays a plain attachment.
+ */
+async function unpackTnef(
+  attachment: AttachmentStream,
+  signal: AbortSignal,
+): Promise<{ files: AttachmentStream[]; body: { text: string | null; html: string | null } | null }> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of addAbortSignal(signal, attachment.content)) chunks.push(chunk as Buffer);
+  attachment.release?.();
+  const bytes = Buffer.concat(chunks);
+  const filename = cleanName(attachment.filename) || null;
+  const whole = () => bufferedAttachment(bytes, filename, attachment.contentType, attachment.headers);
+  let content: TnefContent;
+  try {
+    content = readTnef(bytes, (value, charset) => decodeText(value, charset));
+  } catch (error) {
+    if (error instanceof TnefError) return { files: [whole()], body: null };
+    throw error;
+  }
+  const files = content.files.map((file) =>
+    bufferedAttachment(file.content, file.filename, file.contentType ?? 'application/octet-stream'),
+  );
+  const body =
+    content.text !== null || content.html !== null ? { text: content.text, html: content.html } : null;
+  return { files, body };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -963,6 +1044,7 @@ export async function parseMail(
   const attachments: ParsedAttachment[] = [];
   const budget: ImageBudget = { used: 0 };
   let body: MessageText | null = null;
+  let tnefBody: { text: string | null; html: string | null } | null = null;
   let archiveFailure: ArchiveFailure | null = null;
   try {
     // Typed as a plain Transform: MailParser narrows read() to objects, which pipeline's types reject.
@@ -977,9 +1059,29 @@ export async function parseMail(
             body = item;
             continue;
           }
-          const archive = archiveAttachment ? { store: archiveAttachment, index: attachments.length } : null;
+          const read = (attachment: AttachmentStream) =>
+            readAttachment(
+              attachment,
+              resolved,
+              budget,
+              abort.signal,
+              archiveAttachment ? { store: archiveAttachment, index: attachments.length } : null,
+            );
           try {
-            attachments.push(await readAttachment(item, resolved, budget, abort.signal, archive));
+            if (isTnefAttachment(item)) {
+              const unpacked = await unpackTnef(item, abort.signal);
+              if (attachments.length + unpacked.files.length > resolved.maxParts) {
+                throw new MailLimitError(
+                  'maxParts',
+                  resolved.maxParts,
+                  `message has more than ${resolved.maxParts} parts (with the files in winmail.dat)`,
+                );
+              }
+              for (const file of unpacked.files) attachments.push(await read(file));
+              tnefBody ??= unpacked.body;
+            } else {
+              attachments.push(await read(item));
+            }
           } catch (error) {
             // pipeline() reports the abort this causes upstream, not this error: keep it.
             if (error instanceof ArchiveFailure) archiveFailure = error;
@@ -997,8 +1099,14 @@ export async function parseMail(
 
   const { decoded, raw } = headerMap(parser.headerLines || []);
   const text = body as MessageText | null;
-  const html = text?.html && text.html.trim() !== '' ? text.html : null;
+  let html = text?.html && text.html.trim() !== '' ? text.html : null;
   let plain = text?.text ?? '';
+  // Outlook puts the whole body into winmail.dat at times; it counts only when the mail has no other.
+  const fromTnef = tnefBody as { text: string | null; html: string | null } | null;
+  if (plain.trim() === '' && html === null && fromTnef) {
+    html = fromTnef.html;
+    plain = fromTnef.text ?? '';
+  }
   if (plain.trim() === '' && html !== null) plain = htmlToText(html, limits.budget);
   for (const attachment of attachments) {
     if (attachment.contentId && html?.toLowerCase().includes(`cid:${attachment.contentId.toLowerCase()}`)) {

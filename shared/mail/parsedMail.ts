@@ -18,7 +18,12 @@ export interface ParsedAttachment {
   /** Content-ID without angle brackets, if any. */
   contentId: string | null;
   sha256: string;
-  /** Bytes of an image that is within the limits; null for everything that is not kept. */
+  /**
+   * The type detected from the bytes of a kept file that is not an image (application/octet-stream
+   * when unknown); null for images and for everything not kept.
+   */
+  detectedFileType: string | null;
+  /** Bytes of an image (or, when all attachments are kept, any file) within the limits; else null. */
   content: Buffer | null;
   /** Why the bytes were not kept (not an image, too large, over the per-message limit). */
   reason: string | null;

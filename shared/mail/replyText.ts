@@ -1,6 +1,7 @@
 import type { AnyNode, ChildNode, Document, Element, ParentNode, Text } from 'domhandler';
 import { DomUtils } from 'htmlparser2';
 import type { ProcessingBudget } from './processingBudget.js';
+import { collect, type HeaderRow } from './quoteLanguages.js';
 import { escapeBareAddresses, parseHtml, textToHtml } from './safeHtml.js';
 
 export interface ReplyInput {
@@ -68,49 +69,53 @@ function markerText(value: string): string | null {
   return longerThan(value, MAX_MARKER_LINE) ? null : squash(value);
 }
 
-/** "On … wrote:" in the languages the helpdesks work in, matched on one squashed line. */
-const ATTRIBUTIONS = [
-  /^on .+ wrote ?:$/i,
-  /^op .+ (?:schreef .*|het volgende geschreven) ?:$/i,
-  /^am .+ schrieb .*:$/i,
-  /^le .+ a écrit ?:$/i,
-  /^w dniu .+ pisze ?:$/i,
-  /^.+ napisał(?:\(a\)|a)? ?:$/i,
-  /^el .+ escribió ?:$/i,
-];
-// Clients that only name the writer ("John Doe <john@example.com> wrote:"): need an address or a time.
-const NAMED_ATTRIBUTION = /^(?=.*(?:@|\d:\d)).+ (?:wrote|schreef|schrieb|a écrit|escribió|pisze) ?:$/i;
+/** Regular-expression text that matches the value literally. */
+function literal(value: string): string {
+  return value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '\\s+');
+}
+
+function anyOf(sources: string[], flags = 'iu'): RegExp {
+  return new RegExp(sources.map((source) => `(?:${source})`).join('|'), flags);
+}
+
+/** "On … wrote:" in every language of the tables, matched on one squashed line. */
+const ATTRIBUTION = anyOf(
+  collect((language) => language.attributions.filter((row) => !row.named).map((row) => row.pattern)),
+);
+/** Clients that only name the writer ("John Doe <john@example.com> wrote:"). */
+const NAMED_ATTRIBUTION = anyOf(
+  collect((language) => language.attributions.filter((row) => row.named).map((row) => row.pattern)),
+);
+/** Every attribution ends in a colon; lines that do not are skipped before any pattern runs. */
+const ENDS_IN_COLON = /[:：]$/;
 const MAX_ATTRIBUTION = 400;
 /** Longest line that can still be a marker (separator, "Original Message", underscores, forward). */
 const MAX_MARKER_LINE = 2000;
 
-const ORIGINAL_MESSAGE =
-  /^[-_=*\s]{2,}(?:original message|ursprüngliche nachricht|originalnachricht|oorspronkelijk bericht|message d'origine|mensaje original|wiadomość oryginalna|mensagem original|messaggio originale)[-_=*\s]{2,}$/iu;
+const ORIGINAL_MESSAGE = new RegExp(
+  `^[-_=*\\s]{2,}(?:${collect((language) => language.originalMessage.map((row) => literal(row.text))).join('|')})[-_=*\\s]{2,}$`,
+  'iu',
+);
 
-const FORWARD =
-  '(?:[-_=*\\s]{2,}(?:forwarded message|weitergeleitete nachricht|doorgestuurd bericht|message transféré|mensaje reenviado|wiadomość przekazana dalej|przekazana wiadomość|messaggio inoltrato|mensagem encaminhada|переадресованное сообщение|пересылаемое сообщение)[-_=*\\s]{2,}|(?:begin forwarded message|anfang der weitergeleiteten nachricht|début du message réexpédié|begin doorgestuurd bericht) ?:?)';
+const FORWARD_WORDS = collect((language) => language.forwarded.map((row) => literal(row.text))).join('|');
+const FORWARD = `(?:[-_=*\\s]{2,}(?:${FORWARD_WORDS})[-_=*\\s]{2,}|(?:${FORWARD_WORDS}) ?:?)`;
 const FORWARD_MARKER = new RegExp(`^${FORWARD}$`, 'iu');
 const FORWARD_START = new RegExp(`^${FORWARD}`, 'iu');
 
 function label(words: string[]): RegExp {
-  return new RegExp(`^\\*?(?:${words.join('|')})\\*?\\s*[:：]`, 'iu');
+  return new RegExp(`^\\*?(?:${words.map(literal).join('|')})\\*?\\s*[:：]`, 'iu');
 }
-const FROM_LABEL = label(['from', 'van', 'von', 'od', 'de']);
-const SENT_LABEL = label([
-  'sent',
-  'date',
-  'verzonden',
-  'datum',
-  'gesendet',
-  'wysłano',
-  'data',
-  'envoyé',
-  'enviado',
-  'fecha',
-]);
-const TO_LABEL = label(['to', 'aan', 'an', 'do', 'à', 'a', 'para']);
-const SUBJECT_LABEL = label(['subject', 'onderwerp', 'betreff', 'temat', 'objet', 'asunto']);
-const FORWARD_SUBJECT = /^(?:fw|fwd|wg|tr|rv|doorst|pd|vs|vb|i)\s*:/i;
+const headerWords = (pick: (row: HeaderRow) => string[]) =>
+  collect((language) => language.headers.flatMap(pick));
+const FROM_LABEL = label(headerWords((row) => row.from));
+const SENT_LABEL = label(headerWords((row) => row.date));
+const TO_LABEL = label(headerWords((row) => row.to));
+const SUBJECT_WORDS = headerWords((row) => row.subject);
+const SUBJECT_LABEL = label(SUBJECT_WORDS);
+const FORWARD_SUBJECT = new RegExp(
+  `^(?:${collect((language) => language.forwardPrefixes.map(literal)).join('|')})\\s*[:：]`,
+  'iu',
+);
 const UNDERSCORES = /^_{10,}$/;
 
 const WORD = /[\p{L}\p{N}]+/gu;
@@ -194,8 +199,8 @@ function blank(line: Line | undefined): boolean {
 }
 
 function matchesAttribution(text: string, named: boolean): boolean {
-  if (text.length > MAX_ATTRIBUTION) return false;
-  return ATTRIBUTIONS.some((pattern) => pattern.test(text)) || (named && NAMED_ATTRIBUTION.test(text));
+  if (text.length > MAX_ATTRIBUTION || !ENDS_IN_COLON.test(text)) return false;
+  return ATTRIBUTION.test(text) || (named && NAMED_ATTRIBUTION.test(text));
 }
 
 function isAttribution(line: Line, named = true): boolean {
@@ -212,9 +217,14 @@ function attributionAt(lines: Line[], index: number): number {
   if (!next || blank(next) || next.depth !== line.depth || isAttribution(next, false)) return 0;
   // A finished sentence is the writer's text, not the first half of a wrapped attribution.
   if (/[.!?]$/.test(line.content.trim())) return 0;
-  // Gmail and others wrap a long attribution over two lines.
+  // Gmail and mobile clients wrap a long attribution over two lines, often inside the address.
   const joined = `${line.content} ${next.content}`;
-  return !longerThan(joined, MAX_ATTRIBUTION) && matchesAttribution(squash(joined), false) ? 2 : 0;
+  if (longerThan(joined, MAX_ATTRIBUTION)) return 0;
+  const squashed = squash(joined);
+  if (matchesAttribution(squashed, false)) return 2;
+  // A second line that names the writer on its own is found on its own, unless the first holds the address.
+  if (isAttribution(next) && !/[@<]/.test(line.content)) return 0;
+  return squashed.includes('@') && matchesAttribution(squashed, true) ? 2 : 0;
 }
 
 function nextNonBlank(lines: Line[], from: number): number | null {
@@ -222,23 +232,37 @@ function nextNonBlank(lines: Line[], from: number): number | null {
   return null;
 }
 
-/** An Outlook-style header block (From / Sent / To / Subject) starting at `index`, unless it heads a forward. */
+type HeaderField = 'from' | 'date' | 'to' | 'subject';
+
+function headerField(content: string): HeaderField | null {
+  if (FROM_LABEL.test(content)) return 'from';
+  if (SENT_LABEL.test(content)) return 'date';
+  if (TO_LABEL.test(content)) return 'to';
+  if (SUBJECT_LABEL.test(content)) return 'subject';
+  return null;
+}
+
+/** Lines a header block may span, wrapped recipient lists included. */
+const HEADER_BLOCK_LINES = 10;
+
+/**
+ * An Outlook-style header block starting at `index`, its lines in any order (From / Sent / To / Subject
+ * from Outlook, Date / Subject / From / To from Outlook.com), unless it heads a forward.
+ */
 function headerBlockAt(lines: Line[], index: number): boolean {
   const first = lines[index];
-  if (!first || !FROM_LABEL.test(first.content.trim())) return false;
-  let sent = false;
-  let addressed = false;
+  if (!first || first.depth > 0 || headerField(first.content.trim()) === null) return false;
+  const fields = new Set<HeaderField>();
   let forward = false;
-  for (let i = index + 1; i < Math.min(lines.length, index + 10); i++) {
+  for (let i = index; i < Math.min(lines.length, index + HEADER_BLOCK_LINES); i++) {
     const content = (lines[i]?.content ?? '').trim();
-    if (SENT_LABEL.test(content)) sent = true;
-    else if (TO_LABEL.test(content)) addressed = true;
-    else if (SUBJECT_LABEL.test(content)) {
-      addressed = true;
-      forward = FORWARD_SUBJECT.test(content.replace(SUBJECT_LABEL, '').trim());
-    }
+    if (content.length > MAX_MARKER_LINE) continue;
+    const field = headerField(content);
+    if (field === null) continue;
+    fields.add(field);
+    if (field === 'subject') forward = FORWARD_SUBJECT.test(content.replace(SUBJECT_LABEL, '').trim());
   }
-  return sent && addressed && !forward;
+  return fields.has('from') && fields.has('date') && (fields.has('to') || fields.has('subject')) && !forward;
 }
 
 function analyze(lines: Line[], separator: SeparatorMatcher, budget?: ProcessingBudget): Analysis {
@@ -503,7 +527,10 @@ function removeAll(nodes: Iterable<AnyNode>): void {
   }
 }
 
-const FORWARD_SUBJECT_LABEL = /(?:subject|onderwerp|betreff|temat|objet|asunto)\s*[:：]\s*(\S+\s*:)/giu;
+const FORWARD_SUBJECT_LABEL = new RegExp(
+  `(?:${SUBJECT_WORDS.map(literal).join('|')})\\s*[:：]\\s*(\\S+\\s*[:：])`,
+  'giu',
+);
 /** Enough of an element's text for the labels and markers that must open it. */
 const OPENING_LENGTH = 1000;
 
@@ -592,7 +619,9 @@ function isHistoryMarker(element: Element, index: TextIndex): boolean {
   if (classes(element).includes('OutlookMessageHeader')) return true;
   const style = (element.attribs.style ?? '').toLowerCase().replace(/\s+/g, '');
   // Outlook desktop: <div style="border:none;border-top:solid #E1E1E1 1.0pt;…"><p><b>From:</b> …
-  return element.name === 'div' && /border-top:solid/.test(style) && FROM_LABEL.test(index.opening(element));
+  return (
+    element.name === 'div' && /border-top:solid/.test(style) && headerField(index.opening(element)) !== null
+  );
 }
 
 function extractHtml(document: Document, separator: SeparatorMatcher, budget?: ProcessingBudget): string {
@@ -641,9 +670,9 @@ function extractHtml(document: Document, separator: SeparatorMatcher, budget?: P
 
 /**
  * The new text of a reply (R9): everything from the helpdesk's separator line down is dropped, and
- * so is quoted history — attributions ("On … wrote:" and its nl/de/fr/pl/es forms), Outlook header
- * blocks, "Original Message" markers, trailing (or, for bottom-posted replies, leading) "> " quotes,
- * the signature after "-- ", and the quote containers of Gmail, Outlook, Apple Mail, Thunderbird,
+ * so is quoted history — attributions ("On … wrote:" in every language of quoteLanguages.ts),
+ * Outlook header blocks in any order of their lines, "Original Message" markers, trailing (or, for
+ * bottom-posted replies, leading) "> " quotes, the signature after "-- ", and the quote containers of Gmail, Outlook, Apple Mail, Thunderbird,
  * Yahoo and Proton in HTML. A quoted separator removes the quote that holds it, not the text after
  * that quote. Forwarded messages are content, not history, and stay.
  */

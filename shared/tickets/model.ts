@@ -22,6 +22,19 @@ export interface StoredImage {
   contentId: string | null;
 }
 
+/** A file other than an image stored with a ticket or supplement (attachments.keep "all"). */
+export interface StoredFile {
+  /** Blob name inside the images container, named by content hash like the images. */
+  blobName: string;
+  /** The type detected from the bytes; application/octet-stream when none was recognised. */
+  detectedType: string;
+  /** The type the mail declared. */
+  contentType: string;
+  size: number;
+  sha256: string;
+  filename: string | null;
+}
+
 /** An attachment that was not stored (not an image, or over a limit); listed in the history. */
 export interface AttachmentNotStored {
   filename: string | null;
@@ -66,6 +79,8 @@ export interface Ticket {
   requestText: string;
   requestHtml: string;
   images: StoredImage[];
+  /** Other files, when the helpdesk keeps all attachments; absent when there are none. */
+  files?: StoredFile[];
   typeId: string | null;
   priorityId: string | null;
   environmentId: string | null;
@@ -109,6 +124,8 @@ export interface Supplement {
   /** The whole text of the mail, quoted history included. */
   fullText: string;
   images: StoredImage[];
+  /** Other files, when the helpdesk keeps all attachments; absent when there are none. */
+  files?: StoredFile[];
   visibleToCustomer: boolean;
   expanded: boolean;
   /** Set when the sender is unrelated to the ticket and the helpdesk flags such mail (R18). */

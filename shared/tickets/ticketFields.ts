@@ -6,6 +6,7 @@ import type {
   Contact,
   HistoryEntry,
   MailOrigin,
+  StoredFile,
   StoredImage,
   Supplement,
   Ticket,
@@ -46,6 +47,7 @@ export interface ImportedContent {
   replyText: string;
   replyHtml: string;
   images: StoredImage[];
+  files: StoredFile[];
   attachmentsNotStored: AttachmentNotStored[];
   origin: MailOrigin;
 }
@@ -102,6 +104,7 @@ export function newTicketFields(input: {
     requestText: content.text,
     requestHtml: content.html,
     images: content.images,
+    ...(content.files.length > 0 ? { files: content.files } : {}),
     typeId: fields.typeId ?? helpdesk.defaults.typeId ?? null,
     priorityId: fields.priorityId ?? helpdesk.defaults.priorityId ?? null,
     environmentId: fields.environmentId ?? helpdesk.defaults.environmentId ?? null,
@@ -156,6 +159,7 @@ export function supplementFields(input: {
     descriptionHtml: content.replyHtml,
     fullText: content.text,
     images: content.images,
+    ...(content.files.length > 0 ? { files: content.files } : {}),
     visibleToCustomer: !input.internal && (nextStatus?.visibleToCustomer ?? true),
     expanded: nextStatus?.expanded ?? true,
     flagged: input.flagged,

@@ -150,6 +150,7 @@ describe('CosmosTicketStore', () => {
       replyText: 't',
       replyHtml: '<p>t</p>',
       images: [],
+      files: [],
       attachmentsNotStored: [],
       origin: {
         messageKey: 'k1',

@@ -880,6 +880,7 @@ describe('classifyMail', () => {
           filename: null,
           contentType: 'message/delivery-status',
           detectedType: null,
+          detectedFileType: null,
           size: 120,
           inline: false,
           contentId: null,

@@ -12,6 +12,7 @@ import {
   type ParseLimits,
   parseMail,
 } from '../../shared/mail/parseMail.js';
+import { toSafeHtml } from '../../shared/mail/safeHtml.js';
 import { glpiCorpus } from '../support/fixtures.js';
 
 const corpus = glpiCorpus;
@@ -565,15 +566,51 @@ describe('parseMail: character sets', () => {
     expect(mail.text).toBe('тест');
   });
 
-  it('UTF-7 is never decoded (it would smuggle markup)', async () => {
-    const mail = await parseMail(
+  it('UTF-7 bodies are decoded; their markup then meets the sanitiser like any other', async () => {
+    const text = await parseMail(
       message(
-        [...BASE_HEADERS, 'Content-Type: text/html; charset=utf-7'],
-        '+ADw-script+AD4-alert(1)+ADw-/script+AD4-',
+        [...BASE_HEADERS, 'Content-Type: text/plain; charset=utf-7'],
+        'Gr+APwA3w-e, +BD8EQAQ4BDIENQRC- +ZeVnLIqe-',
       ),
       limits,
     );
-    expect(mail.html).toBe('+ADw-script+AD4-alert(1)+ADw-/script+AD4-');
+    expect(text.text).toBe('Grüße, привет 日本語');
+    const html = await parseMail(
+      message(
+        [...BASE_HEADERS, 'Content-Type: text/html; charset="UTF-7"'],
+        '+ADw-p+AD4-Hallo+ADw-/p+AD4APA-script+AD4-alert(1)+ADw-/script+AD4-',
+      ),
+      limits,
+    );
+    expect(html.html).toBe('<p>Hallo</p><script>alert(1)</script>');
+    const safe = toSafeHtml({
+      html: html.html,
+      text: html.text,
+      allowExternalImages: false,
+      imageUrlForContentId: () => null,
+    });
+    expect(safe).toContain('<p>Hallo</p>');
+    expect(safe).not.toContain('script');
+    expect(safe).not.toContain('alert');
+  });
+
+  it('UTF-7 encoded words are decoded; broken UTF-7 and unknown charsets do not throw', async () => {
+    const subject = async (value: string) =>
+      (await parseMail(Buffer.from(`From: a@example.com\r\nSubject: ${value}\r\n\r\nx`), limits)).subject;
+    expect(await subject('=?utf-7?Q?Gr+APwA3w-e?= =?UTF-7?B?K0JEOEVRQVE0QkRJRU5RUkMt?=')).toBe('Grüßeпривет');
+    const broken = await parseMail(
+      message(
+        [...BASE_HEADERS, 'Content-Type: text/plain; charset=utf-7'],
+        Buffer.from([0x2b, 0xff, 0xfe, 0x41]),
+      ),
+      limits,
+    );
+    expect(typeof broken.text).toBe('string');
+    const unknown = await parseMail(
+      message([...BASE_HEADERS, 'Content-Type: text/plain; charset=x-no-such-charset'], 'Grüße'),
+      limits,
+    );
+    expect(unknown.text).toBe('Grüße');
   });
 
   it('BOM, control bytes and mojibake are cleaned (charset evidence)', async () => {

@@ -54,6 +54,7 @@ export async function parsedMailFromSource(source: string | Buffer): Promise<Par
         filename: attachment.filename ?? null,
         contentType: attachment.contentType.toLowerCase(),
         detectedType: null,
+        detectedFileType: null,
         size: attachment.size,
         inline: attachment.contentDisposition === 'inline',
         contentId: attachment.cid ?? null,

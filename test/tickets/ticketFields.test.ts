@@ -25,6 +25,7 @@ const content: ImportedContent = {
   replyText: 'It does not print.',
   replyHtml: '<p>It does not print.</p>',
   images: [],
+  files: [],
   attachmentsNotStored: [],
   origin: {
     messageKey: 'key-1',
