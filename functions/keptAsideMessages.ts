@@ -5,23 +5,31 @@ import type { HttpFunction } from '../shared/host/functionDefinition.js';
 import { accepted, invalidInput, mappingErrors, ok } from '../shared/http/errors.js';
 import { helpdeskParam, routeParams } from '../shared/http/input.js';
 import { authoriseManagement } from '../shared/http/management.js';
-import { listFlagged, listKeptAside, retryKeptAside } from '../shared/import/keptAside.js';
+import { listMessages, MAX_PAGE_SIZE, retryKeptAside } from '../shared/import/keptAside.js';
 
-const listQuery = z.object({ state: z.enum(['keptAside', 'flagged']).default('keptAside') });
+const listQuery = z
+  .object({
+    state: z.enum(['keptAside', 'flagged', 'ignored', 'all']).default('keptAside'),
+    from: z.string().trim().min(1).max(320).optional(),
+    subject: z.string().trim().min(1).max(255).optional(),
+    pageSize: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
+    continuationToken: z.string().min(1).max(8000).optional(),
+  })
+  .strict();
 
-/** Mail kept aside (default), or with ?state=flagged mail imported as a flagged supplement (R18). */
+/**
+ * Mail kept aside (default), flagged as from an unrelated sender (R18), ignored, or all of it: one page,
+ * newest first, with the token for the next.
+ */
 export const keptAsideMessagesHandler = mappingErrors(
   async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const { helpdeskId } = routeParams(request, helpdeskParam);
     await authoriseManagement(request, context, helpdeskId);
-    const query = listQuery.safeParse({ state: request.query.get('state') ?? undefined });
+    const query = listQuery.safeParse(Object.fromEntries(request.query.entries()));
     if (!query.success) throw invalidInput(query.error, 'query');
     const deps = appServices().dependencies(invocationLog(context));
-    const messages =
-      query.data.state === 'flagged'
-        ? await listFlagged(deps, helpdeskId)
-        : await listKeptAside(deps, helpdeskId);
-    return ok({ helpdeskId, state: query.data.state, messages });
+    const page = await listMessages(deps, { helpdeskId, ...query.data });
+    return ok({ helpdeskId, state: query.data.state, ...page });
   },
 );
 

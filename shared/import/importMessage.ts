@@ -471,6 +471,7 @@ async function importParsed(
       classification,
       subject: parsed.subject.slice(0, 255),
       senderDomain: senderDomain(parsed.from?.address),
+      from: parsed.from?.address.toLowerCase() ?? null,
     };
     // Rules stored without a plan were those of a mail a rule kept aside, now retried by a person: the
     // same actions again, but not keeping it aside a second time.

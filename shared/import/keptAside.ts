@@ -1,78 +1,105 @@
 import { ApiError } from '../http/errors.js';
 import type { ImportDependencies } from './dependencies.js';
-import { type MailRecord, mailboxKey } from './mailRecord.js';
+import { InvalidContinuationToken, type MailRecord, mailboxKey } from './mailRecord.js';
 
-export interface KeptAsideMessage {
+/** Which mail a person looks at: `ignored` is mail a rule or the classification skipped. */
+export type MessageListState = 'keptAside' | 'flagged' | 'ignored' | 'all';
+
+const RECORD_STATES: Record<MessageListState, MailRecord['state'][]> = {
+  keptAside: ['keptAside'],
+  flagged: ['flagged'],
+  ignored: ['skipped'],
+  all: ['pending', 'planned', 'stored', 'flagged', 'skipped', 'keptAside'],
+};
+
+export const MAX_PAGE_SIZE = 100;
+
+export interface ListedMessage {
   key: string;
   mailboxId: string;
+  state: Exclude<MailRecord['state'], 'skipped'> | 'ignored';
   receivedDateTime: string;
-  subject: string | null;
+  from: string | null;
   senderDomain: string | null;
-  reason: string;
+  subject: string | null;
+  classification: MailRecord['classification'];
+  /** Why it needs a person: why it was kept aside, flagged or ignored; null for mail imported as usual. */
+  reason: string | null;
   attempts: number;
-  keptAsideAt: string;
-  rawMailBlob: string | null;
-}
-
-/** The records of every mailbox of the helpdesk in one state; 404 for an unknown helpdesk. */
-async function recordsInState(
-  deps: ImportDependencies,
-  helpdeskId: string,
-  state: 'keptAside' | 'flagged',
-): Promise<MailRecord[]> {
-  const helpdesk = await deps.helpdesks.get(helpdeskId);
-  if (!helpdesk) throw new ApiError('notFound', `helpdesk ${helpdeskId} does not exist`);
-  return deps.records.withState(
-    helpdeskId,
-    helpdesk.importer.mailboxes.map((m) => m.id),
-    state,
-  );
-}
-
-/** R14/R20: mail that could not be imported, with the reason and where its raw copy is. */
-export async function listKeptAside(
-  deps: ImportDependencies,
-  helpdeskId: string,
-): Promise<KeptAsideMessage[]> {
-  const records = await recordsInState(deps, helpdeskId, 'keptAside');
-  return records.map((record) => ({
-    key: record.id,
-    mailboxId: record.mailboxId,
-    receivedDateTime: record.receivedDateTime,
-    subject: record.subject,
-    senderDomain: record.senderDomain,
-    reason: record.keptAside?.reason ?? record.lastError ?? 'unknown',
-    attempts: record.attempts,
-    keptAsideAt: record.keptAside?.at ?? record.updatedAt,
-    rawMailBlob: record.keptAside?.blobName ?? null,
-  }));
-}
-
-export interface FlaggedMessage {
-  key: string;
-  mailboxId: string;
-  receivedDateTime: string;
-  subject: string | null;
-  senderDomain: string | null;
-  /** The ticket the mail was added to, as an internal or flagged supplement. */
+  rulesMatched: string[];
+  /** The ticket it went to (flagged supplement) or will go to (a plan); null when none. */
   ticketNumber: number | null;
-  reason: string;
-  flaggedAt: string;
+  keptAsideAt: string | null;
+  updatedAt: string;
 }
 
-/** R18: mail imported as a flagged supplement (an unrelated sender), for a person to review. */
-export async function listFlagged(deps: ImportDependencies, helpdeskId: string): Promise<FlaggedMessage[]> {
-  const records = await recordsInState(deps, helpdeskId, 'flagged');
-  return records.map((record) => ({
+/** Why the mail is where it is, in the words a person deciding on it needs. */
+function reasonOf(record: MailRecord): string | null {
+  switch (record.state) {
+    case 'keptAside':
+      return record.keptAside?.reason ?? record.lastError ?? 'unknown';
+    case 'flagged':
+      return (record.plan?.action === 'supplement' && record.plan.flagged) || 'flagged';
+    case 'skipped':
+      return record.plan?.action === 'skip' ? record.plan.reason : 'ignored';
+    default:
+      return record.lastError;
+  }
+}
+
+export function listedMessage(record: MailRecord): ListedMessage {
+  return {
     key: record.id,
     mailboxId: record.mailboxId,
+    state: record.state === 'skipped' ? 'ignored' : record.state,
     receivedDateTime: record.receivedDateTime,
-    subject: record.subject,
+    from: record.from ?? null,
     senderDomain: record.senderDomain,
+    subject: record.subject,
+    classification: record.classification,
+    reason: reasonOf(record),
+    attempts: record.attempts,
+    rulesMatched: record.rules?.matched ?? [],
     ticketNumber: record.plan && record.plan.action !== 'skip' ? record.plan.ticketNumber : null,
-    reason: (record.plan?.action === 'supplement' && record.plan.flagged) || 'flagged',
-    flaggedAt: record.updatedAt,
-  }));
+    keptAsideAt: record.keptAside?.at ?? null,
+    updatedAt: record.updatedAt,
+  };
+}
+
+/**
+ * R14/R18/R20: one page of the helpdesk's mail in a state, newest first, found by part of the sender or
+ * subject; 404 for an unknown helpdesk, 400 for a continuation token this listing did not hand out.
+ */
+export async function listMessages(
+  deps: ImportDependencies,
+  input: {
+    helpdeskId: string;
+    state: MessageListState;
+    from?: string;
+    subject?: string;
+    pageSize?: number;
+    continuationToken?: string;
+  },
+): Promise<{ messages: ListedMessage[]; continuationToken: string | null }> {
+  const helpdesk = await deps.helpdesks.get(input.helpdeskId);
+  if (!helpdesk) throw new ApiError('notFound', `helpdesk ${input.helpdeskId} does not exist`);
+  try {
+    const page = await deps.records.page({
+      helpdeskId: helpdesk.id,
+      mailboxIds: helpdesk.importer.mailboxes.map((mailbox) => mailbox.id),
+      states: RECORD_STATES[input.state],
+      ...(input.from ? { from: input.from } : {}),
+      ...(input.subject ? { subject: input.subject } : {}),
+      pageSize: Math.min(input.pageSize ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE),
+      ...(input.continuationToken === undefined ? {} : { continuationToken: input.continuationToken }),
+    });
+    return { messages: page.records.map(listedMessage), continuationToken: page.continuationToken };
+  } catch (error) {
+    if (error instanceof InvalidContinuationToken) {
+      throw new ApiError('badRequest', `continuationToken: ${error.message}`, 'continuationToken');
+    }
+    throw error;
+  }
 }
 
 /**

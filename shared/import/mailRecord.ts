@@ -54,6 +54,8 @@ export interface MailRecord {
   classification: Classification | null;
   subject: string | null;
   senderDomain: string | null;
+  /** The sender's address, lower-cased, once parsed (absent on older records); for finding mail by sender. */
+  from?: string | null;
   keptAside: { blobName: string | null; reason: string; at: string } | null;
   /** 'sending' from the write that makes the record stored: due, and perhaps sent before a crash. */
   acknowledgement: { messageId: string; state: 'sending' | 'sent' | 'failed' } | null;
@@ -69,6 +71,27 @@ export interface MailRecordStore {
   replace(record: MailRecord, etag: string): Promise<{ etag: string } | null>;
   /** Records in one state in these mailboxes, oldest first: kept aside (R14, R20) or flagged (R18). */
   withState(helpdeskId: string, mailboxIds: string[], state: 'keptAside' | 'flagged'): Promise<MailRecord[]>;
+  /**
+   * One page of records in these mailboxes, newest first; `continuationToken` (opaque) fetches the next,
+   * null on the last page. Throws InvalidContinuationToken for a token this store did not hand out.
+   */
+  page(query: MailRecordQuery): Promise<{ records: MailRecord[]; continuationToken: string | null }>;
+}
+
+export interface MailRecordQuery {
+  helpdeskId: string;
+  mailboxIds: string[];
+  states: MailRecord['state'][];
+  /** Part of the sender's address, any case. */
+  from?: string;
+  /** Part of the subject, any case. */
+  subject?: string;
+  pageSize: number;
+  continuationToken?: string;
+}
+
+export class InvalidContinuationToken extends Error {
+  override readonly name = 'InvalidContinuationToken';
 }
 
 /** Whether the message is imported: its ticket or supplement written. */
