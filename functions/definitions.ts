@@ -4,7 +4,11 @@ import { importerStatusFunction } from './importerStatus.js';
 import { importHelpdeskFunction } from './importHelpdesk.js';
 import { importMailboxFunction } from './importMailbox.js';
 import { importMailboxPoisonFunction } from './importMailboxPoison.js';
-import { keptAsideMessagesFunction, retryKeptAsideMessageFunction } from './keptAsideMessages.js';
+import {
+  keptAsideMessagesFunction,
+  rawMessageFunction,
+  retryKeptAsideMessageFunction,
+} from './keptAsideMessages.js';
 import { pollMailboxesFunction } from './pollMailboxes.js';
 
 /** Every function of the app: registered with the Functions host by index.ts, run by local/host.ts. */
@@ -17,4 +21,5 @@ export const allFunctions: FunctionDefinition[] = [
   importerStatusFunction,
   keptAsideMessagesFunction,
   retryKeptAsideMessageFunction,
+  rawMessageFunction,
 ];

@@ -1,11 +1,12 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { z } from 'zod';
 import { appServices, invocationLog } from '../shared/app/services.js';
+import { attachmentDisposition } from '../shared/blob/blobMailStores.js';
 import type { HttpFunction } from '../shared/host/functionDefinition.js';
 import { accepted, invalidInput, mappingErrors, ok } from '../shared/http/errors.js';
 import { helpdeskParam, routeParams } from '../shared/http/input.js';
 import { authoriseManagement } from '../shared/http/management.js';
-import { listMessages, MAX_PAGE_SIZE, retryKeptAside } from '../shared/import/keptAside.js';
+import { listMessages, MAX_PAGE_SIZE, rawMessage, retryKeptAside } from '../shared/import/keptAside.js';
 
 const listQuery = z
   .object({
@@ -33,12 +34,36 @@ export const keptAsideMessagesHandler = mappingErrors(
   },
 );
 
+const messageParams = {
+  ...helpdeskParam,
+  key: z.string().regex(/^[A-Za-z0-9_-]{10,64}$/, 'a message key as listed'),
+};
+
+/**
+ * The original .eml, for a person to open in a mail client: a download (never shown inline in the
+ * browser), named after the message key, which is safe in a file name.
+ */
+export const rawMessageHandler = mappingErrors(
+  async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    const { helpdeskId, key } = routeParams(request, messageParams);
+    await authoriseManagement(request, context, helpdeskId);
+    const raw = await rawMessage(appServices().dependencies(invocationLog(context)), { helpdeskId, key });
+    return {
+      status: 200,
+      body: raw.content,
+      headers: {
+        'content-type': 'message/rfc822',
+        'content-length': String(raw.size),
+        'content-disposition': attachmentDisposition(`${key}.eml`),
+        'x-content-type-options': 'nosniff',
+      },
+    };
+  },
+);
+
 export const retryKeptAsideMessageHandler = mappingErrors(
   async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
-    const { helpdeskId, key } = routeParams(request, {
-      ...helpdeskParam,
-      key: z.string().regex(/^[A-Za-z0-9_-]{10,64}$/, 'a message key as listed'),
-    });
+    const { helpdeskId, key } = routeParams(request, messageParams);
     await authoriseManagement(request, context, helpdeskId);
     const services = appServices();
     const { mailboxId } = await retryKeptAside(services.dependencies(invocationLog(context)), {
@@ -68,4 +93,13 @@ export const retryKeptAsideMessageFunction: HttpFunction = {
   route: 'helpdesks/{helpdeskId}/messages/{key}/retry',
   authLevel: 'anonymous',
   handler: retryKeptAsideMessageHandler,
+};
+
+export const rawMessageFunction: HttpFunction = {
+  trigger: 'http',
+  name: 'rawMessage',
+  methods: ['GET'],
+  route: 'helpdesks/{helpdeskId}/messages/{key}/raw',
+  authLevel: 'anonymous',
+  handler: rawMessageHandler,
 };

@@ -111,44 +111,65 @@ export async function retryKeptAside(
   deps: ImportDependencies,
   input: { helpdeskId: string; key: string },
 ): Promise<{ mailboxId: string }> {
-  const helpdesk = await deps.helpdesks.get(input.helpdeskId);
-  if (!helpdesk) throw new ApiError('notFound', `helpdesk ${input.helpdeskId} does not exist`);
-  for (const mailbox of helpdesk.importer.mailboxes) {
-    const found = await deps.records.get(mailboxKey(helpdesk.id, mailbox.id), input.key);
-    if (!found) continue;
-    if (found.record.state !== 'keptAside') {
-      throw new ApiError('conflict', `message ${input.key} is not kept aside (it is ${found.record.state})`);
-    }
-    if (helpdesk.importer.keepAside.folder) {
-      // First, so a failed move leaves the message kept aside rather than pending where no run finds it.
-      const [moved] = await deps.mailSource.applyOperations(mailbox.userId, [
-        {
-          messageId: found.record.graphMessageId,
-          operation: {
-            kind: 'move',
-            folderId: await deps.mailSource.resolveFolder(mailbox.userId, mailbox.folder),
-          },
-        },
-      ]);
-      if (!moved?.ok) {
-        throw new Error(`message ${input.key} could not be moved back: ${moved?.error ?? 'unknown error'}`);
-      }
-    }
-    const saved = await deps.records.replace(
-      {
-        ...found.record,
-        state: found.record.plan ? 'planned' : 'pending',
-        attempts: 0,
-        keptAside: null,
-        updatedAt: deps.clock().toISOString(),
-      },
-      found.etag,
-    );
-    if (!saved) throw new ApiError('conflict', `message ${input.key} changed meanwhile; try again`);
-    if (mailbox.scan === 'sinceLastScan') await rescanFrom(deps, helpdesk.id, mailbox.id, found.record);
-    return { mailboxId: mailbox.id };
+  const { helpdesk, mailbox, found } = await findMessage(deps, input.helpdeskId, input.key);
+  if (found.record.state !== 'keptAside') {
+    throw new ApiError('conflict', `message ${input.key} is not kept aside (it is ${found.record.state})`);
   }
-  throw new ApiError('notFound', `no message ${input.key} in helpdesk ${helpdesk.id}`);
+  if (helpdesk.importer.keepAside.folder) {
+    // First, so a failed move leaves the message kept aside rather than pending where no run finds it.
+    const [moved] = await deps.mailSource.applyOperations(mailbox.userId, [
+      {
+        messageId: found.record.graphMessageId,
+        operation: {
+          kind: 'move',
+          folderId: await deps.mailSource.resolveFolder(mailbox.userId, mailbox.folder),
+        },
+      },
+    ]);
+    if (!moved?.ok) {
+      throw new Error(`message ${input.key} could not be moved back: ${moved?.error ?? 'unknown error'}`);
+    }
+  }
+  const saved = await deps.records.replace(
+    {
+      ...found.record,
+      state: found.record.plan ? 'planned' : 'pending',
+      attempts: 0,
+      keptAside: null,
+      updatedAt: deps.clock().toISOString(),
+    },
+    found.etag,
+  );
+  if (!saved) throw new ApiError('conflict', `message ${input.key} changed meanwhile; try again`);
+  if (mailbox.scan === 'sinceLastScan') await rescanFrom(deps, helpdesk.id, mailbox.id, found.record);
+  return { mailboxId: mailbox.id };
+}
+
+/**
+ * The record of a message of this helpdesk, in whichever of its mailboxes; 404 for an unknown helpdesk
+ * and for a key that is not this helpdesk's (another helpdesk's key included).
+ */
+export async function findMessage(deps: ImportDependencies, helpdeskId: string, key: string) {
+  const helpdesk = await deps.helpdesks.get(helpdeskId);
+  if (!helpdesk) throw new ApiError('notFound', `helpdesk ${helpdeskId} does not exist`);
+  for (const mailbox of helpdesk.importer.mailboxes) {
+    const found = await deps.records.get(mailboxKey(helpdesk.id, mailbox.id), key);
+    if (found) return { helpdesk, mailbox, found };
+  }
+  throw new ApiError('notFound', `no message ${key} in helpdesk ${helpdesk.id}`);
+}
+
+/** The original .eml of a message, streamed from its kept-aside or archived copy; 404 when neither exists. */
+export async function rawMessage(deps: ImportDependencies, input: { helpdeskId: string; key: string }) {
+  const { helpdesk, mailbox, found } = await findMessage(deps, input.helpdeskId, input.key);
+  const raw = await deps.rawMail.openRaw(helpdesk.id, mailbox.id, found.record.id);
+  if (!raw) {
+    throw new ApiError(
+      'notFound',
+      `no raw copy of message ${input.key} is stored: it was neither kept aside nor archived (attachments.archiveRawMail is off)`,
+    );
+  }
+  return { ...raw, record: found.record };
 }
 
 /** A "since last scan" mailbox lists only recent mail: move its scan back so the next run sees this one. */

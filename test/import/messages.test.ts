@@ -31,6 +31,7 @@ const legal = Object.fromEntries([
 ]);
 const desk: Helpdesk = testHelpdesk('messages', DESK, {
   mailboxes: [{ id: 'main', userId: DESK, rules: [legal] }],
+  attachments: { archiveRawMail: true },
 });
 const paged: Helpdesk = testHelpdesk('messagespaged', 'paged-a@messages.test', {
   mailboxes: [
@@ -156,6 +157,7 @@ beforeAll(async () => {
     await rawMail({ from: 'Piet <piet@customer.example>', to: DESK, subject: 'Printer', text: 'Broken.\n' }),
     { receivedDateTime: '2026-12-01T08:01:00Z' },
   );
+
   expect((await api('POST', `helpdesks/${desk.id}/import`)).status).toBe(200);
 }, 120_000);
 
@@ -262,5 +264,53 @@ describe('GET …/messages: mail that needs a person', () => {
     const deskKeys = (await allPages(`helpdesks/${desk.id}/messages?state=all`)).messages.map((m) => m.key);
     expect(deskKeys.length).toBe(2);
     expect(deskKeys.some((key) => key.startsWith('seeded-'))).toBe(false);
+  });
+});
+
+/** The key of the desk's mail with this subject, and the bytes the Graph emulator delivered for it. */
+async function deskMail(subject: string): Promise<{ key: string; delivered: Buffer }> {
+  const record = (await mailRecords(scenario, desk.id)).find((r) => r.subject === subject);
+  if (!record) throw new Error(`no record for ${subject}`);
+  return { key: record.id, delivered: scenario.local.graph.rawMime(DESK, record.graphMessageId) };
+}
+
+describe('GET …/messages/{key}/raw: the original mail', () => {
+  it('streams the kept-aside copy as message/rfc822, byte-equal to what the mailbox delivered', async () => {
+    const { key, delivered } = await deskMail('A legal question');
+    const response = await api('GET', `helpdesks/${desk.id}/messages/${key}/raw`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('message/rfc822');
+    expect(response.headers.get('content-disposition')).toBe(
+      `attachment; filename="${key}.eml"; filename*=UTF-8''${key}.eml`,
+    );
+    expect(response.bytes.equals(delivered)).toBe(true);
+  });
+
+  it('streams the archived copy of an imported mail', async () => {
+    const { key, delivered } = await deskMail('Printer');
+    const response = await api('GET', `helpdesks/${desk.id}/messages/${key}/raw`);
+    expect(response.status).toBe(200);
+    expect(response.bytes.equals(delivered)).toBe(true);
+  });
+
+  it('404 with a clear message when no raw copy was kept', async () => {
+    // A seeded record: its mail was never kept aside nor archived.
+    const response = await api('GET', `helpdesks/${paged.id}/messages/seeded-keptAside-0001/raw`);
+    expect(response.status).toBe(404);
+    expect(response.json).toMatchObject({
+      error: {
+        code: 'notFound',
+        message: expect.stringContaining('no raw copy of message seeded-keptAside-0001'),
+      },
+    });
+  });
+
+  it('refuses a key of one helpdesk under another, and a malformed key, without revealing the mail', async () => {
+    const { key } = await deskMail('A legal question');
+    const cross = await api('GET', `helpdesks/${paged.id}/messages/${key}/raw`);
+    expect(cross.status).toBe(404);
+    expect(JSON.stringify(cross.json)).not.toContain('legal');
+    expect((await api('POST', `helpdesks/${paged.id}/messages/${key}/retry`)).status).toBe(404);
+    expect((await api('GET', `helpdesks/${desk.id}/messages/not..a..key/raw`)).status).toBe(400);
   });
 });
