@@ -240,6 +240,7 @@ function trackedRecords(records: MailRecordStore, tracker: RunTracker): MailReco
     replace: (record, etag) => records.replace(record, etag),
     withState: (helpdeskId, mailboxIds, state) => records.withState(helpdeskId, mailboxIds, state),
     page: (query) => records.page(query),
+    countNeedingAttention: (helpdeskId, mailboxId) => records.countNeedingAttention(helpdeskId, mailboxId),
   };
 }
 

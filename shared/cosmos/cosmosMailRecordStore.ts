@@ -68,6 +68,21 @@ export class CosmosMailRecordStore implements MailRecordStore {
     return records;
   }
 
+  async countNeedingAttention(helpdeskId: string, mailboxId: string): Promise<number> {
+    const partition = mailboxKey(helpdeskId, mailboxId);
+    const { resources } = await this.mail.items
+      .query<number>(
+        {
+          query:
+            "SELECT VALUE COUNT(1) FROM c WHERE c.mailboxKey = @partition AND (c.state = 'keptAside' OR c.state = 'flagged')",
+          parameters: [{ name: '@partition', value: partition }],
+        },
+        { partitionKey: partition },
+      )
+      .fetchAll();
+    return resources[0] ?? 0;
+  }
+
   /**
    * Across the helpdesk's mailbox partitions, ordered by the query itself so Cosmos DB's own continuation
    * token carries the position; handed out as base64url so callers treat it as opaque. A page is filled

@@ -75,6 +75,8 @@ export interface MailRecordStore {
    * One page of records in these mailboxes, newest first; `continuationToken` (opaque) fetches the next,
    * null on the last page. Throws InvalidContinuationToken for a token this store did not hand out.
    */
+  /** How many mails of one mailbox wait for a person: kept aside or flagged (R20's alert). */
+  countNeedingAttention(helpdeskId: string, mailboxId: string): Promise<number>;
   page(query: MailRecordQuery): Promise<{ records: MailRecord[]; continuationToken: string | null }>;
 }
 

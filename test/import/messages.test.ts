@@ -314,3 +314,19 @@ describe('GET …/messages/{key}/raw: the original mail', () => {
     expect((await api('GET', `helpdesks/${desk.id}/messages/not..a..key/raw`)).status).toBe(400);
   });
 });
+
+describe('GET …/importer/status: needsAttention', () => {
+  it('counts the kept-aside and flagged mail of each mailbox, not the ignored or imported', async () => {
+    const paging = await api('GET', `helpdesks/${paged.id}/importer/status`);
+    expect(paging.status).toBe(200);
+    const mailboxes = (paging.json as { mailboxes: Array<{ mailboxId: string; needsAttention: number }> })
+      .mailboxes;
+    // Even minutes went to a, odd to b: 125 kept aside and 10 flagged each.
+    expect(mailboxes.map((m) => [m.mailboxId, m.needsAttention])).toEqual([
+      ['a', 135],
+      ['b', 135],
+    ]);
+    const deskStatus = await api('GET', `helpdesks/${desk.id}/importer/status`);
+    expect(deskStatus.json).toMatchObject({ mailboxes: [{ mailboxId: 'main', needsAttention: 1 }] });
+  });
+});
