@@ -10,6 +10,7 @@ import {
   retryKeptAsideMessageFunction,
 } from './keptAsideMessages.js';
 import { pollMailboxesFunction } from './pollMailboxes.js';
+import { ticketImageFunction } from './ticketImages.js';
 
 /** Every function of the app: registered with the Functions host by index.ts, run by local/host.ts. */
 export const allFunctions: FunctionDefinition[] = [
@@ -22,4 +23,5 @@ export const allFunctions: FunctionDefinition[] = [
   keptAsideMessagesFunction,
   retryKeptAsideMessageFunction,
   rawMessageFunction,
+  ticketImageFunction,
 ];

@@ -72,6 +72,27 @@ export class BlobImageStore implements ImageStore {
     }
     return name;
   }
+
+  async openImage(
+    helpdeskId: string,
+    ticketNumber: number,
+    name: string,
+  ): Promise<{ content: Readable; size: number; contentType: string } | null> {
+    try {
+      const download = await this.container
+        .getBlockBlobClient(`${helpdeskId}/${ticketNumber}/${name}`)
+        .download();
+      if (!download.readableStreamBody) return null;
+      return {
+        content: download.readableStreamBody as Readable,
+        size: download.contentLength ?? 0,
+        contentType: download.contentType ?? 'application/octet-stream',
+      };
+    } catch (error) {
+      if (error instanceof RestError && error.statusCode === 404) return null;
+      throw error;
+    }
+  }
 }
 
 export class BlobRawMailStore implements RawMailStore {

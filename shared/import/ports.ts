@@ -110,6 +110,12 @@ export interface ImageStore {
     sha256: string;
     extension: string;
   }): Promise<string>;
+  /** A stored image of the ticket, streamed with the type it was stored with; null when there is none. */
+  openImage(
+    helpdeskId: string,
+    ticketNumber: number,
+    name: string,
+  ): Promise<{ content: Readable; size: number; contentType: string } | null>;
 }
 
 export interface RawMailStore {

@@ -11,7 +11,7 @@ import {
   seedHelpdesk,
   startImportScenario,
 } from '../support/importScenario.js';
-import { rawMail } from '../support/mail.js';
+import { pngImage, rawMail } from '../support/mail.js';
 
 /**
  * Mail that needs a person (R20) through the local host: the listing with paging over 250 kept-aside
@@ -158,6 +158,24 @@ beforeAll(async () => {
     { receivedDateTime: '2026-12-01T08:01:00Z' },
   );
 
+  scenario.local.graph.deliver(
+    DESK,
+    await rawMail({
+      from: 'Piet <piet@customer.example>',
+      to: DESK,
+      subject: 'Screenshot',
+      html: '<p>See the error:</p><p><img src="cid:shot@customer.example"></p>',
+      attachments: [
+        {
+          filename: 'shot.png',
+          content: pngImage(5),
+          contentType: 'image/png',
+          cid: 'shot@customer.example',
+        },
+      ],
+    }),
+    { receivedDateTime: '2026-12-01T08:02:00Z' },
+  );
   expect((await api('POST', `helpdesks/${desk.id}/import`)).status).toBe(200);
 }, 120_000);
 
@@ -262,7 +280,7 @@ describe('GET …/messages: mail that needs a person', () => {
 
   it("never lists one helpdesk's mail under another", async () => {
     const deskKeys = (await allPages(`helpdesks/${desk.id}/messages?state=all`)).messages.map((m) => m.key);
-    expect(deskKeys.length).toBe(2);
+    expect(deskKeys.length).toBe(3);
     expect(deskKeys.some((key) => key.startsWith('seeded-'))).toBe(false);
   });
 });
@@ -328,5 +346,40 @@ describe('GET …/importer/status: needsAttention', () => {
     ]);
     const deskStatus = await api('GET', `helpdesks/${desk.id}/importer/status`);
     expect(deskStatus.json).toMatchObject({ mailboxes: [{ mailboxId: 'main', needsAttention: 1 }] });
+  });
+});
+
+describe('GET …/tickets/{number}/images/{name}: images to agents', () => {
+  it('ticket HTML points at the app, which streams the image with its detected type, nosniff and a CSP', async () => {
+    const ticket = (await scenario.deps.tickets.listTickets(desk.id)).find((t) => t.title === 'Screenshot');
+    if (!ticket) throw new Error('no ticket Screenshot');
+    const src = /<img src="([^"]+)"/.exec(ticket.requestHtml ?? '')?.[1] ?? '';
+    expect(src).toMatch(
+      new RegExp(`^/api/helpdesks/${desk.id}/tickets/${ticket.number}/images/[A-Za-z0-9_-]+\\.png$`),
+    );
+    const response = await fetch(`${host.httpUrl}${src}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('image/png');
+    expect(response.headers.get('content-security-policy')).toBe("default-src 'none'");
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(Buffer.from(await response.arrayBuffer()).equals(pngImage(5))).toBe(true);
+
+    const name = src.split('/').pop() ?? '';
+    // Another helpdesk, another ticket, an unknown image, a name that is no image name.
+    expect((await api('GET', `helpdesks/${paged.id}/tickets/${ticket.number}/images/${name}`)).status).toBe(
+      404,
+    );
+    expect(
+      (await api('GET', `helpdesks/${desk.id}/tickets/${ticket.number + 1}/images/${name}`)).status,
+    ).toBe(404);
+    const unknown = await api(
+      'GET',
+      `helpdesks/${desk.id}/tickets/${ticket.number}/images/${'A'.repeat(43)}.png`,
+    );
+    expect(unknown.status).toBe(404);
+    expect(unknown.json).toMatchObject({ error: { code: 'notFound' } });
+    const bad = await api('GET', `helpdesks/${desk.id}/tickets/${ticket.number}/images/..%2Fsecret.png`);
+    expect(bad.status).toBe(400);
+    expect(bad.json).toMatchObject({ error: { field: 'name' } });
   });
 });
