@@ -6,6 +6,7 @@ import { importMailboxFunction } from './importMailbox.js';
 import { importMailboxPoisonFunction } from './importMailboxPoison.js';
 import {
   keptAsideMessagesFunction,
+  messageDetailFunction,
   rawMessageFunction,
   retryKeptAsideMessageFunction,
 } from './keptAsideMessages.js';
@@ -23,5 +24,6 @@ export const allFunctions: FunctionDefinition[] = [
   keptAsideMessagesFunction,
   retryKeptAsideMessageFunction,
   rawMessageFunction,
+  messageDetailFunction,
   ticketImageFunction,
 ];

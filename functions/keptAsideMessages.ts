@@ -7,6 +7,7 @@ import { accepted, invalidInput, mappingErrors, ok } from '../shared/http/errors
 import { helpdeskParam, routeParams } from '../shared/http/input.js';
 import { authoriseManagement } from '../shared/http/management.js';
 import { listMessages, MAX_PAGE_SIZE, rawMessage, retryKeptAside } from '../shared/import/keptAside.js';
+import { messageDetail } from '../shared/import/messageDetail.js';
 
 const listQuery = z
   .object({
@@ -38,6 +39,15 @@ const messageParams = {
   ...helpdeskParam,
   key: z.string().regex(/^[A-Za-z0-9_-]{10,64}$/, 'a message key as listed'),
 };
+
+/** Everything needed to decide on one mail: its record, the stored plan, and the mail parsed from its raw copy. */
+export const messageDetailHandler = mappingErrors(
+  async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    const { helpdeskId, key } = routeParams(request, messageParams);
+    await authoriseManagement(request, context, helpdeskId);
+    return ok(await messageDetail(appServices().dependencies(invocationLog(context)), { helpdeskId, key }));
+  },
+);
 
 /**
  * The original .eml, for a person to open in a mail client: a download (never shown inline in the
@@ -102,4 +112,13 @@ export const rawMessageFunction: HttpFunction = {
   route: 'helpdesks/{helpdeskId}/messages/{key}/raw',
   authLevel: 'anonymous',
   handler: rawMessageHandler,
+};
+
+export const messageDetailFunction: HttpFunction = {
+  trigger: 'http',
+  name: 'messageDetail',
+  methods: ['GET'],
+  route: 'helpdesks/{helpdeskId}/messages/{key}',
+  authLevel: 'anonymous',
+  handler: messageDetailHandler,
 };

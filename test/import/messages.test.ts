@@ -149,6 +149,14 @@ beforeAll(async () => {
       to: DESK,
       subject: 'A legal question',
       text: 'About the contract.\n',
+      html: '<p>About the <b>contract</b>.</p><script>alert(1)</script>',
+      attachments: [
+        {
+          filename: 'contract.pdf',
+          content: Buffer.from('%PDF-1.4 not much'),
+          contentType: 'application/pdf',
+        },
+      ],
     }),
     { receivedDateTime: '2026-12-01T08:00:00Z' },
   );
@@ -381,5 +389,63 @@ describe('GET …/tickets/{number}/images/{name}: images to agents', () => {
     const bad = await api('GET', `helpdesks/${desk.id}/tickets/${ticket.number}/images/..%2Fsecret.png`);
     expect(bad.status).toBe(400);
     expect(bad.json).toMatchObject({ error: { field: 'name' } });
+  });
+});
+
+describe('GET …/messages/{key}: everything needed to decide', () => {
+  it('the kept-aside mail parsed from its raw copy: headers, addresses, texts, safe HTML, attachments, the stored decision', async () => {
+    const { key } = await deskMail('A legal question');
+    const response = await api('GET', `helpdesks/${desk.id}/messages/${key}`);
+    expect(response.status).toBe(200);
+    const detail = response.json as Record<string, unknown> & { mail: Record<string, unknown> };
+    expect(detail).toMatchObject({
+      key,
+      state: 'keptAside',
+      reason: 'kept aside by rule legal for manual handling',
+      attempts: expect.any(Number),
+      rulesMatched: ['legal'],
+      plan: null,
+      rules: { matched: ['legal'] },
+      mailUnavailable: null,
+    });
+    expect(detail.mail).toMatchObject({
+      from: { address: 'karin@customer.example', name: 'Karin' },
+      to: [{ address: DESK }],
+      cc: [],
+      subject: 'A legal question',
+      headers: { subject: ['A legal question'], from: ['Karin <Karin@customer.example>'] },
+      attachments: [
+        {
+          filename: 'contract.pdf',
+          declaredType: 'application/pdf',
+          detectedType: null,
+          inline: false,
+          kept: false,
+          reason: 'not an image',
+        },
+      ],
+    });
+    expect(detail.mail.replyText).toContain('About the contract');
+    expect(detail.mail.fullText).toContain('About the contract');
+    expect(detail.mail.safeHtml).toContain('<b>contract</b>');
+    expect(detail.mail.safeHtml).not.toContain('script');
+  });
+
+  it('a mail without a raw copy: the record, and why the mail itself is missing', async () => {
+    const response = await api('GET', `helpdesks/${paged.id}/messages/seeded-keptAside-0002`);
+    expect(response.status).toBe(200);
+    expect(response.json).toMatchObject({
+      key: 'seeded-keptAside-0002',
+      lastError: 'ticket store refused the write',
+      mail: null,
+      mailUnavailable: 'no raw copy is stored',
+    });
+  });
+
+  it('a key of another helpdesk is 404', async () => {
+    const { key } = await deskMail('A legal question');
+    const response = await api('GET', `helpdesks/${paged.id}/messages/${key}`);
+    expect(response.status).toBe(404);
+    expect(JSON.stringify(response.json)).not.toContain('legal');
   });
 });
