@@ -8,6 +8,7 @@ import {
   keptAsideMessagesFunction,
   messageDetailFunction,
   rawMessageFunction,
+  resolveMessageFunction,
   retryKeptAsideMessageFunction,
 } from './keptAsideMessages.js';
 import { pollMailboxesFunction } from './pollMailboxes.js';
@@ -25,5 +26,6 @@ export const allFunctions: FunctionDefinition[] = [
   retryKeptAsideMessageFunction,
   rawMessageFunction,
   messageDetailFunction,
+  resolveMessageFunction,
   ticketImageFunction,
 ];

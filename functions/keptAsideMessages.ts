@@ -4,10 +4,11 @@ import { appServices, invocationLog } from '../shared/app/services.js';
 import { attachmentDisposition } from '../shared/blob/blobMailStores.js';
 import type { HttpFunction } from '../shared/host/functionDefinition.js';
 import { accepted, invalidInput, mappingErrors, ok } from '../shared/http/errors.js';
-import { helpdeskParam, routeParams } from '../shared/http/input.js';
+import { helpdeskParam, jsonBody, routeParams } from '../shared/http/input.js';
 import { authoriseManagement } from '../shared/http/management.js';
 import { listMessages, MAX_PAGE_SIZE, rawMessage, retryKeptAside } from '../shared/import/keptAside.js';
 import { messageDetail } from '../shared/import/messageDetail.js';
+import { resolveMessage, resolveRequestSchema } from '../shared/import/resolveMessage.js';
 
 const listQuery = z
   .object({
@@ -71,6 +72,22 @@ export const rawMessageHandler = mappingErrors(
   },
 );
 
+/** A person's decision on a kept-aside mail (R20); 409 once it is resolved. */
+export const resolveMessageHandler = mappingErrors(
+  async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    const { helpdeskId, key } = routeParams(request, messageParams);
+    await authoriseManagement(request, context, helpdeskId);
+    const body = await jsonBody(request, resolveRequestSchema);
+    return ok(
+      await resolveMessage(appServices().dependencies(invocationLog(context)), {
+        helpdeskId,
+        key,
+        request: body,
+      }),
+    );
+  },
+);
+
 export const retryKeptAsideMessageHandler = mappingErrors(
   async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const { helpdeskId, key } = routeParams(request, messageParams);
@@ -121,4 +138,13 @@ export const messageDetailFunction: HttpFunction = {
   route: 'helpdesks/{helpdeskId}/messages/{key}',
   authLevel: 'anonymous',
   handler: messageDetailHandler,
+};
+
+export const resolveMessageFunction: HttpFunction = {
+  trigger: 'http',
+  name: 'resolveMessage',
+  methods: ['POST'],
+  route: 'helpdesks/{helpdeskId}/messages/{key}/resolve',
+  authLevel: 'anonymous',
+  handler: resolveMessageHandler,
 };

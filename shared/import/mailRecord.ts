@@ -57,10 +57,23 @@ export interface MailRecord {
   /** The sender's address, lower-cased, once parsed (absent on older records); for finding mail by sender. */
   from?: string | null;
   keptAside: { blobName: string | null; reason: string; at: string } | null;
+  /**
+   * A person's decision on a mail that needed one (R20), stored with its plan before anything else is
+   * done: a resolve cut short finishes this decision (absent on records no one resolved).
+   */
+  resolution?: Resolution | null;
   /** 'sending' from the write that makes the record stored: due, and perhaps sent before a crash. */
   acknowledgement: { messageId: string; state: 'sending' | 'sent' | 'failed' } | null;
   createdAt: string;
   updatedAt: string;
+}
+
+export interface Resolution {
+  action: 'discard';
+  note: string;
+  /** Who decided, as they named themselves. */
+  by: string;
+  at: string;
 }
 
 export interface MailRecordStore {

@@ -4,6 +4,7 @@ import { type LocalHost, startLocalHost } from '../../local/host.js';
 import type { Helpdesk } from '../../shared/helpdesk/settings.js';
 import type { ListedMessage } from '../../shared/import/keptAside.js';
 import { type MailRecord, mailboxKey } from '../../shared/import/mailRecord.js';
+import { resolveMessage } from '../../shared/import/resolveMessage.js';
 import { testHelpdesk } from '../support/helpdeskFixtures.js';
 import {
   type ImportScenario,
@@ -447,5 +448,114 @@ describe('GET …/messages/{key}: everything needed to decide', () => {
     const response = await api('GET', `helpdesks/${paged.id}/messages/${key}`);
     expect(response.status).toBe(404);
     expect(JSON.stringify(response.json)).not.toContain('legal');
+  });
+});
+
+describe('POST …/messages/{key}/resolve: discard', () => {
+  const source = (subject: string) => scenario.local.graph.messages(DESK).find((m) => m.subject === subject);
+
+  it('discards a kept-aside mail: decision stored naming the person, source handled, a second resolve 409', async () => {
+    for (const [minute, subject] of [
+      [10, 'legal spam'],
+      [11, 'legal crash'],
+    ] as const) {
+      scenario.local.graph.deliver(
+        DESK,
+        await rawMail({ from: 'Spam <spam@spam.example>', to: DESK, subject, text: 'Buy.\n' }),
+        { receivedDateTime: `2026-12-01T08:${minute}:00Z` },
+      );
+    }
+    expect((await api('POST', `helpdesks/${desk.id}/import`)).status).toBe(200);
+    const { key } = await deskMail('legal spam');
+    expect(source('legal spam')?.isRead).toBe(false);
+
+    // Refused input changes nothing.
+    for (const [body, field] of [
+      [{ action: 'linkToTicket', ticketNumber: 1, by: 'Eva' }, 'body.action'],
+      [{ action: 'discard', note: 'spam' }, 'body.by'],
+      [{ action: 'discard', note: ' ', by: 'Eva' }, 'body.note'],
+    ] as const) {
+      const refused = await api('POST', `helpdesks/${desk.id}/messages/${key}/resolve`, body);
+      expect(refused.status, field).toBe(400);
+      expect((refused.json as { error: { field: string } }).error.field).toBe(field);
+    }
+    expect((await deskMail('legal spam')).key).toBe(key);
+    expect((await mailRecords(scenario, desk.id)).find((r) => r.id === key)?.state).toBe('keptAside');
+    // Another helpdesk's key.
+    const cross = await api('POST', `helpdesks/${paged.id}/messages/${key}/resolve`, {
+      action: 'discard',
+      note: 'spam',
+      by: 'Eva',
+    });
+    expect(cross.status).toBe(404);
+
+    const resolved = await api('POST', `helpdesks/${desk.id}/messages/${key}/resolve`, {
+      action: 'discard',
+      note: 'spam',
+      by: 'Eva',
+    });
+    expect(resolved.status).toBe(200);
+    expect(resolved.json).toEqual({ key, action: 'discard', by: 'Eva', ticketNumber: null });
+    const record = (await mailRecords(scenario, desk.id)).find((r) => r.id === key);
+    expect(record).toMatchObject({
+      state: 'skipped',
+      plan: { action: 'skip', reason: 'discarded by Eva: spam' },
+      resolution: { action: 'discard', note: 'spam', by: 'Eva' },
+    });
+    expect(source('legal spam')?.isRead).toBe(true);
+    const again = await api('POST', `helpdesks/${desk.id}/messages/${key}/resolve`, {
+      action: 'discard',
+      note: 'again',
+      by: 'Ben',
+    });
+    expect(again.status).toBe(409);
+    expect(again.json).toMatchObject({ error: { message: expect.stringContaining('discard by Eva') } });
+    const ignored = (await allPages(`helpdesks/${desk.id}/messages?state=ignored`)).messages;
+    expect(ignored.map((m) => [m.key, m.reason])).toEqual([[key, 'discarded by Eva: spam']]);
+  });
+
+  it('a crash between storing the decision and handling the source: the next resolve finishes that decision, once', async () => {
+    const { key } = await deskMail('legal crash');
+    const crashing = {
+      ...scenario.deps,
+      checkpoint: (step: string) => {
+        if (step === 'planned') throw new Error('simulated crash after the plan was stored');
+      },
+    };
+    await expect(
+      resolveMessage(crashing, {
+        helpdeskId: desk.id,
+        key,
+        request: { action: 'discard', note: 'spam too', by: 'Eva' },
+      }),
+    ).rejects.toThrow('simulated crash');
+    expect((await mailRecords(scenario, desk.id)).find((r) => r.id === key)).toMatchObject({
+      state: 'planned',
+      resolution: { by: 'Eva' },
+    });
+    expect(source('legal crash')?.isRead).toBe(false);
+
+    // Someone else tries again: the stored decision is finished, not theirs.
+    const finished = await api('POST', `helpdesks/${desk.id}/messages/${key}/resolve`, {
+      action: 'discard',
+      note: 'other note',
+      by: 'Ben',
+    });
+    expect(finished.status).toBe(200);
+    expect(finished.json).toMatchObject({ by: 'Eva' });
+    expect((await mailRecords(scenario, desk.id)).find((r) => r.id === key)).toMatchObject({
+      state: 'skipped',
+      plan: { reason: 'discarded by Eva: spam too' },
+    });
+    expect(source('legal crash')?.isRead).toBe(true);
+    expect(
+      (
+        await api('POST', `helpdesks/${desk.id}/messages/${key}/resolve`, {
+          action: 'discard',
+          note: 'x',
+          by: 'Ben',
+        })
+      ).status,
+    ).toBe(409);
   });
 });
