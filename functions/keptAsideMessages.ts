@@ -6,6 +6,7 @@ import type { HttpFunction } from '../shared/host/functionDefinition.js';
 import { accepted, invalidInput, mappingErrors, ok } from '../shared/http/errors.js';
 import { helpdeskParam, jsonBody, routeParams } from '../shared/http/input.js';
 import { authoriseManagement } from '../shared/http/management.js';
+import { importMailbox } from '../shared/import/importMailbox.js';
 import { listMessages, MAX_PAGE_SIZE, rawMessage, retryKeptAside } from '../shared/import/keptAside.js';
 import { messageDetail } from '../shared/import/messageDetail.js';
 import { resolveMessage, resolveRequestSchema } from '../shared/import/resolveMessage.js';
@@ -78,13 +79,20 @@ export const resolveMessageHandler = mappingErrors(
     const { helpdeskId, key } = routeParams(request, messageParams);
     await authoriseManagement(request, context, helpdeskId);
     const body = await jsonBody(request, resolveRequestSchema);
-    return ok(
-      await resolveMessage(appServices().dependencies(invocationLog(context)), {
-        helpdeskId,
-        key,
-        request: body,
-      }),
-    );
+    const services = appServices();
+    const deps = services.dependencies(invocationLog(context));
+    const result = await resolveMessage(deps, {
+      helpdeskId,
+      key,
+      request: body,
+      importMailbox: (ref) =>
+        importMailbox(deps, ref, {
+          trigger: 'resolve',
+          deadline: services.deadline(),
+          telemetry: services.telemetry(context),
+        }),
+    });
+    return result.state === 'done' ? ok(result) : accepted(result);
   },
 );
 

@@ -536,6 +536,7 @@ async function importParsed(
       reply,
       now,
       problems,
+      current.record.resolution ?? null,
     );
     progress.written = true;
     // Decided in the same write that says stored: a crash right after must not skip it.
@@ -600,6 +601,8 @@ async function writeTicketOrSupplement(
   reply: () => ReplyResult,
   now: Date,
   problems: string[],
+  /** A person's decision that this mail belongs to the ticket (R20), named in its history. */
+  resolution: MailRecord['resolution'] | null,
 ): Promise<Ticket> {
   const ruleChanges = rules ? { setFields: rules.setFields, links: rules.links } : undefined;
   const ruleNote = rules && rules.matched.length > 0 ? ` Rules applied: ${rules.matched.join(', ')}.` : '';
@@ -688,7 +691,8 @@ async function writeTicketOrSupplement(
       }),
     );
     await reached(deps, 'supplementWritten');
-    const notes = [plan.flagged, plan.automatic].filter((note): note is string => !!note);
+    const byPerson = resolution ? `Linked to this ticket by ${resolution.by}.` : null;
+    const notes = [plan.flagged, plan.automatic, byPerson].filter((note): note is string => !!note);
     await afterWritten(deps, context, key, problems, 'no history entry written', () =>
       deps.tickets.putHistory(
         historyEntry({

@@ -1,3 +1,4 @@
+import type { MailboxSettings } from '../helpdesk/settings.js';
 import { ApiError } from '../http/errors.js';
 import type { ImportDependencies } from './dependencies.js';
 import { InvalidContinuationToken, type MailRecord, mailboxKey } from './mailRecord.js';
@@ -115,21 +116,8 @@ export async function retryKeptAside(
   if (found.record.state !== 'keptAside') {
     throw new ApiError('conflict', `message ${input.key} is not kept aside (it is ${found.record.state})`);
   }
-  if (helpdesk.importer.keepAside.folder) {
-    // First, so a failed move leaves the message kept aside rather than pending where no run finds it.
-    const [moved] = await deps.mailSource.applyOperations(mailbox.userId, [
-      {
-        messageId: found.record.graphMessageId,
-        operation: {
-          kind: 'move',
-          folderId: await deps.mailSource.resolveFolder(mailbox.userId, mailbox.folder),
-        },
-      },
-    ]);
-    if (!moved?.ok) {
-      throw new Error(`message ${input.key} could not be moved back: ${moved?.error ?? 'unknown error'}`);
-    }
-  }
+  // First, so a failed move leaves the message kept aside rather than pending where no run finds it.
+  if (helpdesk.importer.keepAside.folder) await moveBackToMailbox(deps, mailbox, found.record);
   const saved = await deps.records.replace(
     {
       ...found.record,
@@ -143,6 +131,27 @@ export async function retryKeptAside(
   if (!saved) throw new ApiError('conflict', `message ${input.key} changed meanwhile; try again`);
   if (mailbox.scan === 'sinceLastScan') await rescanFrom(deps, helpdesk.id, mailbox.id, found.record);
   return { mailboxId: mailbox.id };
+}
+
+/** Moves a kept-aside source message from the keep-aside folder back to its mailbox's folder. */
+export async function moveBackToMailbox(
+  deps: ImportDependencies,
+  mailbox: MailboxSettings,
+  record: MailRecord,
+): Promise<void> {
+  const [moved] = await deps.mailSource.applyOperations(mailbox.userId, [
+    {
+      messageId: record.graphMessageId,
+      operation: {
+        kind: 'move',
+        folderId: await deps.mailSource.resolveFolder(mailbox.userId, mailbox.folder),
+      },
+    },
+  ]);
+  // Already back (an interrupted earlier attempt) is fine.
+  if (!moved?.ok && moved?.error !== 'ErrorItemNotFound') {
+    throw new Error(`message ${record.id} could not be moved back: ${moved?.error ?? 'unknown error'}`);
+  }
 }
 
 /**

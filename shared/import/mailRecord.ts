@@ -9,7 +9,8 @@ export type MailPlan =
   | {
       action: 'supplement';
       ticketNumber: number;
-      via: 'subject' | 'references';
+      /** person: a person linked the mail to the ticket by hand (R20). */
+      via: 'subject' | 'references' | 'person';
       flagged: string | null;
       automatic: string | null;
       /** An internal supplement: hidden from the customer, status unchanged (absent on older records). */
@@ -69,8 +70,8 @@ export interface MailRecord {
 }
 
 export interface Resolution {
-  action: 'discard';
-  note: string;
+  action: 'discard' | 'linkToTicket';
+  note: string | null;
   /** Who decided, as they named themselves. */
   by: string;
   at: string;

@@ -2,29 +2,57 @@ import { z } from 'zod';
 import type { SourceOperation } from '../graph/mailSource.js';
 import { ApiError } from '../http/errors.js';
 import type { ImportDependencies } from './dependencies.js';
-import { findMessage } from './keptAside.js';
-import type { MailRecord } from './mailRecord.js';
+import type { MailboxRunResult } from './importMailbox.js';
+import { findMessage, moveBackToMailbox } from './keptAside.js';
+import type { MailRecord, Resolution } from './mailRecord.js';
+import type { MailboxRef } from './ports.js';
 
-/** A person's decision on a kept-aside mail. Only discarding is offered so far. */
-export const resolveRequestSchema = z.strictObject({
-  action: z.literal('discard', { error: 'discard (the only action offered)' }),
-  note: z.string().trim().min(1).max(2000),
-  by: z.string().trim().min(1).max(200),
-});
+const by = z.string().trim().min(1).max(200);
+
+/** A person's decision on a kept-aside mail: discard it, or add it to a ticket as a supplement. */
+export const resolveRequestSchema = z.discriminatedUnion(
+  'action',
+  [
+    z.strictObject({ action: z.literal('discard'), note: z.string().trim().min(1).max(2000), by }),
+    z.strictObject({
+      action: z.literal('linkToTicket'),
+      ticketNumber: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+      note: z.string().trim().min(1).max(2000).optional(),
+      by,
+    }),
+  ],
+  { error: 'discard or linkToTicket (createTicket is not offered yet)' },
+);
 
 export type ResolveRequest = z.infer<typeof resolveRequestSchema>;
 
+export interface ResolveResult {
+  key: string;
+  action: Resolution['action'];
+  by: string;
+  ticketNumber: number | null;
+  /** done, or (a linked mail whose mailbox was busy being imported) planned: that run finishes it. */
+  state: 'done' | 'planned';
+}
+
 /**
  * R20: resolves a kept-aside mail by hand, through the same exactly-once steps as an import: the
- * decision is stored on the record with its plan first; then the source mail is post-processed; then
- * the record is settled. Called again after a crash in between, it finishes the stored decision (not
- * the new request's); once settled, another resolve is a 409.
+ * decision is stored on the record with its plan first; then it is carried out (a discarded mail's source
+ * post-processed; a linked mail imported by a run of its mailbox, which follows the stored plan); then the
+ * record is settled. Called again after a crash in between, it finishes the stored decision (not the new
+ * request's); once settled, another resolve is a 409. An unknown ticket is a 404 before anything is stored.
  */
 export async function resolveMessage(
   deps: ImportDependencies,
-  input: { helpdeskId: string; key: string; request: ResolveRequest },
-): Promise<{ key: string; action: 'discard'; by: string; ticketNumber: null }> {
-  const { mailbox, found } = await findMessage(deps, input.helpdeskId, input.key);
+  input: {
+    helpdeskId: string;
+    key: string;
+    request: ResolveRequest;
+    /** Runs the import of one mailbox now (the HTTP layer's, with its telemetry and deadline). */
+    importMailbox: (ref: MailboxRef) => Promise<MailboxRunResult>;
+  },
+): Promise<ResolveResult> {
+  const { helpdesk, mailbox, found } = await findMessage(deps, input.helpdeskId, input.key);
   let current = found;
   const stored = current.record.resolution;
   if (stored && current.record.state !== 'planned') {
@@ -40,13 +68,41 @@ export async function resolveMessage(
         `message ${input.key} is not waiting for a person (it is ${current.record.state})`,
       );
     }
+    const request = input.request;
+    if (
+      request.action === 'linkToTicket' &&
+      !(await deps.tickets.getTicket(helpdesk.id, request.ticketNumber))
+    ) {
+      throw new ApiError(
+        'notFound',
+        `ticket ${request.ticketNumber} does not exist in helpdesk ${helpdesk.id}`,
+      );
+    }
     const now = deps.clock().toISOString();
-    const { action, note, by } = input.request;
+    const resolution: Resolution = {
+      action: request.action,
+      note: request.note ?? null,
+      by: request.by,
+      at: now,
+    };
+    const plan: MailRecord['plan'] =
+      request.action === 'discard'
+        ? { action: 'skip', reason: `discarded by ${request.by}: ${request.note}` }
+        : {
+            action: 'supplement',
+            ticketNumber: request.ticketNumber,
+            via: 'person',
+            flagged: null,
+            automatic: null,
+          };
     const planned: MailRecord = {
       ...current.record,
       state: 'planned',
-      plan: { action: 'skip', reason: `discarded by ${by}: ${note}` },
-      resolution: { action, note, by, at: now },
+      plan,
+      // A mail kept aside by a rule is not kept aside again when its plan is carried out.
+      rules: current.record.rules ? { ...current.record.rules, keepAside: null } : null,
+      attempts: 0,
+      resolution,
       updatedAt: now,
     };
     const saved = await deps.records.replace(planned, current.etag);
@@ -54,8 +110,29 @@ export async function resolveMessage(
     current = { record: planned, etag: saved.etag };
   }
   await deps.checkpoint('planned');
+  const resolution = current.record.resolution as Resolution;
+  const plan = current.record.plan;
 
-  // The mailbox's post-processing, or the rule's: a discarded mail leaves the mailbox as a handled one.
+  if (plan?.action === 'supplement') {
+    // The import carries out the stored plan (images, supplement, history naming the person, source mail),
+    // exactly once; it finds the mail where a run looks for it.
+    if (helpdesk.importer.keepAside.folder) await moveBackToMailbox(deps, mailbox, current.record);
+    await input.importMailbox({ helpdeskId: helpdesk.id, mailboxId: mailbox.id });
+    const after = await deps.records.get(current.record.mailboxKey, current.record.id);
+    const done = after?.record.state === 'stored';
+    if (!done && after?.record.state !== 'planned') {
+      throw new Error(`message ${input.key} was not imported: ${after?.record.lastError ?? 'unknown error'}`);
+    }
+    return {
+      key: input.key,
+      action: resolution.action,
+      by: resolution.by,
+      ticketNumber: plan.ticketNumber,
+      state: done ? 'done' : 'planned',
+    };
+  }
+
+  // Discarded: the mailbox's post-processing, or the rule's, as for a handled mail.
   const processing = mailbox.postProcessing;
   const operation: SourceOperation =
     current.record.rules?.operation ??
@@ -74,6 +151,5 @@ export async function resolveMessage(
     current.etag,
   );
   if (!settled) throw new ApiError('conflict', `message ${input.key} changed meanwhile; try again`);
-  const resolution = current.record.resolution as NonNullable<MailRecord['resolution']>;
-  return { key: input.key, action: resolution.action, by: resolution.by, ticketNumber: null };
+  return { key: input.key, action: resolution.action, by: resolution.by, ticketNumber: null, state: 'done' };
 }

@@ -471,7 +471,7 @@ describe('POST …/messages/{key}/resolve: discard', () => {
 
     // Refused input changes nothing.
     for (const [body, field] of [
-      [{ action: 'linkToTicket', ticketNumber: 1, by: 'Eva' }, 'body.action'],
+      [{ action: 'createTicket', fields: {}, by: 'Eva' }, 'body.action'],
       [{ action: 'discard', note: 'spam' }, 'body.by'],
       [{ action: 'discard', note: ' ', by: 'Eva' }, 'body.note'],
     ] as const) {
@@ -495,7 +495,7 @@ describe('POST …/messages/{key}/resolve: discard', () => {
       by: 'Eva',
     });
     expect(resolved.status).toBe(200);
-    expect(resolved.json).toEqual({ key, action: 'discard', by: 'Eva', ticketNumber: null });
+    expect(resolved.json).toEqual({ key, action: 'discard', by: 'Eva', ticketNumber: null, state: 'done' });
     const record = (await mailRecords(scenario, desk.id)).find((r) => r.id === key);
     expect(record).toMatchObject({
       state: 'skipped',
@@ -527,6 +527,7 @@ describe('POST …/messages/{key}/resolve: discard', () => {
         helpdeskId: desk.id,
         key,
         request: { action: 'discard', note: 'spam too', by: 'Eva' },
+        importMailbox: () => Promise.reject(new Error('a discard imports nothing')),
       }),
     ).rejects.toThrow('simulated crash');
     expect((await mailRecords(scenario, desk.id)).find((r) => r.id === key)).toMatchObject({
@@ -557,5 +558,100 @@ describe('POST …/messages/{key}/resolve: discard', () => {
         })
       ).status,
     ).toBe(409);
+  });
+});
+
+describe('POST …/messages/{key}/resolve: link to a ticket', () => {
+  const source = (subject: string) => scenario.local.graph.messages(DESK).find((m) => m.subject === subject);
+  const resolve = (key: string, body: unknown) =>
+    api('POST', `helpdesks/${desk.id}/messages/${key}/resolve`, body);
+
+  async function printerTicket() {
+    const ticket = (await scenario.deps.tickets.listTickets(desk.id)).find((t) => t.title === 'Printer');
+    if (!ticket) throw new Error('no ticket Printer');
+    const everything = await scenario.deps.tickets.ticketWithEverything(desk.id, ticket.number);
+    if (!everything) throw new Error('no ticket Printer');
+    return everything;
+  }
+
+  it('adds the mail to the ticket with a history entry naming the person; 404 for an unknown ticket first; 409 after', async () => {
+    for (const [minute, subject] of [
+      [20, 'legal printer follow-up'],
+      [21, 'legal printer crash'],
+    ] as const) {
+      scenario.local.graph.deliver(
+        DESK,
+        await rawMail({ from: 'Karin <karin@customer.example>', to: DESK, subject, text: 'Still broken.\n' }),
+        { receivedDateTime: `2026-12-01T08:${minute}:00Z` },
+      );
+    }
+    expect((await api('POST', `helpdesks/${desk.id}/import`)).status).toBe(200);
+    const { key } = await deskMail('legal printer follow-up');
+    const before = await printerTicket();
+
+    const unknown = await resolve(key, { action: 'linkToTicket', ticketNumber: 999, by: 'Eva' });
+    expect(unknown.status).toBe(404);
+    expect(unknown.json).toMatchObject({
+      error: { message: 'ticket 999 does not exist in helpdesk messages' },
+    });
+    const untouched = (await mailRecords(scenario, desk.id)).find((r) => r.id === key);
+    expect(untouched).toMatchObject({ state: 'keptAside', plan: null });
+    expect(untouched?.resolution).toBeUndefined();
+
+    const linked = await resolve(key, {
+      action: 'linkToTicket',
+      ticketNumber: before.ticket.number,
+      by: 'Eva',
+    });
+    expect(linked.status).toBe(200);
+    expect(linked.json).toEqual({
+      key,
+      action: 'linkToTicket',
+      by: 'Eva',
+      ticketNumber: before.ticket.number,
+      state: 'done',
+    });
+    const after = await printerTicket();
+    expect(after.supplements.length).toBe(before.supplements.length + 1);
+    const entry = after.history.find((h) => h.messageKey === key);
+    expect(entry?.text).toContain('Linked to this ticket by Eva.');
+    expect((await mailRecords(scenario, desk.id)).find((r) => r.id === key)).toMatchObject({
+      state: 'stored',
+      plan: { action: 'supplement', via: 'person', ticketNumber: before.ticket.number },
+    });
+    expect(source('legal printer follow-up')?.isRead).toBe(true);
+    expect((await resolve(key, { action: 'discard', note: 'x', by: 'Ben' })).status).toBe(409);
+  });
+
+  it('a crash after the decision is stored: the next resolve finishes it, one supplement', async () => {
+    const { key } = await deskMail('legal printer crash');
+    const before = await printerTicket();
+    const crashing = {
+      ...scenario.deps,
+      checkpoint: (step: string) => {
+        if (step === 'planned') throw new Error('simulated crash after the plan was stored');
+      },
+    };
+    await expect(
+      resolveMessage(crashing, {
+        helpdeskId: desk.id,
+        key,
+        request: { action: 'linkToTicket', ticketNumber: before.ticket.number, by: 'Eva' },
+        importMailbox: () => Promise.reject(new Error('not reached')),
+      }),
+    ).rejects.toThrow('simulated crash');
+    expect((await printerTicket()).supplements.length).toBe(before.supplements.length);
+
+    const finished = await resolve(key, { action: 'discard', note: 'changed my mind', by: 'Ben' });
+    expect(finished.status).toBe(200);
+    expect(finished.json).toMatchObject({
+      action: 'linkToTicket',
+      by: 'Eva',
+      ticketNumber: before.ticket.number,
+    });
+    const after = await printerTicket();
+    expect(after.supplements.length).toBe(before.supplements.length + 1);
+    expect(after.history.filter((h) => h.messageKey === key).length).toBe(1);
+    expect((await resolve(key, { action: 'discard', note: 'x', by: 'Ben' })).status).toBe(409);
   });
 });
