@@ -601,7 +601,7 @@ async function writeTicketOrSupplement(
   reply: () => ReplyResult,
   now: Date,
   problems: string[],
-  /** A person's decision that this mail belongs to the ticket (R20), named in its history. */
+  /** A person's decision on this mail (R20: link it to a ticket, or make a new one), named in its history. */
   resolution: MailRecord['resolution'] | null,
 ): Promise<Ticket> {
   const ruleChanges = rules ? { setFields: rules.setFields, links: rules.links } : undefined;
@@ -656,7 +656,7 @@ async function writeTicketOrSupplement(
           event: 'createdByMailImport',
           at: importedAt,
           by: helpdesk.importer.defaultEmployee,
-          text: `Ticket created by mail import from ${sender.senderAddress ?? 'an unknown sender'}.${ruleNote}${describeAttachments(content.attachmentsNotStored)}`,
+          text: `Ticket created by mail import from ${sender.senderAddress ?? 'an unknown sender'}.${resolution ? ` Created from this mail by ${resolution.by}.` : ''}${ruleNote}${describeAttachments(content.attachmentsNotStored)}`,
           messageKey: key,
           attachmentsNotStored: content.attachmentsNotStored,
         }),

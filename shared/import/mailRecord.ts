@@ -70,7 +70,7 @@ export interface MailRecord {
 }
 
 export interface Resolution {
-  action: 'discard' | 'linkToTicket';
+  action: 'discard' | 'linkToTicket' | 'createTicket';
   note: string | null;
   /** Who decided, as they named themselves. */
   by: string;

@@ -1,19 +1,41 @@
 import { z } from 'zod';
 import type { SourceOperation } from '../graph/mailSource.js';
 import { ApiError } from '../http/errors.js';
+import { ruleIdentifier, settableFields } from '../rules/ruleSettings.js';
 import type { ImportDependencies } from './dependencies.js';
 import type { MailboxRunResult } from './importMailbox.js';
 import { findMessage, moveBackToMailbox } from './keptAside.js';
-import type { MailRecord, Resolution } from './mailRecord.js';
+import type { MailPlan, MailRecord, Resolution, RuleDecision } from './mailRecord.js';
+
+/** The rules' decision for a mail no rule matched. */
+const NO_RULES: RuleDecision = {
+  matched: [],
+  setFields: {},
+  links: [],
+  createContact: false,
+  noAcknowledgement: false,
+  keepAside: null,
+  ignore: null,
+  postProcessing: null,
+  operation: null,
+};
+
 import type { MailboxRef } from './ports.js';
 
 const by = z.string().trim().min(1).max(200);
 
-/** A person's decision on a kept-aside mail: discard it, or add it to a ticket as a supplement. */
+/** A person's decision on a kept-aside mail: discard it, add it to a ticket, or make a new ticket of it. */
 export const resolveRequestSchema = z.discriminatedUnion(
   'action',
   [
     z.strictObject({ action: z.literal('discard'), note: z.string().trim().min(1).max(2000), by }),
+    z.strictObject({
+      action: z.literal('createTicket'),
+      /** The same fields a rule's setField sets, overriding the helpdesk's defaults and the rules'. */
+      fields: z.partialRecord(z.enum(settableFields), ruleIdentifier).default({}),
+      note: z.string().trim().min(1).max(2000).optional(),
+      by,
+    }),
     z.strictObject({
       action: z.literal('linkToTicket'),
       ticketNumber: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
@@ -21,7 +43,7 @@ export const resolveRequestSchema = z.discriminatedUnion(
       by,
     }),
   ],
-  { error: 'discard or linkToTicket (createTicket is not offered yet)' },
+  { error: 'discard, linkToTicket or createTicket' },
 );
 
 export type ResolveRequest = z.infer<typeof resolveRequestSchema>;
@@ -85,22 +107,29 @@ export async function resolveMessage(
       by: request.by,
       at: now,
     };
-    const plan: MailRecord['plan'] =
-      request.action === 'discard'
-        ? { action: 'skip', reason: `discarded by ${request.by}: ${request.note}` }
-        : {
-            action: 'supplement',
-            ticketNumber: request.ticketNumber,
-            via: 'person',
-            flagged: null,
-            automatic: null,
-          };
+    let plan: MailPlan;
+    if (request.action === 'discard') {
+      plan = { action: 'skip', reason: `discarded by ${request.by}: ${request.note}` };
+    } else if (request.action === 'linkToTicket') {
+      plan = {
+        action: 'supplement',
+        ticketNumber: request.ticketNumber,
+        via: 'person',
+        flagged: null,
+        automatic: null,
+      };
+    } else {
+      // Allocated before the plan is stored, as an import does: a retry uses this number, never another.
+      plan = { action: 'createTicket', ticketNumber: await deps.helpdesks.allocateTicketNumber(helpdesk.id) };
+    }
+    // A mail kept aside by a rule is not kept aside again when its plan is carried out.
+    const rules: RuleDecision = { ...(current.record.rules ?? NO_RULES), keepAside: null };
+    if (request.action === 'createTicket') rules.setFields = { ...rules.setFields, ...request.fields };
     const planned: MailRecord = {
       ...current.record,
       state: 'planned',
       plan,
-      // A mail kept aside by a rule is not kept aside again when its plan is carried out.
-      rules: current.record.rules ? { ...current.record.rules, keepAside: null } : null,
+      rules,
       attempts: 0,
       resolution,
       updatedAt: now,
@@ -113,8 +142,8 @@ export async function resolveMessage(
   const resolution = current.record.resolution as Resolution;
   const plan = current.record.plan;
 
-  if (plan?.action === 'supplement') {
-    // The import carries out the stored plan (images, supplement, history naming the person, source mail),
+  if (plan && plan.action !== 'skip') {
+    // The import carries out the stored plan (images, ticket or supplement, history naming the person, source mail),
     // exactly once; it finds the mail where a run looks for it.
     if (helpdesk.importer.keepAside.folder) await moveBackToMailbox(deps, mailbox, current.record);
     await input.importMailbox({ helpdeskId: helpdesk.id, mailboxId: mailbox.id });

@@ -471,7 +471,7 @@ describe('POST …/messages/{key}/resolve: discard', () => {
 
     // Refused input changes nothing.
     for (const [body, field] of [
-      [{ action: 'createTicket', fields: {}, by: 'Eva' }, 'body.action'],
+      [{ action: 'forward', by: 'Eva' }, 'body.action'],
       [{ action: 'discard', note: 'spam' }, 'body.by'],
       [{ action: 'discard', note: ' ', by: 'Eva' }, 'body.note'],
     ] as const) {
@@ -653,5 +653,51 @@ describe('POST …/messages/{key}/resolve: link to a ticket', () => {
     expect(after.supplements.length).toBe(before.supplements.length + 1);
     expect(after.history.filter((h) => h.messageKey === key).length).toBe(1);
     expect((await resolve(key, { action: 'discard', note: 'x', by: 'Ben' })).status).toBe(409);
+  });
+});
+
+describe('POST …/messages/{key}/resolve: a new ticket', () => {
+  const source = (subject: string) => scenario.local.graph.messages(DESK).find((m) => m.subject === subject);
+
+  it('makes a ticket of the mail with the fields given, the history naming the person; 409 after', async () => {
+    scenario.local.graph.deliver(
+      DESK,
+      await rawMail({
+        from: 'Karin <karin@customer.example>',
+        to: DESK,
+        subject: 'legal new matter',
+        text: 'New.\n',
+      }),
+      { receivedDateTime: '2026-12-01T08:30:00Z' },
+    );
+    expect((await api('POST', `helpdesks/${desk.id}/import`)).status).toBe(200);
+    const { key } = await deskMail('legal new matter');
+    const path = `helpdesks/${desk.id}/messages/${key}/resolve`;
+    const refused = await api('POST', path, {
+      action: 'createTicket',
+      fields: { assigneeId: 'x' },
+      by: 'Eva',
+    });
+    expect(refused.status).toBe(400);
+    expect((await mailRecords(scenario, desk.id)).find((r) => r.id === key)?.state).toBe('keptAside');
+
+    const created = await api('POST', path, {
+      action: 'createTicket',
+      fields: { priorityId: 'urgent' },
+      by: 'Eva',
+    });
+    expect(created.status).toBe(200);
+    const ticketNumber = (created.json as { ticketNumber: number }).ticketNumber;
+    expect(created.json).toEqual({ key, action: 'createTicket', by: 'Eva', ticketNumber, state: 'done' });
+    const everything = await scenario.deps.tickets.ticketWithEverything(desk.id, ticketNumber);
+    expect(everything?.ticket).toMatchObject({ title: 'legal new matter', priorityId: 'urgent' });
+    expect(everything?.history.find((h) => h.messageKey === key)?.text).toContain(
+      'Created from this mail by Eva.',
+    );
+    expect(source('legal new matter')?.isRead).toBe(true);
+    expect((await api('POST', path, { action: 'discard', note: 'x', by: 'Ben' })).status).toBe(409);
+    expect(
+      (await scenario.deps.tickets.listTickets(desk.id)).filter((t) => t.title === 'legal new matter').length,
+    ).toBe(1);
   });
 });
