@@ -4,8 +4,15 @@ import { importerStatusFunction } from './importerStatus.js';
 import { importHelpdeskFunction } from './importHelpdesk.js';
 import { importMailboxFunction } from './importMailbox.js';
 import { importMailboxPoisonFunction } from './importMailboxPoison.js';
-import { keptAsideMessagesFunction, retryKeptAsideMessageFunction } from './keptAsideMessages.js';
+import {
+  keptAsideMessagesFunction,
+  messageDetailFunction,
+  rawMessageFunction,
+  resolveMessageFunction,
+  retryKeptAsideMessageFunction,
+} from './keptAsideMessages.js';
 import { pollMailboxesFunction } from './pollMailboxes.js';
+import { ticketImageFunction } from './ticketImages.js';
 
 /** Every function of the app: registered with the Functions host by index.ts, run by local/host.ts. */
 export const allFunctions: FunctionDefinition[] = [
@@ -17,4 +24,8 @@ export const allFunctions: FunctionDefinition[] = [
   importerStatusFunction,
   keptAsideMessagesFunction,
   retryKeptAsideMessageFunction,
+  rawMessageFunction,
+  messageDetailFunction,
+  resolveMessageFunction,
+  ticketImageFunction,
 ];

@@ -10,8 +10,7 @@ export const importerStatusHandler = mappingErrors(
   async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const { helpdeskId } = routeParams(request, helpdeskParam);
     await authoriseManagement(request, context, helpdeskId);
-    const { helpdesks } = appServices().dependencies(invocationLog(context));
-    return ok(await importerStatus(helpdesks, helpdeskId));
+    return ok(await importerStatus(appServices().dependencies(invocationLog(context)), helpdeskId));
   },
 );
 

@@ -239,6 +239,8 @@ function trackedRecords(records: MailRecordStore, tracker: RunTracker): MailReco
     create: (record) => records.create(record),
     replace: (record, etag) => records.replace(record, etag),
     withState: (helpdeskId, mailboxIds, state) => records.withState(helpdeskId, mailboxIds, state),
+    page: (query) => records.page(query),
+    countNeedingAttention: (helpdeskId, mailboxId) => records.countNeedingAttention(helpdeskId, mailboxId),
   };
 }
 

@@ -14,6 +14,7 @@ import { GraphMailSource } from '../graph/graphMailSource.js';
 import type { ImportDependencies, ImportLog } from '../import/dependencies.js';
 import { addressFreeLog, createTelemetry, type ImportTelemetry } from '../observability/telemetry.js';
 import { type JobQueue, StorageJobQueue } from '../queue/importJobs.js';
+import { ticketImageUrl } from '../tickets/ticketImages.js';
 
 /** Adapters shared by all invocations of this process; the per-invocation log goes in per call. */
 export interface AppServices {
@@ -64,7 +65,7 @@ export function createServices(env: Environment): AppServices {
       // Error texts end up in log lines (a failed send, a failed post-processing) and name addresses.
       log: addressFreeLog(log),
       mailboxAllowed: (userId) => mailboxAllowed(env.ALLOWED_MAILBOXES, userId),
-      imageUrl: (blobName) => `${env.IMAGES_CONTAINER}/${blobName}`,
+      imageUrl: ticketImageUrl,
       checkpoint: () => undefined,
     }),
     jobQueue: new StorageJobQueue(queueServiceClient(env).getQueueClient(env.IMPORT_QUEUE_NAME)),

@@ -31,7 +31,7 @@ function headerValue(value: string, max: number): string {
 }
 
 /** `attachment` with the file name in RFC 6266 form: an ASCII fallback and the UTF-8 name. */
-function attachmentDisposition(name: string): string {
+export function attachmentDisposition(name: string): string {
   // Through UTF-8 and back: a lone surrogate becomes U+FFFD instead of failing the encoding below.
   const filename = Buffer.from(name, 'utf8').toString('utf8');
   const fallback = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
@@ -71,6 +71,27 @@ export class BlobImageStore implements ImageStore {
         throw error;
     }
     return name;
+  }
+
+  async openImage(
+    helpdeskId: string,
+    ticketNumber: number,
+    name: string,
+  ): Promise<{ content: Readable; size: number; contentType: string } | null> {
+    try {
+      const download = await this.container
+        .getBlockBlobClient(`${helpdeskId}/${ticketNumber}/${name}`)
+        .download();
+      if (!download.readableStreamBody) return null;
+      return {
+        content: download.readableStreamBody as Readable,
+        size: download.contentLength ?? 0,
+        contentType: download.contentType ?? 'application/octet-stream',
+      };
+    } catch (error) {
+      if (error instanceof RestError && error.statusCode === 404) return null;
+      throw error;
+    }
   }
 }
 
@@ -134,5 +155,28 @@ export class BlobRawMailStore implements RawMailStore {
 
   async readKeptAside(blobName: string): Promise<Buffer> {
     return this.keptAsideContainer.getBlockBlobClient(blobName).downloadToBuffer();
+  }
+
+  async openRaw(
+    helpdeskId: string,
+    mailboxId: string,
+    messageKey: string,
+  ): Promise<{ content: Readable; size: number } | null> {
+    const name = `${helpdeskId}/${mailboxId}/${messageKey}.eml`;
+    // The kept-aside copy first: it stays after a retry, and exists when archiving is off.
+    for (const container of [this.keptAsideContainer, this.archiveContainer]) {
+      try {
+        const download = await container.getBlockBlobClient(name).download();
+        if (!download.readableStreamBody) continue;
+        return {
+          content: download.readableStreamBody as Readable,
+          size: download.contentLength ?? 0,
+        };
+      } catch (error) {
+        if (error instanceof RestError && error.statusCode === 404) continue;
+        throw error;
+      }
+    }
+    return null;
   }
 }

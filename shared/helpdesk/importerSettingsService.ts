@@ -1,5 +1,6 @@
 import { type MailboxAllowList, mailboxAllowed } from '../config/mailboxAllowList.js';
 import { ApiError } from '../http/errors.js';
+import type { MailRecordStore } from '../import/mailRecord.js';
 import type { ContactDirectory, HelpdeskStore, MailboxStatus } from '../import/ports.js';
 import type { Helpdesk, ImporterSettings } from './settings.js';
 
@@ -83,15 +84,26 @@ function unknownRuleStatus(importer: ImporterSettings, helpdesk: Helpdesk | null
 }
 
 /** R4: per mailbox, the last successful check, the last error and the counts of the last run. */
+/** Each mailbox's status with `needsAttention`: its kept-aside and flagged mail, for the helpdesk's alert. */
 export async function importerStatus(
-  helpdesks: HelpdeskStore,
+  stores: { helpdesks: HelpdeskStore; records: Pick<MailRecordStore, 'countNeedingAttention'> },
   helpdeskId: string,
-): Promise<{ helpdeskId: string; enabled: boolean; mailboxes: MailboxStatus[] }> {
-  const helpdesk = await helpdesks.get(helpdeskId);
+): Promise<{
+  helpdeskId: string;
+  enabled: boolean;
+  mailboxes: Array<MailboxStatus & { needsAttention: number }>;
+}> {
+  const helpdesk = await stores.helpdesks.get(helpdeskId);
   if (!helpdesk) throw new ApiError('notFound', `helpdesk ${helpdeskId} does not exist`);
+  const statuses = await stores.helpdesks.mailboxStatuses(helpdeskId);
   return {
     helpdeskId,
     enabled: helpdesk.importer.enabled,
-    mailboxes: await helpdesks.mailboxStatuses(helpdeskId),
+    mailboxes: await Promise.all(
+      statuses.map(async (status) => ({
+        ...status,
+        needsAttention: await stores.records.countNeedingAttention(helpdeskId, status.mailboxId),
+      })),
+    ),
   };
 }

@@ -473,6 +473,7 @@ async function importParsed(
       classification,
       subject: parsed.subject.slice(0, 255),
       senderDomain: senderDomain(parsed.from?.address),
+      from: parsed.from?.address.toLowerCase() ?? null,
     };
     // Rules stored without a plan were those of a mail a rule kept aside, now retried by a person: the
     // same actions again, but not keeping it aside a second time.
@@ -537,6 +538,7 @@ async function importParsed(
       reply,
       now,
       problems,
+      current.record.resolution ?? null,
     );
     progress.written = true;
     // Decided in the same write that says stored: a crash right after must not skip it.
@@ -601,6 +603,8 @@ async function writeTicketOrSupplement(
   reply: () => ReplyResult,
   now: Date,
   problems: string[],
+  /** A person's decision on this mail (R20: link it to a ticket, or make a new one), named in its history. */
+  resolution: MailRecord['resolution'] | null,
 ): Promise<Ticket> {
   const ruleChanges = rules ? { setFields: rules.setFields, links: rules.links } : undefined;
   const ruleNote = rules && rules.matched.length > 0 ? ` Rules applied: ${rules.matched.join(', ')}.` : '';
@@ -654,7 +658,7 @@ async function writeTicketOrSupplement(
           event: 'createdByMailImport',
           at: importedAt,
           by: helpdesk.importer.defaultEmployee,
-          text: `Ticket created by mail import from ${sender.senderAddress ?? 'an unknown sender'}.${ruleNote}${describeAttachments(content.attachmentsNotStored)}`,
+          text: `Ticket created by mail import from ${sender.senderAddress ?? 'an unknown sender'}.${resolution ? ` Created from this mail by ${resolution.by}.` : ''}${ruleNote}${describeAttachments(content.attachmentsNotStored)}`,
           messageKey: key,
           attachmentsNotStored: content.attachmentsNotStored,
         }),
@@ -689,7 +693,8 @@ async function writeTicketOrSupplement(
       }),
     );
     await reached(deps, 'supplementWritten');
-    const notes = [plan.flagged, plan.automatic].filter((note): note is string => !!note);
+    const byPerson = resolution ? `Linked to this ticket by ${resolution.by}.` : null;
+    const notes = [plan.flagged, plan.automatic, byPerson].filter((note): note is string => !!note);
     await afterWritten(deps, context, key, problems, 'no history entry written', () =>
       deps.tickets.putHistory(
         historyEntry({

@@ -9,7 +9,8 @@ export type MailPlan =
   | {
       action: 'supplement';
       ticketNumber: number;
-      via: 'subject' | 'references';
+      /** person: a person linked the mail to the ticket by hand (R20). */
+      via: 'subject' | 'references' | 'person';
       flagged: string | null;
       automatic: string | null;
       /** An internal supplement: hidden from the customer, status unchanged (absent on older records). */
@@ -54,11 +55,26 @@ export interface MailRecord {
   classification: Classification | null;
   subject: string | null;
   senderDomain: string | null;
+  /** The sender's address, lower-cased, once parsed (absent on older records); for finding mail by sender. */
+  from?: string | null;
   keptAside: { blobName: string | null; reason: string; at: string } | null;
+  /**
+   * A person's decision on a mail that needed one (R20), stored with its plan before anything else is
+   * done: a resolve cut short finishes this decision (absent on records no one resolved).
+   */
+  resolution?: Resolution | null;
   /** 'sending' from the write that makes the record stored: due, and perhaps sent before a crash. */
   acknowledgement: { messageId: string; state: 'sending' | 'sent' | 'failed' } | null;
   createdAt: string;
   updatedAt: string;
+}
+
+export interface Resolution {
+  action: 'discard' | 'linkToTicket' | 'createTicket';
+  note: string | null;
+  /** Who decided, as they named themselves. */
+  by: string;
+  at: string;
 }
 
 export interface MailRecordStore {
@@ -69,6 +85,29 @@ export interface MailRecordStore {
   replace(record: MailRecord, etag: string): Promise<{ etag: string } | null>;
   /** Records in one state in these mailboxes, oldest first: kept aside (R14, R20) or flagged (R18). */
   withState(helpdeskId: string, mailboxIds: string[], state: 'keptAside' | 'flagged'): Promise<MailRecord[]>;
+  /**
+   * One page of records in these mailboxes, newest first; `continuationToken` (opaque) fetches the next,
+   * null on the last page. Throws InvalidContinuationToken for a token this store did not hand out.
+   */
+  /** How many mails of one mailbox wait for a person: kept aside or flagged (R20's alert). */
+  countNeedingAttention(helpdeskId: string, mailboxId: string): Promise<number>;
+  page(query: MailRecordQuery): Promise<{ records: MailRecord[]; continuationToken: string | null }>;
+}
+
+export interface MailRecordQuery {
+  helpdeskId: string;
+  mailboxIds: string[];
+  states: MailRecord['state'][];
+  /** Part of the sender's address, any case. */
+  from?: string;
+  /** Part of the subject, any case. */
+  subject?: string;
+  pageSize: number;
+  continuationToken?: string;
+}
+
+export class InvalidContinuationToken extends Error {
+  override readonly name = 'InvalidContinuationToken';
 }
 
 /** Whether the message is imported: its ticket or supplement written. */

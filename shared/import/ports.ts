@@ -110,6 +110,12 @@ export interface ImageStore {
     sha256: string;
     extension: string;
   }): Promise<string>;
+  /** A stored image of the ticket, streamed with the type it was stored with; null when there is none. */
+  openImage(
+    helpdeskId: string,
+    ticketNumber: number,
+    name: string,
+  ): Promise<{ content: Readable; size: number; contentType: string } | null>;
 }
 
 export interface RawMailStore {
@@ -123,6 +129,15 @@ export interface RawMailStore {
     raw: Readable | Buffer,
   ): Promise<string>;
   readKeptAside(blobName: string): Promise<Buffer>;
+  /**
+   * The raw .eml of a message as the mailbox delivered it, streamed: the kept-aside copy, else the
+   * archived one; null when neither was stored.
+   */
+  openRaw(
+    helpdeskId: string,
+    mailboxId: string,
+    messageKey: string,
+  ): Promise<{ content: Readable; size: number } | null>;
   /** Archives one attachment of an imported mail, streamed (R12); returns the blob name. */
   archiveAttachment(
     helpdeskId: string,

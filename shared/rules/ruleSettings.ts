@@ -6,7 +6,7 @@ import { patternProblem } from '../text/safeRegex.js';
  * years, so every object is strict: a misspelt key is refused, naming it, never silently dropped.
  */
 
-const ruleIdentifier = z
+export const ruleIdentifier = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'letters, digits, ".", "_" and "-" (at most 64)');
 

@@ -20,7 +20,7 @@ import type { FunctionDefinition } from '../../shared/host/functionDefinition.js
 import type { ImportDependencies } from '../../shared/import/dependencies.js';
 import { importMailbox, type MailboxRunResult, type RunOptions } from '../../shared/import/importMailbox.js';
 import type { ImportStep } from '../../shared/import/importMessage.js';
-import { type KeptAsideMessage, retryKeptAside } from '../../shared/import/keptAside.js';
+import { type ListedMessage, retryKeptAside } from '../../shared/import/keptAside.js';
 import { type MailRecord, mailboxKey, messageKey } from '../../shared/import/mailRecord.js';
 import type { MailboxRef, TicketStore } from '../../shared/import/ports.js';
 import type { MessageOutcomeRecord } from '../../shared/observability/telemetry.js';
@@ -667,12 +667,13 @@ describe('poison mail', () => {
 
     const listed = await api('GET', `helpdesks/${id}/messages`);
     expect(listed.status).toBe(200);
-    const messages = (listed.json as { messages: KeptAsideMessage[] }).messages;
+    const messages = (listed.json as { messages: ListedMessage[] }).messages;
+    // Newest first.
     expect(messages.map((m) => [m.key, m.attempts])).toEqual([
-      [poison, 3],
       [oversized, 1],
+      [poison, 3],
     ]);
-    expect(messages[1]?.reason).toContain('maxMessageBytes');
+    expect(messages[0]?.reason).toContain('maxMessageBytes');
 
     // The fix: the write no longer rejected (the real adapters from here on), and a larger limit.
     const settings = await api('GET', `helpdesks/${id}/importer`);

@@ -205,7 +205,14 @@ describe('timer → queue → import, two helpdesks', () => {
     expect(first?.ticket.requestText).toContain('does not print');
     expect(first?.ticket.requestHtml).toContain('does not print');
     expect(first?.ticket.images.map((i) => i.contentType)).toEqual(['image/png', 'image/png']);
-    expect(first?.ticket.requestHtml).toContain(first?.ticket.images.find((i) => i.contentId)?.blobName);
+    // Served by the app (GET …/tickets/{number}/images/{name}), not at the private blob.
+    const inline = first?.ticket.images
+      .find((i) => i.contentId)
+      ?.blobName.split('/')
+      .pop();
+    expect(first?.ticket.requestHtml).toContain(
+      `src="/api/helpdesks/${alpha.id}/tickets/${first?.ticket.number}/images/${inline}"`,
+    );
     expect(first?.history.map((h) => h.event)).toEqual(['createdByMailImport']);
     expect(first?.history[0]?.attachmentsNotStored).toEqual([
       expect.objectContaining({ filename: 'manual.pdf', contentType: 'application/pdf' }),

@@ -2,7 +2,7 @@ import { HttpRequest } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keptAsideMessagesHandler } from '../../functions/keptAsideMessages.js';
 import type { Helpdesk } from '../../shared/helpdesk/settings.js';
-import { listKeptAside } from '../../shared/import/keptAside.js';
+import { listMessages } from '../../shared/import/keptAside.js';
 import { type MailRecord, mailboxKey, messageKey } from '../../shared/import/mailRecord.js';
 import { isOwnMessageId } from '../../shared/mail/classify.js';
 import type { Contact } from '../../shared/tickets/model.js';
@@ -555,7 +555,9 @@ describe('a stranger who guesses a ticket number, under the default setting (R18
       state: 'flagged',
       messages: [{ key, ticketNumber: number, senderDomain: 'attacker.example', reason: expect.any(String) }],
     });
-    expect(await listKeptAside(scenario.deps, helpdesk.id)).toEqual([]);
+    expect(
+      (await listMessages(scenario.deps, { helpdeskId: helpdesk.id, state: 'keptAside' })).messages,
+    ).toEqual([]);
   });
 
   it('refuses an unknown listing state with a 400 naming it', async () => {
