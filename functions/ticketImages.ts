@@ -8,7 +8,7 @@ import { authoriseManagement } from '../shared/http/management.js';
 import { IMAGE_NAME, ticketImage } from '../shared/tickets/ticketImages.js';
 
 /**
- * An image of a ticket, for the agents' view of its HTML. The image came from a mail, so it is served
+ * An image of a ticket, for the agents' view of its HTML, or another file the helpdesk keeps (a download). The image came from a mail, so it is served
  * so that it can never run as a page: no sniffing, and a policy that allows nothing should it be opened
  * as a document. Its name is its content hash, so it never changes.
  */
@@ -31,6 +31,8 @@ export const ticketImageHandler = mappingErrors(
       headers: {
         'content-type': image.contentType,
         'content-length': String(image.size),
+        // A kept file that is no image (attachments.keep "all") is only ever a download, never shown inline.
+        ...(image.inline ? {} : { 'content-disposition': `attachment; filename="${name}"` }),
         'content-security-policy': "default-src 'none'",
         'x-content-type-options': 'nosniff',
         'cache-control': 'private, max-age=31536000, immutable',

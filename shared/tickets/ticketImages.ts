@@ -23,7 +23,7 @@ export function ticketImageUrl(blobName: string): string {
 /**
  * A stored image of a ticket of this helpdesk; 404 for an unknown helpdesk or image. The type served is
  * the one detected from its bytes when it was stored, and only ever a raster image type: anything else
- * goes out as an opaque download.
+ * (a file kept with attachments.keep "all", named the same way) goes out as an opaque download.
  */
 export async function ticketImage(
   deps: Pick<ImportDependencies, 'helpdesks' | 'images'>,
@@ -35,8 +35,6 @@ export async function ticketImage(
   if (!image) {
     throw new ApiError('notFound', `ticket ${input.ticketNumber} has no image ${input.name}`);
   }
-  return {
-    ...image,
-    contentType: isImageType(image.contentType) ? image.contentType : 'application/octet-stream',
-  };
+  const inline = isImageType(image.contentType);
+  return { ...image, inline, contentType: inline ? image.contentType : 'application/octet-stream' };
 }

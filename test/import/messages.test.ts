@@ -5,6 +5,7 @@ import type { Helpdesk } from '../../shared/helpdesk/settings.js';
 import type { ListedMessage } from '../../shared/import/keptAside.js';
 import { type MailRecord, mailboxKey } from '../../shared/import/mailRecord.js';
 import { resolveMessage } from '../../shared/import/resolveMessage.js';
+import { ticketImageUrl } from '../../shared/tickets/ticketImages.js';
 import { testHelpdesk } from '../support/helpdeskFixtures.js';
 import {
   type ImportScenario,
@@ -34,6 +35,8 @@ const desk: Helpdesk = testHelpdesk('messages', DESK, {
   mailboxes: [{ id: 'main', userId: DESK, rules: [legal] }],
   attachments: { archiveRawMail: true },
 });
+const FILES = 'desk@messagesfiles.test';
+const keepsAll: Helpdesk = testHelpdesk('messagesfiles', FILES, { attachments: { keep: 'all' } });
 const paged: Helpdesk = testHelpdesk('messagespaged', 'paged-a@messages.test', {
   mailboxes: [
     { id: 'a', userId: 'paged-a@messages.test' },
@@ -128,6 +131,7 @@ beforeAll(async () => {
   scenario = await startImportScenario();
   await seedHelpdesk(scenario, desk);
   await seedHelpdesk(scenario, paged);
+  await seedHelpdesk(scenario, keepsAll);
   const seeded = [
     ...Array.from({ length: 250 }, (_, i) => seededRecord(i, 'keptAside')),
     ...Array.from({ length: 20 }, (_, i) => seededRecord(1000 + i, 'flagged')),
@@ -390,6 +394,45 @@ describe('GET …/tickets/{number}/images/{name}: images to agents', () => {
     const bad = await api('GET', `helpdesks/${desk.id}/tickets/${ticket.number}/images/..%2Fsecret.png`);
     expect(bad.status).toBe(400);
     expect(bad.json).toMatchObject({ error: { field: 'name' } });
+  });
+});
+
+describe('GET …/tickets/{number}/images/{name}: other kept files (attachments.keep "all")', () => {
+  it('serves a kept PDF only as a download: octet-stream, Content-Disposition attachment, nosniff', async () => {
+    const pdf = Buffer.from(
+      '%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n',
+    );
+    scenario.local.graph.deliver(
+      FILES,
+      await rawMail({
+        from: 'Karin <karin@customer.example>',
+        to: FILES,
+        subject: 'The signed offer',
+        text: 'Attached.\n',
+        attachments: [{ filename: 'offer.pdf', content: pdf, contentType: 'application/pdf' }],
+      }),
+      { receivedDateTime: '2026-12-01T09:00:00Z' },
+    );
+    expect((await api('POST', `helpdesks/${keepsAll.id}/import`)).status).toBe(200);
+    const ticket = (await scenario.deps.tickets.listTickets(keepsAll.id)).find(
+      (t) => t.title === 'The signed offer',
+    );
+    const file = ticket?.files?.[0];
+    if (!file) throw new Error('the PDF was not kept');
+    const response = await api('GET', ticketImageUrl(file.blobName).replace(/^\/api\//, ''));
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/octet-stream');
+    expect(response.headers.get('content-disposition')).toMatch(/^attachment; filename="[0-9a-f]{64}\.pdf"$/);
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.bytes.equals(pdf)).toBe(true);
+  });
+
+  it('serves an image inline, without Content-Disposition', async () => {
+    const ticket = (await scenario.deps.tickets.listTickets(desk.id)).find((t) => t.title === 'Screenshot');
+    const src = /<img src="([^"]+)"/.exec(ticket?.requestHtml ?? '')?.[1] ?? '';
+    const response = await fetch(`${host.httpUrl}${src}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-disposition')).toBeNull();
   });
 });
 
