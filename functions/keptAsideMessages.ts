@@ -77,14 +77,15 @@ export const rawMessageHandler = mappingErrors(
 export const resolveMessageHandler = mappingErrors(
   async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const { helpdeskId, key } = routeParams(request, messageParams);
-    await authoriseManagement(request, context, helpdeskId);
+    const caller = await authoriseManagement(request, context, helpdeskId);
     const body = await jsonBody(request, resolveRequestSchema);
     const services = appServices();
     const deps = services.dependencies(invocationLog(context));
     const result = await resolveMessage(deps, {
       helpdeskId,
       key,
-      request: body,
+      // Signed in, the person who decided is the caller, whatever the body's `by` says.
+      request: caller ? { ...body, by: caller.name || caller.id } : body,
       importMailbox: (ref) =>
         importMailbox(deps, ref, {
           trigger: 'resolve',

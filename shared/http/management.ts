@@ -1,16 +1,17 @@
 import type { HttpRequest, InvocationContext } from '@azure/functions';
 import { appServices, invocationLog } from '../app/services.js';
-import { checkManagementAccess } from './authorization.js';
+import { type Caller, checkManagementAccess } from './authorization.js';
 
 /**
  * Lets a management call on one helpdesk go on, or throws the 401/403 it gets (authorization.ts).
- * Called by every HTTP function before it reads a body or touches anything.
+ * Called by every HTTP function before it reads a body or touches anything. Answers the signed-in
+ * caller (null without sign-in, MANAGEMENT_AUTH=none), for what records who did something.
  */
 export async function authoriseManagement(
   request: HttpRequest,
   context: InvocationContext,
   helpdeskId: string,
-): Promise<void> {
+): Promise<Caller | null> {
   const services = appServices();
   const { MANAGEMENT_AUTH, WEBSITE_AUTH_ENABLED } = services.env;
   const helpdesk =
@@ -24,4 +25,5 @@ export async function authoriseManagement(
     helpdesk,
   });
   if (caller) context.log(`${request.method} on helpdesk ${helpdeskId} by ${caller.id}`);
+  return caller;
 }

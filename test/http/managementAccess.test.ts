@@ -2,8 +2,9 @@ import { HttpRequest } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importerSettingsHandler } from '../../functions/importerSettings.js';
 import { importerStatusHandler } from '../../functions/importerStatus.js';
-import { keptAsideMessagesHandler } from '../../functions/keptAsideMessages.js';
+import { keptAsideMessagesHandler, resolveMessageHandler } from '../../functions/keptAsideMessages.js';
 import type { Helpdesk } from '../../shared/helpdesk/settings.js';
+import { mailboxKey } from '../../shared/import/mailRecord.js';
 import { invocation, runTimerAndDrainQueue } from '../support/functionRuns.js';
 import { testHelpdesk } from '../support/helpdeskFixtures.js';
 import { type ImportScenario, seedHelpdesk, startImportScenario } from '../support/importScenario.js';
@@ -59,11 +60,18 @@ function principal(group: string): string {
   ).toString('base64');
 }
 
-function request(method: string, helpdeskId: string, path: string, group: string | null, body?: unknown) {
+function request(
+  method: string,
+  helpdeskId: string,
+  path: string,
+  group: string | null,
+  body?: unknown,
+  params: Record<string, string> = {},
+) {
   return new HttpRequest({
     method,
     url: `http://localhost/api/helpdesks/${helpdeskId}/${path}`,
-    params: { helpdeskId },
+    params: { helpdeskId, ...params },
     headers: {
       ...(group ? { 'x-ms-client-principal': principal(group) } : {}),
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
@@ -110,6 +118,49 @@ describe('who may manage a helpdesk', () => {
       expect(response.status).toBe(403);
       expect(response.jsonBody).toMatchObject({ error: { code: 'forbidden' } });
     }
+  });
+});
+
+describe('who resolved a mail', () => {
+  it('impersonation: a signed-in administrator is recorded as who resolved it, whatever the body says', async () => {
+    const at = '2026-12-01T08:00:00.000Z';
+    await scenario.deps.records.create({
+      id: 'kept-aside-0001',
+      docType: 'mail',
+      mailboxKey: mailboxKey('alpha', 'main'),
+      helpdeskId: 'alpha',
+      mailboxId: 'main',
+      graphMessageId: 'gone-from-the-mailbox',
+      internetMessageId: '<kept-aside-0001@customer.example>',
+      receivedDateTime: at,
+      state: 'keptAside',
+      attempts: 3,
+      lastError: 'ticket store refused the write',
+      plan: null,
+      classification: { kind: 'normal', reasons: [] },
+      subject: 'Spam',
+      senderDomain: 'customer.example',
+      keptAside: { blobName: null, reason: 'ticket store refused the write', at },
+      acknowledgement: null,
+      createdAt: at,
+      updatedAt: at,
+    });
+    const response = await resolveMessageHandler(
+      request(
+        'POST',
+        'alpha',
+        'messages/kept-aside-0001/resolve',
+        ALPHA_ADMINS,
+        { action: 'discard', note: 'spam', by: 'Someone Else' },
+        { key: 'kept-aside-0001' },
+      ),
+      invocation('resolveMessage'),
+    );
+    expect(response.jsonBody).toMatchObject({ by: 'An Administrator' });
+    expect(response.status).toBe(200);
+    expect(response.jsonBody).toMatchObject({ by: 'An Administrator' });
+    const stored = await scenario.deps.records.get(mailboxKey('alpha', 'main'), 'kept-aside-0001');
+    expect(stored?.record.resolution?.by).toBe('An Administrator');
   });
 });
 
