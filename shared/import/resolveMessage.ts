@@ -1,25 +1,12 @@
 import { z } from 'zod';
 import type { SourceOperation } from '../graph/mailSource.js';
 import { ApiError } from '../http/errors.js';
+import { emptyRuleOutcome } from '../rules/evaluateRules.js';
 import { ruleIdentifier, settableFields } from '../rules/ruleSettings.js';
 import type { ImportDependencies } from './dependencies.js';
 import type { MailboxRunResult } from './importMailbox.js';
 import { findMessage, moveBackToMailbox } from './keptAside.js';
 import type { MailPlan, MailRecord, Resolution, RuleDecision } from './mailRecord.js';
-
-/** The rules' decision for a mail no rule matched. */
-const NO_RULES: RuleDecision = {
-  matched: [],
-  setFields: {},
-  links: [],
-  createContact: false,
-  noAcknowledgement: false,
-  keepAside: null,
-  ignore: null,
-  postProcessing: null,
-  operation: null,
-};
-
 import type { MailboxRef } from './ports.js';
 
 const by = z.string().trim().min(1).max(200);
@@ -123,7 +110,10 @@ export async function resolveMessage(
       plan = { action: 'createTicket', ticketNumber: await deps.helpdesks.allocateTicketNumber(helpdesk.id) };
     }
     // A mail kept aside by a rule is not kept aside again when its plan is carried out.
-    const rules: RuleDecision = { ...(current.record.rules ?? NO_RULES), keepAside: null };
+    const rules: RuleDecision = {
+      ...(current.record.rules ?? { ...emptyRuleOutcome(), operation: null }),
+      keepAside: null,
+    };
     if (request.action === 'createTicket') rules.setFields = { ...rules.setFields, ...request.fields };
     const planned: MailRecord = {
       ...current.record,

@@ -299,6 +299,16 @@ describe('GET …/messages: mail that needs a person', () => {
 });
 
 /** The key of the desk's mail with this subject, and the bytes the Graph emulator delivered for it. */
+/** Mails from one sender delivered to the desk at 08:MM on 1 December, then the desk imported over HTTP. */
+async function deliverAndImport(from: string, text: string, mails: Array<[minute: number, subject: string]>) {
+  for (const [minute, subject] of mails) {
+    scenario.local.graph.deliver(DESK, await rawMail({ from, to: DESK, subject, text }), {
+      receivedDateTime: `2026-12-01T08:${minute}:00Z`,
+    });
+  }
+  expect((await api('POST', `helpdesks/${desk.id}/import`)).status).toBe(200);
+}
+
 async function deskMail(subject: string): Promise<{ key: string; delivered: Buffer }> {
   const record = (await mailRecords(scenario, desk.id)).find((r) => r.subject === subject);
   if (!record) throw new Error(`no record for ${subject}`);
@@ -498,17 +508,10 @@ describe('POST …/messages/{key}/resolve: discard', () => {
   const source = (subject: string) => scenario.local.graph.messages(DESK).find((m) => m.subject === subject);
 
   it('discards a kept-aside mail: decision stored naming the person, source handled, a second resolve 409', async () => {
-    for (const [minute, subject] of [
+    await deliverAndImport('Spam <spam@spam.example>', 'Buy.\n', [
       [10, 'legal spam'],
       [11, 'legal crash'],
-    ] as const) {
-      scenario.local.graph.deliver(
-        DESK,
-        await rawMail({ from: 'Spam <spam@spam.example>', to: DESK, subject, text: 'Buy.\n' }),
-        { receivedDateTime: `2026-12-01T08:${minute}:00Z` },
-      );
-    }
-    expect((await api('POST', `helpdesks/${desk.id}/import`)).status).toBe(200);
+    ]);
     const { key } = await deskMail('legal spam');
     expect(source('legal spam')?.isRead).toBe(false);
 
@@ -618,17 +621,10 @@ describe('POST …/messages/{key}/resolve: link to a ticket', () => {
   }
 
   it('adds the mail to the ticket with a history entry naming the person; 404 for an unknown ticket first; 409 after', async () => {
-    for (const [minute, subject] of [
+    await deliverAndImport('Karin <karin@customer.example>', 'Still broken.\n', [
       [20, 'legal printer follow-up'],
       [21, 'legal printer crash'],
-    ] as const) {
-      scenario.local.graph.deliver(
-        DESK,
-        await rawMail({ from: 'Karin <karin@customer.example>', to: DESK, subject, text: 'Still broken.\n' }),
-        { receivedDateTime: `2026-12-01T08:${minute}:00Z` },
-      );
-    }
-    expect((await api('POST', `helpdesks/${desk.id}/import`)).status).toBe(200);
+    ]);
     const { key } = await deskMail('legal printer follow-up');
     const before = await printerTicket();
 
@@ -703,17 +699,7 @@ describe('POST …/messages/{key}/resolve: a new ticket', () => {
   const source = (subject: string) => scenario.local.graph.messages(DESK).find((m) => m.subject === subject);
 
   it('makes a ticket of the mail with the fields given, the history naming the person; 409 after', async () => {
-    scenario.local.graph.deliver(
-      DESK,
-      await rawMail({
-        from: 'Karin <karin@customer.example>',
-        to: DESK,
-        subject: 'legal new matter',
-        text: 'New.\n',
-      }),
-      { receivedDateTime: '2026-12-01T08:30:00Z' },
-    );
-    expect((await api('POST', `helpdesks/${desk.id}/import`)).status).toBe(200);
+    await deliverAndImport('Karin <karin@customer.example>', 'New.\n', [[30, 'legal new matter']]);
     const { key } = await deskMail('legal new matter');
     const path = `helpdesks/${desk.id}/messages/${key}/resolve`;
     const refused = await api('POST', path, {
