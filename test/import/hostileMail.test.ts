@@ -1,20 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appServices } from '../../shared/app/services.js';
-import { importMailbox, type RunOptions } from '../../shared/import/importMailbox.js';
+import { importMailbox } from '../../shared/import/importMailbox.js';
 import { mailboxKey, messageKey } from '../../shared/import/mailRecord.js';
 import { testHelpdesk } from '../support/helpdeskFixtures.js';
 import { stallMail } from '../support/hostileMail.js';
-import { type ImportScenario, seedHelpdesk, startImportScenario } from '../support/importScenario.js';
+import {
+  type ImportScenario,
+  seedHelpdesk,
+  startImportScenario,
+  testRunOptions,
+} from '../support/importScenario.js';
 import { rawMail } from '../support/mail.js';
 
 /** Security review (issue 20, item 1): one crafted mail must not stall a worker, nor be retried forever. */
 
-const telemetry = { messageOutcome: () => {}, mailboxRun: () => {} };
 let scenario: ImportScenario;
-
-function runOptions(overrides: Partial<RunOptions> = {}): RunOptions {
-  return { trigger: 'test', deadline: Date.now() + 60_000, telemetry, leaseTtlMs: 5_000, ...overrides };
-}
 
 async function desk(id: string, importer: Record<string, unknown> = {}) {
   const userId = `desk@${id}.test`;
@@ -43,7 +43,7 @@ describe('attack: the stall mail (490 nested Outlook marker divs around 5 MB of 
     const clocked = (step: string) => {
       if (step === 'stored') storedAfter = performance.now() - start;
     };
-    const result = await importMailbox({ ...scenario.deps, checkpoint: clocked }, ref, runOptions());
+    const result = await importMailbox({ ...scenario.deps, checkpoint: clocked }, ref, testRunOptions());
     console.log(
       `stall mail stored after ${storedAfter.toFixed(0)} ms, run done after ${(performance.now() - start).toFixed(0)} ms`,
     );
@@ -65,7 +65,7 @@ describe('attack: a mail whose processing outlasts every run', () => {
       }),
       { receivedDateTime: '2026-11-23T08:00:00Z' },
     );
-    const result = await importMailbox(scenario.deps, ref, runOptions({ messageBudgetMs: 1 }));
+    const result = await importMailbox(scenario.deps, ref, testRunOptions({ messageBudgetMs: 1 }));
     expect(result.counts.keptAside).toBe(1);
     expect(result.problems[0]?.reason).toContain('processing budget');
     const stored = await scenario.deps.records.get(
@@ -96,7 +96,7 @@ describe('attack: a mail whose processing outlasts every run', () => {
     const cut = await importMailbox(
       { ...scenario.deps, checkpoint: busyPastDeadline },
       ref,
-      runOptions({ deadline, messageBudgetMs: 60_000 }),
+      testRunOptions({ deadline, messageBudgetMs: 60_000 }),
     );
     expect(cut.status).toBe('incomplete');
     expect(cut.counts).toMatchObject({ failed: 0, keptAside: 0, created: 0 });
@@ -106,7 +106,7 @@ describe('attack: a mail whose processing outlasts every run', () => {
     );
     expect(record?.record.attempts ?? 0).toBe(0);
 
-    const next = await importMailbox(scenario.deps, ref, runOptions());
+    const next = await importMailbox(scenario.deps, ref, testRunOptions());
     expect(next.counts.created).toBe(1);
   });
 });
@@ -131,7 +131,7 @@ describe('attack: an address in a send error reaching the logs (issue 20, item 1
       warn: (m: string) => lines.push(m),
       error: (m: string) => lines.push(m),
     };
-    const result = await importMailbox(appServices().dependencies(capture), ref, runOptions());
+    const result = await importMailbox(appServices().dependencies(capture), ref, testRunOptions());
     expect(result.counts.created).toBe(1);
     const sendError = lines.find((line) => line.includes('not sent'));
     expect(sendError).toContain('*%40sendlog.test');

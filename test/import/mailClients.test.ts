@@ -2,20 +2,20 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoHelpdesk } from '../../local/demoHelpdesk.js';
 import { previewMail } from '../../local/previewMail.js';
-import { importMailbox, type RunOptions } from '../../shared/import/importMailbox.js';
+import { importMailbox } from '../../shared/import/importMailbox.js';
 import { testHelpdesk } from '../support/helpdeskFixtures.js';
-import { type ImportScenario, seedHelpdesk, startImportScenario } from '../support/importScenario.js';
+import {
+  type ImportScenario,
+  seedHelpdesk,
+  startImportScenario,
+  testRunOptions,
+} from '../support/importScenario.js';
 import { pngImage, rawMail } from '../support/mail.js';
 import { tinyPdf, tnef } from '../support/tnef.js';
 
 /** Issue 19: mail from clients in other languages and charsets, through the preview and the import. */
 
-const telemetry = { messageOutcome: () => {}, mailboxRun: () => {} };
 let scenario: ImportScenario;
-
-function runOptions(): RunOptions {
-  return { trigger: 'test', deadline: Date.now() + 60_000, telemetry, leaseTtlMs: 5_000 };
-}
 
 /** A mail as Outlook Express-era clients sent it: UTF-7 subject and body. */
 function utf7Mail(to: string): Buffer {
@@ -75,7 +75,7 @@ describe('UTF-7 and a Russian Outlook reply', () => {
     const result = await importMailbox(
       scenario.deps,
       { helpdeskId: 'clients', mailboxId: 'main' },
-      runOptions(),
+      testRunOptions(),
     );
     expect(result.counts.created).toBe(1);
     const everything = await scenario.deps.tickets.ticketWithEverything('clients', 1);
@@ -132,7 +132,7 @@ describe('winmail.dat with two images and a PDF', () => {
     const result = await importMailbox(
       scenario.deps,
       { helpdeskId: 'winmail', mailboxId: 'main' },
-      runOptions(),
+      testRunOptions(),
     );
     expect(result.counts.created).toBe(1);
     const everything = await scenario.deps.tickets.ticketWithEverything('winmail', 1);
@@ -174,7 +174,7 @@ describe('attachments.keep "all" (seed 004: every file with the case)', () => {
     const result = await importMailbox(
       scenario.deps,
       { helpdeskId: 'keepall', mailboxId: 'main' },
-      runOptions(),
+      testRunOptions(),
     );
     expect(result.counts.created).toBe(1);
     const ticket = await scenario.deps.tickets.getTicket('keepall', 1);

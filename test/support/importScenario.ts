@@ -7,6 +7,7 @@ import { container } from '../../shared/cosmos/containers.js';
 import { connectCosmos } from '../../shared/cosmos/cosmosClient.js';
 import type { Helpdesk } from '../../shared/helpdesk/settings.js';
 import type { ImportDependencies } from '../../shared/import/dependencies.js';
+import type { RunOptions } from '../../shared/import/importMailbox.js';
 import type { MailRecord } from '../../shared/import/mailRecord.js';
 import type { ParsedMail } from '../../shared/mail/parsedMail.js';
 import type { Contact } from '../../shared/tickets/model.js';
@@ -85,4 +86,15 @@ export async function sentMail(scenario: ImportScenario, userId: string): Promis
 /** One header of a parsed mail (first occurrence), or undefined. */
 export function header(mail: ParsedMail, name: string): string | undefined {
   return mail.headers[name.toLowerCase()]?.[0];
+}
+
+/** A mailbox run as a test drives it: a minute of time, a short lease, telemetry dropped. */
+export function testRunOptions(overrides: Partial<RunOptions> = {}): RunOptions {
+  return {
+    trigger: 'test',
+    deadline: Date.now() + 60_000,
+    telemetry: { messageOutcome: () => {}, mailboxRun: () => {} },
+    leaseTtlMs: 5_000,
+    ...overrides,
+  };
 }
