@@ -1,14 +1,14 @@
 /**
  * `npm run preview -- FILE.eml [--settings helpdesk.json] [--mailbox ID]`: prints, as JSON, what the importer would do with
- * one mail, touching no store (see previewMail.ts). Exit code 0 for any mail that could be read, 2 with a
+ * one mail, touching no store (see shared/import/previewMail.ts). Exit code 0 for any mail that could be read, 2 with a
  * one-line error for an unreadable file or settings.
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { type Helpdesk, helpdeskSchema } from '../shared/helpdesk/settings.js';
+import { previewMail } from '../shared/import/previewMail.js';
 import { demoHelpdesk } from './demoHelpdesk.js';
 import { exitWhenWritten } from './exit.js';
-import { previewMail } from './previewMail.js';
 
 class UnreadableInput extends Error {}
 

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoHelpdesk } from '../../local/demoHelpdesk.js';
-import { previewMail } from '../../local/previewMail.js';
 import { importMailbox } from '../../shared/import/importMailbox.js';
+import { previewMail } from '../../shared/import/previewMail.js';
 import { testHelpdesk } from '../support/helpdeskFixtures.js';
 import {
   type ImportScenario,

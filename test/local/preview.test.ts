@@ -6,8 +6,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { demoHelpdesk } from '../../local/demoHelpdesk.js';
-import { previewMail } from '../../local/previewMail.js';
 import { helpdeskSchema } from '../../shared/helpdesk/settings.js';
+import { previewMail } from '../../shared/import/previewMail.js';
 import { glpiCorpus, repoRoot } from '../support/fixtures.js';
 
 const run = promisify(execFile);

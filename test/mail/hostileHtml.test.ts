@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { demoHelpdesk } from '../../local/demoHelpdesk.js';
-import { previewMail } from '../../local/previewMail.js';
+import { previewMail } from '../../shared/import/previewMail.js';
 import { ProcessingBudget, ProcessingTimeExceeded } from '../../shared/mail/processingBudget.js';
 import { extractReply } from '../../shared/mail/replyText.js';
 import { htmlTooDeep, htmlToText, toSafeHtml } from '../../shared/mail/safeHtml.js';

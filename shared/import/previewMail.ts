@@ -1,16 +1,16 @@
-import type { Helpdesk } from '../shared/helpdesk/settings.js';
-import { classifyMail, fallbackMessageIdDomain } from '../shared/mail/classify.js';
-import { imageExtension } from '../shared/mail/images.js';
-import { MailLimitError, MailParseError, parseMail } from '../shared/mail/parseMail.js';
-import { ProcessingBudget, ProcessingTimeExceeded } from '../shared/mail/processingBudget.js';
-import { extractReply } from '../shared/mail/replyText.js';
-import { toSafeHtml } from '../shared/mail/safeHtml.js';
-import { evaluateRules } from '../shared/rules/evaluateRules.js';
-import { linksFromSubject } from '../shared/rules/linkCriteria.js';
-import { mailFacts } from '../shared/rules/mailFacts.js';
-import { decideTarget, referencedMessageIds, type TicketFacts } from '../shared/tickets/threading.js';
-import { mergeLinks } from '../shared/tickets/ticketFields.js';
-import { findTicketNumbers } from '../shared/tickets/ticketNumber.js';
+import type { Helpdesk } from '../helpdesk/settings.js';
+import { classifyMail, fallbackMessageIdDomain } from '../mail/classify.js';
+import { imageExtension } from '../mail/images.js';
+import { MailLimitError, MailParseError, parseMail } from '../mail/parseMail.js';
+import { ProcessingBudget, ProcessingTimeExceeded } from '../mail/processingBudget.js';
+import { extractReply } from '../mail/replyText.js';
+import { toSafeHtml } from '../mail/safeHtml.js';
+import { evaluateRules } from '../rules/evaluateRules.js';
+import { linksFromSubject } from '../rules/linkCriteria.js';
+import { mailFacts } from '../rules/mailFacts.js';
+import { decideTarget, referencedMessageIds, type TicketFacts } from '../tickets/threading.js';
+import { mergeLinks } from '../tickets/ticketFields.js';
+import { findTicketNumbers } from '../tickets/ticketNumber.js';
 
 /**
  * What the importer would do with one mail, touching no store. Without a store it cannot know which
