@@ -1,13 +1,15 @@
 /**
  * The Function App's deployment package (see deployPackage.ts): what the Functions host needs and nothing
- * else: the compiled app (dist/), host.json, package.json, package-lock.json and the production
- * dependencies (`npm ci --omit=dev`), not the test tools, emulators and compilers of the devDependencies.
+ * else: the compiled app and the built admin console (dist/), host.json, package.json, package-lock.json and
+ * the production dependencies (`npm ci --omit=dev`), not the test tools, emulators and compilers of the
+ * devDependencies.
  */
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { buildConsole } from './consoleBuild.js';
 
 const run = promisify(execFile);
 
@@ -51,8 +53,8 @@ async function sizeOf(dir: string): Promise<PackageSize> {
 }
 
 /**
- * Compiles the app into `outDir`/dist (a clean compile, so no output of deleted sources lingers), copies the
- * project files, installs the production dependencies from the lock file and drops what they never load.
+ * Compiles the app and builds the admin console into `outDir`/dist (a clean build, so no output of deleted
+ * sources lingers), copies the project files, installs the production dependencies from the lock file and drops what they never load.
  * Uses npm's cache first: the lock pins every version and its integrity hash, so a cached copy is the same.
  */
 export async function stageDeploymentPackage(projectDir: string, outDir: string): Promise<PackageSize> {
@@ -62,6 +64,7 @@ export async function stageDeploymentPackage(projectDir: string, outDir: string)
   await run(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', path.join(outDir, 'dist')], {
     cwd: projectDir,
   });
+  await buildConsole(path.join(outDir, 'dist', 'console'));
   for (const file of PROJECT_FILES) await copyFile(path.join(projectDir, file), path.join(outDir, file));
   await writeFile(path.join(outDir, '.funcignore'), IGNORE_FILE);
   await writeFile(path.join(outDir, '.zipignore'), IGNORE_FILE);

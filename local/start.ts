@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { allFunctions } from '../functions/definitions.js';
 import { appServices } from '../shared/app/services.js';
 import { ConfigurationError, readEnvironment } from '../shared/config/environment.js';
+import { buildConsole } from './consoleBuild.js';
 import { DEMO_MAILBOX, demoHelpdesk, seedDemo } from './demoHelpdesk.js';
 import { exitWhenWritten } from './exit.js';
 import { startLocalHost } from './host.js';
@@ -81,6 +82,8 @@ async function main(): Promise<void> {
     }
     log(`demo helpdesk "${helpdesk.id}" seeded; mailbox ${DEMO_MAILBOX} holds ${files.length} mail(s)`);
 
+    // Built on every start, so the console always matches its source (it takes well under a second).
+    await buildConsole();
     const hostJson = JSON.parse(await readFile(path.join(repoRoot, 'host.json'), 'utf8'));
     host = await startLocalHost({
       functions: allFunctions,
@@ -100,6 +103,7 @@ async function main(): Promise<void> {
     log(
       `try: curl -X POST ${host.httpUrl}/api/helpdesks/demo/import   ·   curl ${host.httpUrl}/api/helpdesks/demo/importer/status`,
     );
+    log(`admin console: ${host.httpUrl}/api/console?helpdesk=${helpdesk.id} (no sign-in locally)`);
     log(`timer schedule: ${env.IMPORT_SCHEDULE}; Ctrl-C stops everything`);
   } catch (error) {
     console.error(error instanceof Error ? error.message : String(error));

@@ -70,6 +70,22 @@ export interface ManagementAccessInput {
  * helpdesk the caller may not manage, so that helpdesk ids cannot be probed.
  */
 export function checkManagementAccess(input: ManagementAccessInput): Caller | null {
+  const caller = checkSignedIn(input);
+  if (!caller) return null;
+  const admitted = input.helpdesk?.importer.administrators;
+  const allowed =
+    !!admitted &&
+    (caller.groups.some((group) => admitted.groupIds.includes(group)) ||
+      caller.roles.some((role) => admitted.appRoles.includes(role)));
+  if (!allowed) throw new ApiError('forbidden', 'you may not manage this helpdesk');
+  return caller;
+}
+
+/**
+ * The signed-in caller, whatever helpdesks they may manage (the console page, which names none); null
+ * without sign-in (mode none). Throws like checkManagementAccess.
+ */
+export function checkSignedIn(input: Omit<ManagementAccessInput, 'helpdesk'>): Caller | null {
   if (input.mode === 'none') return null;
   if (input.platformAuthentication?.toLowerCase() !== 'true') {
     throw new ApiError(
@@ -79,11 +95,5 @@ export function checkManagementAccess(input: ManagementAccessInput): Caller | nu
   }
   const caller = callerFromPrincipal(input.principalHeader);
   if (!caller) throw new ApiError('unauthenticated', 'sign in with Microsoft Entra ID');
-  const admitted = input.helpdesk?.importer.administrators;
-  const allowed =
-    !!admitted &&
-    (caller.groups.some((group) => admitted.groupIds.includes(group)) ||
-      caller.roles.some((role) => admitted.appRoles.includes(role)));
-  if (!allowed) throw new ApiError('forbidden', 'you may not manage this helpdesk');
   return caller;
 }

@@ -10,6 +10,8 @@ export type ApiErrorCode =
   | 'conflict'
   | 'importerDisabled'
   | 'preconditionFailed'
+  | 'payloadTooLarge'
+  | 'unsupportedMediaType'
   | 'authenticationNotConfigured';
 
 const STATUS: Record<ApiErrorCode, number> = {
@@ -20,6 +22,8 @@ const STATUS: Record<ApiErrorCode, number> = {
   conflict: 409,
   importerDisabled: 409,
   preconditionFailed: 412,
+  payloadTooLarge: 413,
+  unsupportedMediaType: 415,
   authenticationNotConfigured: 500,
 };
 

@@ -1,6 +1,6 @@
 import type { HttpRequest, InvocationContext } from '@azure/functions';
 import { appServices, invocationLog } from '../app/services.js';
-import { type Caller, checkManagementAccess } from './authorization.js';
+import { type Caller, checkManagementAccess, checkSignedIn } from './authorization.js';
 
 /**
  * Lets a management call on one helpdesk go on, or throws the 401/403 it gets (authorization.ts).
@@ -26,4 +26,14 @@ export async function authoriseManagement(
   });
   if (caller) context.log(`${request.method} on helpdesk ${helpdeskId} by ${caller.id}`);
   return caller;
+}
+
+/** For what concerns no helpdesk (the console page): only that the caller is signed in, in entra mode. */
+export function authoriseSignedIn(request: HttpRequest): Caller | null {
+  const { MANAGEMENT_AUTH, WEBSITE_AUTH_ENABLED } = appServices().env;
+  return checkSignedIn({
+    mode: MANAGEMENT_AUTH,
+    platformAuthentication: WEBSITE_AUTH_ENABLED,
+    principalHeader: request.headers.get('x-ms-client-principal'),
+  });
 }

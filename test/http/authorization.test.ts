@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { callerFromPrincipal, checkManagementAccess } from '../../shared/http/authorization.js';
+import {
+  callerFromPrincipal,
+  checkManagementAccess,
+  checkSignedIn,
+} from '../../shared/http/authorization.js';
 import { ApiError, errorResponse } from '../../shared/http/errors.js';
 import { testHelpdesk } from '../support/helpdeskFixtures.js';
 
@@ -123,6 +127,22 @@ describe('checkManagementAccess', () => {
 
   it('lets everything through only in mode none', () => {
     expect(access(null, { mode: 'none', platformAuthentication: undefined })()).toBeNull();
+  });
+});
+
+describe('checkSignedIn (the console page, which is about no helpdesk)', () => {
+  const signedIn =
+    (principalHeader: string | null, platformAuthentication: string | undefined = 'True') =>
+    () =>
+      checkSignedIn({ mode: 'entra', platformAuthentication, principalHeader });
+
+  it('admits anyone signed in with Entra ID, whatever helpdesks they manage', () => {
+    expect(signedIn(userPrincipal([OTHERS]))()?.name).toBe('Tess Manager');
+  });
+
+  it('refuses a caller who is not signed in, and believes no header without App Service authentication', () => {
+    expect(code(signedIn(null))).toBe('unauthenticated');
+    expect(code(signedIn(userPrincipal([ADMINS]), 'False'))).toBe('authenticationNotConfigured');
   });
 });
 

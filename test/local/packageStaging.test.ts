@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEPLOY_PACKAGE_DIR, type PackageSize, stageDeploymentPackage } from '../../local/packageStaging.js';
+import { CONSOLE_ASSETS, consoleAssetsDir } from '../../shared/http/consoleAssets.js';
 
 const run = promisify(execFile);
 const projectDir = fileURLToPath(new URL('../../', import.meta.url));
@@ -85,6 +86,11 @@ describe('deployment package', () => {
     );
     expect(existsSync(path.join(outDir, packageJson.main))).toBe(true);
     expect(existsSync(path.join(outDir, 'dist', 'functions', 'index.ts'))).toBe(false);
+    // The admin console's three files, where functions/console.ts finds them in the package.
+    for (const asset of Object.keys(CONSOLE_ASSETS))
+      expect(
+        existsSync(path.join(consoleAssetsDir(path.join(outDir, 'dist', 'shared', 'http')), asset)),
+      ).toBe(true);
     expect(size.bytes).toBeGreaterThan(0);
   });
 

@@ -1,0 +1,77 @@
+/**
+ * The management API as the console calls it: same origin, the sign-in cookie of App Service
+ * authentication in Azure, nothing locally. Every failure becomes an ApiProblem with the API's own
+ * message and, for a 400, the field it names.
+ */
+
+export class ApiProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field: string | null,
+  ) {
+    super(message);
+  }
+}
+
+interface ErrorBody {
+  error?: { code?: string; message?: string; field?: string };
+}
+
+async function problem(response: Response): Promise<ApiProblem> {
+  let body: ErrorBody = {};
+  try {
+    body = (await response.json()) as ErrorBody;
+  } catch {
+    // No JSON: the status says enough.
+  }
+  const error = body.error ?? {};
+  const message =
+    response.status === 401
+      ? 'Your sign-in has expired: reload the page to sign in again.'
+      : (error.message ?? `${response.status} ${response.statusText}`);
+  return new ApiProblem(response.status, error.code ?? String(response.status), message, error.field ?? null);
+}
+
+export interface ApiResponse<T> {
+  body: T;
+  etag: string | null;
+}
+
+export async function call<T>(
+  method: string,
+  path: string,
+  options: { json?: unknown; bytes?: Blob; contentType?: string; ifMatch?: string } = {},
+): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    'x-requested-with': 'XMLHttpRequest',
+  };
+  let body: BodyInit | undefined;
+  if (options.json !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(options.json);
+  } else if (options.bytes) {
+    headers['content-type'] = options.contentType ?? 'application/octet-stream';
+    body = options.bytes;
+  }
+  if (options.ifMatch) headers['if-match'] = options.ifMatch;
+  let response: Response;
+  try {
+    response = await fetch(`/api/${path}`, { method, headers, body, credentials: 'same-origin' });
+  } catch {
+    throw new ApiProblem(
+      0,
+      'network',
+      'The app cannot be reached (or your sign-in expired): reload the page.',
+      null,
+    );
+  }
+  if (!response.ok) throw await problem(response);
+  return { body: (await response.json()) as T, etag: response.headers.get('etag') };
+}
+
+export function helpdeskPath(helpdeskId: string, rest = ''): string {
+  return `helpdesks/${encodeURIComponent(helpdeskId)}${rest}`;
+}
