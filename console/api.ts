@@ -29,7 +29,7 @@ async function problem(response: Response): Promise<ApiProblem> {
   const error = body.error ?? {};
   const message =
     response.status === 401
-      ? 'Your sign-in has expired: reload the page to sign in again.'
+      ? 'You are not signed in, or your session has expired.'
       : (error.message ?? `${response.status} ${response.statusText}`);
   return new ApiProblem(response.status, error.code ?? String(response.status), message, error.field ?? null);
 }
@@ -71,6 +71,9 @@ export async function call<T>(
   if (!response.ok) throw await problem(response);
   return { body: (await response.json()) as T, etag: response.headers.get('etag') };
 }
+
+/** App Service authentication's sign-in (Microsoft Entra ID), back to the console afterwards. */
+export const SIGN_IN_URL = `/.auth/login/aad?post_login_redirect_uri=${encodeURIComponent('/api/console')}`;
 
 export function helpdeskPath(helpdeskId: string, rest = ''): string {
   return `helpdesks/${encodeURIComponent(helpdeskId)}${rest}`;

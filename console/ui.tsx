@@ -1,11 +1,17 @@
 import type { ComponentChildren } from 'preact';
-import type { ApiProblem } from './api.js';
+import { type ApiProblem, SIGN_IN_URL } from './api.js';
 
 export function Problem({ problem }: { problem: ApiProblem | null }) {
   if (!problem) return null;
   return (
     <p class="problem" role="alert">
       {problem.message}
+      {problem.status === 401 && (
+        <>
+          {' '}
+          <a href={SIGN_IN_URL}>Sign in</a>
+        </>
+      )}
     </p>
   );
 }
