@@ -145,9 +145,11 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   }
 }
 
-// App Service authentication in front of every HTTP function: a caller without a valid Entra token for the
-// management API gets 401 from the platform; the app reads the verified claims from x-ms-client-principal
-// and checks the helpdesk's administrators. Bearer tokens only: no browser sign-in, so no client secret.
+// App Service authentication in front of every HTTP function, the admin console (/api/console) included:
+// a caller without a valid Entra token or session for the management API gets 401 from the platform; the
+// app reads the verified claims from x-ms-client-principal and checks the helpdesk's administrators. A
+// person signs in to the console at /.auth/login/aad (ID token, implicit flow, so no client secret) and
+// then holds a session cookie; scripts and daemons send bearer tokens.
 resource authentication 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: functionApp
   name: 'authsettingsV2'
