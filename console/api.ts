@@ -72,6 +72,27 @@ export async function call<T>(
   return { body: (await response.json()) as T, etag: response.headers.get('etag') };
 }
 
+/**
+ * A page's call: its answer to `use` and the page's problem cleared, or the problem shown. */
+export function settle<T>(
+  request: Promise<ApiResponse<T>>,
+  use: (response: ApiResponse<T>) => void,
+  show: (problem: ApiProblem | null) => void,
+): Promise<void> {
+  return request.then(
+    (response) => {
+      use(response);
+      show(null);
+    },
+    (error: unknown) => show(asProblem(error)),
+  );
+}
+
+/** What was thrown, as the problem a page shows: anything but an ApiProblem is a fault of the console. */
+export function asProblem(error: unknown): ApiProblem {
+  return error instanceof ApiProblem ? error : new ApiProblem(0, 'console', String(error), null);
+}
+
 /** App Service authentication's sign-in (Microsoft Entra ID), back to the console afterwards. */
 export const SIGN_IN_URL = `/.auth/login/aad?post_login_redirect_uri=${encodeURIComponent('/api/console')}`;
 

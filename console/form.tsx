@@ -196,6 +196,37 @@ export function SelectField({
   );
 }
 
+/** The value at a path of the form's document. */
+export function useValue(path: string): unknown {
+  return getAt(useForm().document, path);
+}
+
+/**
+ * The kind of an action (`path.action`): choosing another replaces the whole object with `make(kind)`,
+ * so no field of the kind before is left behind for the strict schema to refuse.
+ */
+export function ActionKindField({
+  path,
+  label,
+  options,
+  make,
+}: {
+  path: string;
+  label: string;
+  options: readonly string[];
+  make: (kind: string) => unknown;
+}) {
+  const form = useForm();
+  return (
+    <SelectField
+      path={`${path}.action`}
+      label={label}
+      options={options}
+      onSelect={(kind) => form.change(path, make(kind))}
+    />
+  );
+}
+
 /** A list of strings, one a line. */
 export function LinesField({ path, label }: { path: string; label: string }) {
   const form = useForm();
@@ -259,7 +290,8 @@ export function ListEditor({
 }: {
   path: string;
   itemName: string;
-  newItem: () => unknown;
+  /** The item to add, given how many there are. */
+  newItem: (count: number) => unknown;
   render: (itemPath: string, index: number) => ComponentChildren;
 }) {
   const form = useForm();
@@ -304,7 +336,7 @@ export function ListEditor({
           </div>
         </fieldset>
       ))}
-      <button type="button" onClick={() => form.change(path, [...items, newItem()])}>
+      <button type="button" onClick={() => form.change(path, [...items, newItem(items.length)])}>
         Add {itemName.toLowerCase()}
       </button>
     </div>

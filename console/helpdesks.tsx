@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { MailboxStatus } from '../shared/import/ports.js';
-import { type ApiProblem, call, helpdeskPath } from './api.js';
+import { type ApiProblem, asProblem, call, helpdeskPath, settle } from './api.js';
 import { href } from './places.js';
 import { Problem, when } from './ui.js';
 
@@ -79,27 +79,28 @@ function HelpdeskCard({ helpdeskId, onForget }: { helpdeskId: string; onForget: 
   const [importing, setImporting] = useState(false);
 
   const load = () =>
-    call<Status>('GET', helpdeskPath(helpdeskId, '/importer/status')).then(
+    settle(
+      call<Status>('GET', helpdeskPath(helpdeskId, '/importer/status')),
       (response) => {
         setStatus(response.body);
-        setProblem(null);
       },
-      (error: ApiProblem) => setProblem(error),
+      setProblem,
     );
   useEffect(() => void load(), []);
 
   const importNow = async () => {
     setImporting(true);
     setReport(null);
+    let failure: ApiProblem | null = null;
     try {
       setReport((await call<ImportReport>('POST', helpdeskPath(helpdeskId, '/import'))).body);
-      setProblem(null);
     } catch (error) {
-      setProblem(error as ApiProblem);
-    } finally {
-      setImporting(false);
-      await load();
+      failure = asProblem(error);
     }
+    setImporting(false);
+    // The status after the run; a refused import's problem stays in view.
+    await load();
+    if (failure) setProblem(failure);
   };
 
   return (

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { ListedMessage } from '../shared/import/keptAside.js';
 import type { MessageDetail } from '../shared/import/messageDetail.js';
-import { type ApiProblem, call, helpdeskPath } from './api.js';
+import { type ApiProblem, asProblem, call, helpdeskPath, settle } from './api.js';
 import { href } from './places.js';
 import { Attachments, classificationText, Facts, MailHtml, Problem, Section, when } from './ui.js';
 
@@ -40,12 +40,12 @@ export function MessagesPage({ helpdeskId }: { helpdeskId: string }) {
     if (filters.from.trim()) query.set('from', filters.from.trim());
     if (filters.subject.trim()) query.set('subject', filters.subject.trim());
     if (token) query.set('continuationToken', token);
-    call<ListPage>('GET', helpdeskPath(helpdeskId, `/messages?${query}`)).then(
+    settle(
+      call<ListPage>('GET', helpdeskPath(helpdeskId, `/messages?${query}`)),
       (response) => {
         setPage(response.body);
-        setProblem(null);
       },
-      (error: ApiProblem) => setProblem(error),
+      setProblem,
     );
   }, [helpdeskId, filters, token]);
 
@@ -147,20 +147,21 @@ export function MessageDetailPage({ helpdeskId, messageKey }: { helpdeskId: stri
   const [outcome, setOutcome] = useState<string | null>(null);
   const path = helpdeskPath(helpdeskId, `/messages/${encodeURIComponent(messageKey)}`);
   const load = () =>
-    call<MessageDetail>('GET', path).then(
-      (response) => setDetail(response.body),
-      (error: ApiProblem) => setProblem(error),
-    );
+    settle(call<MessageDetail>('GET', path), (response) => setDetail(response.body), setProblem);
   useEffect(() => void load(), []);
 
   const act = async (what: () => Promise<string>) => {
+    let done: string | null = null;
+    let failure: ApiProblem | null = null;
     try {
-      setOutcome(await what());
-      setProblem(null);
+      done = await what();
     } catch (error) {
-      setProblem(error as ApiProblem);
+      failure = asProblem(error);
     }
+    // The mail as it is now; then what became of the action, which the reload does not clear.
     await load();
+    setOutcome(done);
+    setProblem(failure);
   };
 
   const mail = detail?.mail;

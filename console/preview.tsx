@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { ImporterSettings } from '../shared/helpdesk/settings.js';
 import type { RuleTrace } from '../shared/rules/evaluateRules.js';
-import { type ApiProblem, call, helpdeskPath } from './api.js';
+import { type ApiProblem, call, helpdeskPath, settle } from './api.js';
 import {
   Attachments,
   classificationText,
@@ -38,13 +38,14 @@ export function PreviewPage({ helpdeskId }: { helpdeskId: string }) {
   const [problem, setProblem] = useState<ApiProblem | null>(null);
 
   useEffect(() => {
-    call<ImporterSettings>('GET', helpdeskPath(helpdeskId, '/importer')).then(
+    settle(
+      call<ImporterSettings>('GET', helpdeskPath(helpdeskId, '/importer')),
       (response) => {
         const ids = response.body.mailboxes.map((m) => m.id);
         setMailboxes(ids);
         setMailbox(ids[0] ?? '');
       },
-      (error: ApiProblem) => setProblem(error),
+      setProblem,
     );
   }, [helpdeskId]);
 
@@ -52,15 +53,13 @@ export function PreviewPage({ helpdeskId }: { helpdeskId: string }) {
     if (!file) return;
     setPreview(null);
     const query = mailbox ? `?mailbox=${encodeURIComponent(mailbox)}` : '';
-    call<Preview>('POST', helpdeskPath(helpdeskId, `/preview${query}`), {
-      bytes: file,
-      contentType: 'message/rfc822',
-    }).then(
-      (response) => {
-        setPreview(response.body);
-        setProblem(null);
-      },
-      (error: ApiProblem) => setProblem(error),
+    settle(
+      call<Preview>('POST', helpdeskPath(helpdeskId, `/preview${query}`), {
+        bytes: file,
+        contentType: 'message/rfc822',
+      }),
+      (response) => setPreview(response.body),
+      setProblem,
     );
   }, [helpdeskId, file, mailbox]);
 

@@ -1,12 +1,12 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { ImporterSettings } from '../shared/helpdesk/settings.js';
 import type { RuleAction } from '../shared/rules/ruleSettings.js';
-import { type ApiProblem, call, helpdeskPath } from './api.js';
+import { type ApiProblem, asProblem, call, helpdeskPath, settle } from './api.js';
 import {
+  ActionKindField,
   CheckField,
   type FieldProblem,
   FormContext,
-  getAt,
   JsonField,
   LinesField,
   ListEditor,
@@ -14,7 +14,7 @@ import {
   SelectField,
   setAt,
   TextField,
-  useForm,
+  useValue,
 } from './form.js';
 import { Problem, Section } from './ui.js';
 
@@ -50,10 +50,10 @@ function newAction(action: RuleAction['action']): RuleAction {
   }
 }
 
-function newRule(index: number): unknown {
+function newRule(count: number): unknown {
   // Built from entries: a literal `then` key makes the object look like a promise to the linter.
   return Object.fromEntries([
-    ['id', `rule-${index + 1}`],
+    ['id', `rule-${count + 1}`],
     ['name', 'New rule'],
     ['enabled', true],
     ['when', { field: 'subject', op: 'contains', value: '' }],
@@ -73,12 +73,12 @@ export function SettingsPage({ helpdeskId }: { helpdeskId: string }) {
   const [loaded, setLoaded] = useState<Loaded | null>(null);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
   const load = () =>
-    call<ImporterSettings>('GET', helpdeskPath(helpdeskId, '/importer')).then(
+    settle(
+      call<ImporterSettings>('GET', helpdeskPath(helpdeskId, '/importer')),
       (response) => {
         setLoaded({ settings: response.body, etag: response.etag, saved: false });
-        setProblem(null);
       },
-      (error: ApiProblem) => setProblem(error),
+      setProblem,
     );
   useEffect(() => void load(), []);
   return (
@@ -139,7 +139,7 @@ function SettingsForm({
       });
       onSaved({ settings: response.body, etag: response.etag, saved: true });
     } catch (error) {
-      setProblem(error as ApiProblem);
+      setProblem(asProblem(error));
       setSaved(false);
     } finally {
       setSaving(false);
@@ -280,7 +280,7 @@ function MailboxFields({ path }: { path: string }) {
       <ListEditor
         path={`${path}.rules`}
         itemName="Rule"
-        newItem={() => newRule(0)}
+        newItem={newRule}
         render={(rule) => <RuleFields path={rule} />}
       />
     </>
@@ -288,17 +288,14 @@ function MailboxFields({ path }: { path: string }) {
 }
 
 function PostProcessingFields({ path }: { path: string }) {
-  const form = useForm();
-  const action = getAt(form.document, `${path}.action`);
+  const action = useValue(`${path}.action`);
   return (
     <div class="row">
-      <SelectField
-        path={`${path}.action`}
+      <ActionKindField
+        path={path}
         label="After import"
         options={POST_PROCESSING}
-        onSelect={(value) =>
-          form.change(path, value === 'move' ? { action: value, folder: '' } : { action: value })
-        }
+        make={(action) => (action === 'move' ? { action, folder: '' } : { action })}
       />
       {action === 'move' && <TextField path={`${path}.folder`} label="Move to folder" />}
     </div>
@@ -330,15 +327,14 @@ function RuleFields({ path }: { path: string }) {
 }
 
 function ActionFields({ path }: { path: string }) {
-  const form = useForm();
-  const action = getAt(form.document, `${path}.action`);
+  const action = useValue(`${path}.action`);
   return (
     <div class="row">
-      <SelectField
-        path={`${path}.action`}
+      <ActionKindField
+        path={path}
         label="Action"
         options={ACTIONS}
-        onSelect={(value) => form.change(path, newAction(value as RuleAction['action']))}
+        make={(kind) => newAction(kind as RuleAction['action'])}
       />
       {action === 'setField' && (
         <>

@@ -261,6 +261,12 @@ describe.skipIf(browserMissing() !== null)('the console in Chromium', () => {
     expect(await row.count()).toBe(1);
     expect(await row.locator('td').nth(5).textContent()).toContain('legal');
     await shoot('messages');
+    await page.locator('input[name="subject"]').fill('no such subject');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByText('No mail here.').waitFor();
+    await page.locator('input[name="subject"]').fill('LEGAL');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => row.count()).toBe(1);
     await row.getByRole('link').click();
 
     const frame = page.locator('iframe.mail-html');
@@ -276,6 +282,10 @@ describe.skipIf(browserMissing() !== null)('the console in Chromium', () => {
     expect(eml.suggestedFilename()).toMatch(/\.eml$/);
     expect(readFileSync(await eml.path())).toEqual(legalMail);
     await shoot('message-detail');
+
+    // Discarding needs a note: the server's refusal is shown, and the mail stays as it was.
+    await page.getByRole('button', { name: 'Discard' }).click();
+    await expect.poll(() => page.locator('p.problem').textContent()).toMatch(/^body\.note: /);
 
     const [ticket] = await scenario.deps.tickets.listTickets(demo.id);
     if (!ticket) throw new Error('the import made no ticket');
