@@ -1,7 +1,8 @@
 /**
- * `npm run preview -- FILE.eml [--settings helpdesk.json] [--mailbox ID]`: prints, as JSON, what the importer would do with
- * one mail, touching no store (see shared/import/previewMail.ts). Exit code 0 for any mail that could be read, 2 with a
- * one-line error for an unreadable file or settings.
+ * `npm run preview -- FILE.eml [--settings helpdesk.json] [--mailbox ID]`: prints, as JSON, what the importer
+ * would do with one mail, touching no store (see shared/import/previewMail.ts; POST …/preview answers the
+ * same). Exit code 0 for any mail that could be read, 2 with a one-line error for an unreadable file or
+ * settings.
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
