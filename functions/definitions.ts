@@ -1,4 +1,5 @@
 import type { FunctionDefinition } from '../shared/host/functionDefinition.js';
+import { postReplyFunction, replyStatusFunction, retryReplyFunction } from './agentReplies.js';
 import { importerSettingsFunction } from './importerSettings.js';
 import { importerStatusFunction } from './importerStatus.js';
 import { importHelpdeskFunction } from './importHelpdesk.js';
@@ -12,6 +13,7 @@ import {
   retryKeptAsideMessageFunction,
 } from './keptAsideMessages.js';
 import { pollMailboxesFunction } from './pollMailboxes.js';
+import { sendAgentReplyFunction, sendAgentReplyPoisonFunction } from './sendAgentReply.js';
 import { ticketImageFunction } from './ticketImages.js';
 
 /** Every function of the app: registered with the Functions host by index.ts, run by local/host.ts. */
@@ -28,4 +30,9 @@ export const allFunctions: FunctionDefinition[] = [
   messageDetailFunction,
   resolveMessageFunction,
   ticketImageFunction,
+  postReplyFunction,
+  replyStatusFunction,
+  retryReplyFunction,
+  sendAgentReplyFunction,
+  sendAgentReplyPoisonFunction,
 ];
