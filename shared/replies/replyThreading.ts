@@ -8,7 +8,12 @@ interface ThreadMessage {
   fromCustomer: boolean;
 }
 
-function customerWrote(supplement: Supplement): boolean {
+type ThreadSupplement = Pick<
+  Supplement,
+  'supplementType' | 'flagged' | 'automatic' | 'reportedAt' | 'source' | 'delivery'
+>;
+
+function customerWrote(supplement: ThreadSupplement): boolean {
   // A flagged mail may be a stranger's; an automatic one is nobody's answer.
   return (
     supplement.supplementType === 'importedFromMail' &&
@@ -22,8 +27,8 @@ function customerWrote(supplement: Supplement): boolean {
  * ours included, oldest first. Without any customer Message-ID: no In-Reply-To, our own mails only.
  */
 export function replyThreading(
-  ticket: Ticket,
-  supplements: Supplement[],
+  ticket: Pick<Ticket, 'reportedAt' | 'source'>,
+  supplements: ThreadSupplement[],
 ): { inReplyTo: string | null; references: string[] } {
   const messages: ThreadMessage[] = [];
   if (ticket.source.internetMessageId) {
