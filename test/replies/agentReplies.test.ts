@@ -361,6 +361,25 @@ describe('exactly once', () => {
     expect(entries.filter((e) => e.event === 'agentReplySent')).toHaveLength(1);
   }, 60_000);
 
+  it('throttled sendMail (429) is retried inside the one delivery, as Retry-After says', async () => {
+    const ticket = await ticketFromKarin(failDesk, 'Mouse slow', 'Very slow.\n');
+    scenario.local.graph.injectFault({
+      route: 'sendMail',
+      method: 'POST',
+      status: 429,
+      retryAfterSeconds: 0,
+      count: 2,
+    });
+    const path = `helpdesks/${failDesk.id}/tickets/${ticket.number}/replies`;
+    const { replyId } = (await hostApi(host, 'POST', path, { text: 'Try a new battery.', author: AGENT }))
+      .json as {
+      replyId: string;
+    };
+    await host.drainQueues();
+    const answer = await hostApi(host, 'GET', `${path}/${replyId}`);
+    expect(answer.json).toMatchObject({ status: 'sent', attempts: 1, error: null });
+  }, 60_000);
+
   it('sendMail failing on every delivery: failed with the reason, in the history, sent once by a retry', async () => {
     const ticket = await ticketFromKarin(failDesk, 'Keyboard sticky', 'Coffee.\n');
     const mailbox = failDesk.importer.mailboxes[0]?.userId ?? '';
@@ -374,15 +393,15 @@ describe('exactly once', () => {
     expect(failed.error).toMatch(/failed on every delivery.*503|ServiceUnavailable|unavailable/i);
     const { history: entries } = await history(failDesk, ticket.number);
     expect(entries.find((e) => e.event === 'agentReplyFailed')?.text).toContain(failed.error ?? '');
-    expect(await sentMail(scenario, mailbox)).toHaveLength(0);
+    const sentOf = async (messageId: string) =>
+      (await sentMail(scenario, mailbox)).filter((s) => s.mail.messageId === messageId);
+    expect(await sentOf(failed.messageId)).toHaveLength(0);
 
     expect((await hostApi(host, 'POST', `${path}/${replyId}/retry`)).status).toBe(202);
     await host.drainQueues();
     const retried = await replyState(failDesk, ticket.number, replyId);
     expect(retried).toMatchObject({ status: 'sent', error: null, messageId: failed.messageId });
-    expect(
-      (await sentMail(scenario, mailbox)).filter((s) => s.mail.messageId === failed.messageId),
-    ).toHaveLength(1);
+    expect(await sentOf(failed.messageId)).toHaveLength(1);
     expect((await hostApi(host, 'POST', `${path}/${replyId}/retry`)).status).toBe(409);
   }, 60_000);
 });
