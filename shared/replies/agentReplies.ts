@@ -163,7 +163,8 @@ export async function postReply(
     values: {
       ticketNumber: String(ticketNumber),
       title: ticket.title,
-      contactName: recipients.to[0]?.name || ticket.contact.name,
+      // A stranger's ticket has the default contact: greet the person written to, by name or address.
+      contactName: recipients.to[0]?.name || recipients.to[0]?.address || ticket.contact.name,
       agentName: request.author.name,
     },
     body: { text: request.text, html: mailHtml },
