@@ -1,4 +1,5 @@
 import type { FunctionDefinition } from '../shared/host/functionDefinition.js';
+import { postReplyFunction, replyStatusFunction, retryReplyFunction } from './agentReplies.js';
 import { consoleFunction } from './console.js';
 import { importerSettingsFunction } from './importerSettings.js';
 import { importerStatusFunction } from './importerStatus.js';
@@ -14,6 +15,7 @@ import {
 } from './keptAsideMessages.js';
 import { pollMailboxesFunction } from './pollMailboxes.js';
 import { previewMessageFunction } from './previewMessage.js';
+import { sendAgentReplyFunction, sendAgentReplyPoisonFunction } from './sendAgentReply.js';
 import { ticketImageFunction } from './ticketImages.js';
 
 /** Every function of the app: registered with the Functions host by index.ts, run by local/host.ts. */
@@ -32,4 +34,9 @@ export const allFunctions: FunctionDefinition[] = [
   ticketImageFunction,
   previewMessageFunction,
   consoleFunction,
+  postReplyFunction,
+  replyStatusFunction,
+  retryReplyFunction,
+  sendAgentReplyFunction,
+  sendAgentReplyPoisonFunction,
 ];

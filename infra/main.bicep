@@ -67,6 +67,7 @@ var tags = {
 var names = {
   cosmosDatabase: 'helpdesk'
   importQueue: 'mailbox-imports'
+  replyQueue: 'agent-replies'
   imagesContainer: 'ticket-images'
   rawMailContainer: 'raw-mail'
   keptAsideContainer: 'kept-aside-mail'
@@ -114,6 +115,8 @@ module storage 'app/storage.bicep' = {
     queueNames: [
       names.importQueue
       '${names.importQueue}-poison'
+      names.replyQueue
+      '${names.replyQueue}-poison'
     ]
     containerNames: [
       deploymentContainerName
@@ -165,6 +168,7 @@ module api 'app/api.bicep' = {
     cosmosEndpoint: cosmos.outputs.endpoint
     cosmosDatabaseName: names.cosmosDatabase
     importQueueName: names.importQueue
+    replyQueueName: names.replyQueue
     importSchedule: importSchedule
     imagesContainerName: names.imagesContainer
     rawMailContainerName: names.rawMailContainer
@@ -203,6 +207,7 @@ output AzureWebJobsStorage__accountName string = storage.outputs.name
 output COSMOS_ENDPOINT string = cosmos.outputs.endpoint
 output COSMOS_DATABASE string = names.cosmosDatabase
 output IMPORT_QUEUE_NAME string = names.importQueue
+output REPLY_QUEUE_NAME string = names.replyQueue
 output IMAGES_CONTAINER string = names.imagesContainer
 output RAW_MAIL_CONTAINER string = names.rawMailContainer
 output KEPT_ASIDE_CONTAINER string = names.keptAsideContainer

@@ -23,8 +23,8 @@ export interface CrashPlan {
   stallBefore?(call: string): number;
 }
 
-export interface CrashingProcess {
-  deps: ImportDependencies;
+export interface CrashingProcess<D extends ImportDependencies = ImportDependencies> {
+  deps: D;
   /** Where the process died, or null while it lives. */
   diedAt(): string | null;
 }
@@ -35,7 +35,12 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
 
-export function crashingProcess(base: ImportDependencies, plan: CrashPlan): CrashingProcess {
+/** `extraPorts`: further ports of a use case's dependencies (the reply store, …) that die with the process. */
+export function crashingProcess<D extends ImportDependencies>(
+  base: D,
+  plan: CrashPlan,
+  extraPorts: ReadonlyArray<keyof D & string> = [],
+): CrashingProcess<D> {
   let died: string | null = null;
   const die = (where: string): never => {
     died ??= where;
@@ -114,7 +119,7 @@ export function crashingProcess(base: ImportDependencies, plan: CrashPlan): Cras
     });
   }
 
-  const deps: ImportDependencies = {
+  const deps: D = {
     ...base,
     checkpoint: async (step) => {
       alive(`checkpoint ${step}`);
@@ -122,6 +127,8 @@ export function crashingProcess(base: ImportDependencies, plan: CrashPlan): Cras
       if (plan.atStep?.(step)) die(`at ${step}`);
     },
   };
-  for (const port of PORTS) Object.assign(deps, { [port]: wrap(port, base[port]) });
+  for (const port of [...PORTS, ...extraPorts]) {
+    Object.assign(deps, { [port]: wrap(port, base[port] as object) });
+  }
   return { deps, diedAt: () => died };
 }

@@ -5,7 +5,7 @@ import { connectCosmos } from '../shared/cosmos/cosmosClient.js';
 
 /**
  * Creates on the local emulators what infra/ creates in Azure: the Cosmos database and containers, the
- * job queue and its poison queue, and the blob containers.
+ * job queues and their poison queues, and the blob containers.
  */
 export async function provisionLocalResources(env: Environment): Promise<void> {
   await ensureContainers(
@@ -16,8 +16,8 @@ export async function provisionLocalResources(env: Environment): Promise<void> {
     }),
   );
   const queues = queueServiceClient(env);
-  for (const name of [env.IMPORT_QUEUE_NAME, `${env.IMPORT_QUEUE_NAME}-poison`]) {
-    await queues.getQueueClient(name).createIfNotExists();
+  for (const queue of [env.IMPORT_QUEUE_NAME, env.REPLY_QUEUE_NAME]) {
+    for (const name of [queue, `${queue}-poison`]) await queues.getQueueClient(name).createIfNotExists();
   }
   const blobs = blobServiceClient(env);
   for (const name of [env.IMAGES_CONTAINER, env.RAW_MAIL_CONTAINER, env.KEPT_ASIDE_CONTAINER]) {

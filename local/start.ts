@@ -9,10 +9,13 @@ import { parseArgs } from 'node:util';
 import { allFunctions } from '../functions/definitions.js';
 import { appServices } from '../shared/app/services.js';
 import { ConfigurationError, readEnvironment } from '../shared/config/environment.js';
+import type { Helpdesk } from '../shared/helpdesk/settings.js';
+import { ticketContact } from '../shared/replies/recipients.js';
 import { buildConsole } from './consoleBuild.js';
 import { DEMO_MAILBOX, demoHelpdesk, seedDemo } from './demoHelpdesk.js';
 import { exitWhenWritten } from './exit.js';
-import { startLocalHost } from './host.js';
+import type { GraphEmulator } from './graph-emulator/index.js';
+import { type LocalHost, startLocalHost } from './host.js';
 import { provisionLocalResources } from './provision.js';
 import { startLocalStack } from './stack.js';
 
@@ -53,7 +56,7 @@ async function main(): Promise<void> {
   const stack = await startLocalStack({ log });
   const graph = stack.graph;
   if (!graph) throw new Error('the local stack started without its Graph emulator');
-  let host: Awaited<ReturnType<typeof startLocalHost>> | undefined;
+  let host: LocalHost | undefined;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
@@ -96,10 +99,11 @@ async function main(): Promise<void> {
     log(`functions running; HTTP on ${host.httpUrl}/api (no function key needed locally)`);
     await host.drainQueues();
     await printTickets(helpdesk.id);
-    const sent = graph.messages(DEMO_MAILBOX, 'sentitems');
+    const acknowledgements = graph.messages(DEMO_MAILBOX, 'sentitems');
     log(
-      `${sent.length} acknowledgement(s) in Sent Items: ${sent.map((m) => JSON.stringify(m.subject)).join(', ')}`,
+      `${acknowledgements.length} acknowledgement(s) in Sent Items: ${acknowledgements.map((m) => JSON.stringify(m.subject)).join(', ')}`,
     );
+    await demoReply(host, graph, helpdesk);
     log(
       `try: curl -X POST ${host.httpUrl}/api/helpdesks/demo/import   ·   curl ${host.httpUrl}/api/helpdesks/demo/importer/status`,
     );
@@ -109,6 +113,42 @@ async function main(): Promise<void> {
     console.error(error instanceof Error ? error.message : String(error));
     await stop(1);
   }
+}
+
+/**
+ * What a helpdesk application does when an agent answers: POST the reply. The customer gets a mailbox in
+ * the Graph emulator, so the reply is seen arriving there, threaded to the customer's mail.
+ */
+async function demoReply(host: LocalHost, graph: GraphEmulator, helpdesk: Helpdesk): Promise<void> {
+  const { tickets } = appServices().dependencies({ info: log, warn: log, error: log });
+  const ticket = (await tickets.listTickets(helpdesk.id)).find(
+    (candidate) => ticketContact(candidate, helpdesk.importer.defaultContactId) !== null,
+  );
+  const customer = ticket && ticketContact(ticket, helpdesk.importer.defaultContactId);
+  if (!ticket || !customer) return;
+  graph.addMailbox(customer.address, { displayName: customer.name });
+  const url = `${host.httpUrl}/api/helpdesks/${helpdesk.id}/tickets/${ticket.number}/replies`;
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      text: 'Thank you for your message. We are looking into it and will get back to you today.',
+      author: { employeeId: 'emp-2', name: 'Mila de Vries' },
+    }),
+  });
+  const posted = (await response.json()) as { replyId?: string; status?: string };
+  log(`agent reply to ticket #${ticket.number}: POST ${url} → ${response.status} ${JSON.stringify(posted)}`);
+  await host.drainQueues();
+  const state = (await (await fetch(`${url}/${posted.replyId}`)).json()) as {
+    status: string;
+    messageId: string;
+  };
+  const arrived = graph
+    .messages(customer.address, 'inbox')
+    .filter((message) => message.internetMessageId === state.messageId);
+  log(
+    `reply ${state.status}: ${arrived.map((m) => `${JSON.stringify(m.subject)} from ${m.from} arrived in ${customer.address}'s inbox`).join('') || 'not arrived'}`,
+  );
 }
 
 async function printTickets(helpdeskId: string): Promise<void> {

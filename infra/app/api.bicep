@@ -36,6 +36,7 @@ param maximumInstanceCount int
 param cosmosEndpoint string
 param cosmosDatabaseName string
 param importQueueName string
+param replyQueueName string
 param importSchedule string
 param imagesContainerName string
 param rawMailContainerName string
@@ -135,6 +136,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     COSMOS_DATABASE: cosmosDatabaseName
     GRAPH_BASE_URL: 'https://graph.microsoft.com'
     IMPORT_QUEUE_NAME: importQueueName
+    REPLY_QUEUE_NAME: replyQueueName
     IMPORT_SCHEDULE: importSchedule
     IMAGES_CONTAINER: imagesContainerName
     RAW_MAIL_CONTAINER: rawMailContainerName

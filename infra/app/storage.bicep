@@ -2,7 +2,7 @@ param name string
 param location string
 param tags { *: string }
 
-@description('Queues to create: the import queue and its poison queue.')
+@description('Queues to create: the import queue, the reply send queue and their poison queues.')
 param queueNames string[]
 
 @description('Private blob containers to create: the Flex Consumption deployment container and the app\'s containers.')

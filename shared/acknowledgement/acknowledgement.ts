@@ -1,12 +1,6 @@
-import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { type Classification, isNoReplyAddress, OWN_MAIL_HEADER } from '../mail/classify.js';
-import {
-  assertHeaderSafe,
-  assertMessageId,
-  assertPlainAddress,
-  flattenHeaderText,
-  isMessageId,
-} from './headerSafety.js';
+import { composeOutgoingMime } from '../mail/outgoingMime.js';
+import { flattenHeaderText } from './headerSafety.js';
 
 /** Acknowledgement mail (R16): whether to send it, its text, and its MIME bytes. All pure. */
 
@@ -130,16 +124,23 @@ export function echoedName(name: string): string {
   return capped(name, MAX_ECHOED_NAME);
 }
 
+/** One subject line holding the ticket reference, so the answer finds its way back to the ticket (R6). */
+export function subjectWithReference(filled: string, ticketReference: string): string {
+  const subject = flattenHeaderText(filled);
+  const reference = flattenHeaderText(ticketReference);
+  return subject.includes(reference) ? subject : `${reference} ${subject}`.trim();
+}
+
 export function renderAcknowledgement(input: RenderAcknowledgementInput): RenderedAcknowledgement {
   const placeholders = {
     ...input.placeholders,
     title: capped(input.placeholders.title, MAX_ECHOED_TITLE),
     contactName: echoedName(input.placeholders.contactName),
   };
-  const reference = flattenHeaderText(input.ticketReference);
-  const filled = flattenHeaderText(fill(input.template.subject, placeholders, flattenHeaderText));
-  // The reference must be in the subject so the answer finds its way back to the ticket (R6).
-  const subject = filled.includes(reference) ? filled : `${reference} ${filled}`.trim();
+  const subject = subjectWithReference(
+    fill(input.template.subject, placeholders, flattenHeaderText),
+    input.ticketReference,
+  );
 
   const body = fill(input.template.body, placeholders, (value) => value).replace(/\r\n?/g, '\n');
   const separator = flattenHeaderText(input.separator);
@@ -162,21 +163,6 @@ export interface AcknowledgementMimeInput {
   date?: Date;
 }
 
-/** Enough of a long References chain to thread on: its root and the newest ids. */
-const MAX_REFERENCES = 20;
-
-/** An id that is merely malformed only costs threading; a line break in one is an attack. */
-function threadingIds(header: string, ids: string[]): string[] {
-  for (const id of ids) assertHeaderSafe(header, id);
-  return ids.map((id) => id.trim()).filter(isMessageId);
-}
-
-function trimmedReferences(ids: string[]): string[] {
-  const unique = [...new Set(ids)];
-  if (unique.length <= MAX_REFERENCES) return unique;
-  return [...unique.slice(0, 1), ...unique.slice(-(MAX_REFERENCES - 1))];
-}
-
 /**
  * The acknowledgement as RFC 5322 bytes (R16). It is marked as an automatic reply both the RFC 3834
  * way (Auto-Submitted) and the Exchange way (X-Auto-Response-Suppress), so that out-of-office
@@ -184,32 +170,19 @@ function trimmedReferences(ids: string[]): string[] {
  * and bulk precedence hurts delivery of a mail the customer is waiting for.
  */
 export async function composeAcknowledgementMime(input: AcknowledgementMimeInput): Promise<Buffer> {
-  assertHeaderSafe('From', input.from.name);
-  assertPlainAddress('From', input.from.address);
-  assertHeaderSafe('To', input.to.name);
-  assertPlainAddress('To', input.to.address);
-  assertHeaderSafe('Subject', input.subject);
-  assertMessageId('Message-ID', input.messageId);
-  const inReplyTo = threadingIds('In-Reply-To', input.inReplyTo === null ? [] : [input.inReplyTo])[0];
-  const references = trimmedReferences(threadingIds('References', input.references));
-
-  const composer = new MailComposer({
-    from: { name: input.from.name, address: input.from.address },
-    to: { name: input.to.name, address: input.to.address },
+  return composeOutgoingMime({
+    from: input.from,
+    to: [input.to],
     subject: input.subject,
     text: input.text,
     messageId: input.messageId,
-    inReplyTo,
-    references: references.length > 0 ? references : undefined,
-    date: input.date ?? new Date(),
+    inReplyTo: input.inReplyTo,
+    references: input.references,
     headers: {
       'Auto-Submitted': 'auto-replied',
       'X-Auto-Response-Suppress': 'All',
       [OWN_MAIL_HEADER]: 'acknowledgement',
     },
-    newline: 'win',
-    disableFileAccess: true,
-    disableUrlAccess: true,
+    ...(input.date ? { date: input.date } : {}),
   });
-  return composer.compile().build();
 }

@@ -42,6 +42,10 @@ export function assertHeaderSafe(name: string, value: string): void {
   if (hasUnsafe(value)) throw new HeaderInjectionError(name, 'contains a line break or control character');
 }
 
+export function isPlainAddress(address: string): boolean {
+  return !hasUnsafe(address) && PLAIN_ADDRESS.test(address);
+}
+
 export function assertPlainAddress(name: string, address: string): void {
   assertHeaderSafe(name, address);
   if (!PLAIN_ADDRESS.test(address)) throw new HeaderInjectionError(name, 'is not one plain mail address');

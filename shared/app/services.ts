@@ -8,18 +8,23 @@ import { connectCosmos } from '../cosmos/cosmosClient.js';
 import { CosmosContactDirectory } from '../cosmos/cosmosContactDirectory.js';
 import { CosmosHelpdeskStore } from '../cosmos/cosmosHelpdeskStore.js';
 import { CosmosMailRecordStore } from '../cosmos/cosmosMailRecordStore.js';
+import { CosmosReplyStore } from '../cosmos/cosmosReplyStore.js';
 import { CosmosTicketStore } from '../cosmos/cosmosTicketStore.js';
 import { createGraphClient } from '../graph/graphClient.js';
 import { GraphMailSource } from '../graph/graphMailSource.js';
 import type { ImportDependencies, ImportLog } from '../import/dependencies.js';
 import { addressFreeLog, createTelemetry, type ImportTelemetry } from '../observability/telemetry.js';
 import { type JobQueue, StorageJobQueue } from '../queue/importJobs.js';
+import { StorageReplyJobQueue } from '../queue/replyJobs.js';
+import type { ReplyDependencies } from '../replies/ports.js';
 import { ticketImageUrl } from '../tickets/ticketImages.js';
 
 /** Adapters shared by all invocations of this process; the per-invocation log goes in per call. */
 export interface AppServices {
   env: Environment;
   dependencies(log: ImportLog): ImportDependencies;
+  /** The same, plus the reply store and the reply send queue (R21). */
+  replyDependencies(log: ImportLog): ReplyDependencies;
   jobQueue: JobQueue;
   telemetry(context: InvocationContext): ImportTelemetry;
   /** Epoch milliseconds by which a run started now must stop starting new messages. */
@@ -57,17 +62,21 @@ export function createServices(env: Environment): AppServices {
     rawMail: new BlobRawMailStore(blobs, env.RAW_MAIL_CONTAINER, env.KEPT_ASIDE_CONTAINER),
     mailSource: new GraphMailSource(graph),
   };
+  const replies = new CosmosReplyStore(database);
+  const replyJobs = new StorageReplyJobQueue(queueServiceClient(env).getQueueClient(env.REPLY_QUEUE_NAME));
+  const dependencies = (log: ImportLog): ImportDependencies => ({
+    ...shared,
+    clock: () => new Date(),
+    // Error texts end up in log lines (a failed send, a failed post-processing) and name addresses.
+    log: addressFreeLog(log),
+    mailboxAllowed: (userId) => mailboxAllowed(env.ALLOWED_MAILBOXES, userId),
+    imageUrl: ticketImageUrl,
+    checkpoint: () => undefined,
+  });
   return {
     env,
-    dependencies: (log) => ({
-      ...shared,
-      clock: () => new Date(),
-      // Error texts end up in log lines (a failed send, a failed post-processing) and name addresses.
-      log: addressFreeLog(log),
-      mailboxAllowed: (userId) => mailboxAllowed(env.ALLOWED_MAILBOXES, userId),
-      imageUrl: ticketImageUrl,
-      checkpoint: () => undefined,
-    }),
+    dependencies,
+    replyDependencies: (log) => ({ ...dependencies(log), replies, replyJobs }),
     jobQueue: new StorageJobQueue(queueServiceClient(env).getQueueClient(env.IMPORT_QUEUE_NAME)),
     telemetry: (context) => createTelemetry(invocationLog(context)),
     deadline: () => Date.now() + env.IMPORT_TIME_BUDGET_SECONDS * 1000,

@@ -24,6 +24,14 @@ function isNcrontab(expression: string): boolean {
   }
 }
 
+/** Short enough that `<name>-poison` is a queue name too. */
+const storageQueueName = z
+  .string()
+  .regex(
+    /^[a-z0-9](?!.*--)[a-z0-9-]{1,53}[a-z0-9]$/,
+    'a storage queue name: 3-55 lowercase letters, digits, -',
+  );
+
 const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https URL' });
 
 export const environmentSchema = z
@@ -47,13 +55,9 @@ export const environmentSchema = z
     GRAPH_CA_CERT_PATH: optionalText,
     AZURE_CLIENT_ID: optionalText,
 
-    IMPORT_QUEUE_NAME: z
-      .string()
-      .regex(
-        /^[a-z0-9](?!.*--)[a-z0-9-]{1,53}[a-z0-9]$/,
-        'a storage queue name: 3-55 lowercase letters, digits, -',
-      )
-      .default('mailbox-imports'),
+    IMPORT_QUEUE_NAME: storageQueueName.default('mailbox-imports'),
+    /** Send jobs of agent replies (R21); poison queue `<name>-poison`. */
+    REPLY_QUEUE_NAME: storageQueueName.default('agent-replies'),
     IMPORT_SCHEDULE: z
       .string()
       .trim()

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { mailFolderProblem } from '../graph/mailFolders.js';
+import { replySettingsSchema } from '../replies/replyTemplate.js';
 import { linkCriteriaSchema, rulesSchema } from '../rules/ruleSettings.js';
 import { patternProblem } from '../text/safeRegex.js';
 
@@ -73,98 +74,111 @@ const entraGroupId = z
  * Strict: an unknown key (a misspelt setting) is refused, naming the key, rather than dropped. The rest of
  * the helpdesk document belongs to the helpdesk application and may carry fields the importer ignores.
  */
-export const importerSettingsSchema = z.strictObject({
-  enabled: z.boolean().default(true),
-  /**
-   * Who may manage this helpdesk through the API when it runs with Microsoft Entra ID
-   * (MANAGEMENT_AUTH=entra): members of these Entra groups, or callers holding one of these app roles.
-   * Empty: nobody, until an administrator sets it when creating the helpdesk.
-   */
-  administrators: z
-    .strictObject({
-      groupIds: z.array(entraGroupId).max(20).default([]),
-      appRoles: z
-        .array(z.string().regex(/^[A-Za-z0-9._-]{1,120}$/, 'an app role value'))
-        .max(20)
-        .default([]),
-    })
-    .prefault({}),
-  mailboxes: z
-    .array(mailboxSettingsSchema)
-    .min(1)
-    .max(50)
-    .refine((list) => new Set(list.map((m) => m.id)).size === list.length, 'mailbox ids must be unique'),
-  defaultContactId: identifier,
-  defaultEmployee: z.strictObject(personReference.shape),
-  /** Text of the reply separator line; on a supplement only the text above it is imported (R9). */
-  replySeparator: z.string().max(200).default(''),
-  /** Extra subject patterns (regular expressions with one capture group holding the number), run by RE2. */
-  subjectPatterns: z
-    .array(
-      z.string().superRefine((source, context) => {
-        const problem = patternProblem(source, { groups: 1 });
-        if (problem !== null) context.addIssue({ code: 'custom', message: problem });
-      }),
-    )
-    .max(10)
-    .default([]),
-  /** Keywords in the subject that link a ticket to a relation, a project, … by the number after them (R19). */
-  linkCriteria: linkCriteriaSchema,
-  attachments: z
-    .strictObject({
-      maxImageBytes: z.number().int().min(1024).max(50_000_000).default(10_000_000),
-      maxImagesBytesPerMessage: z.number().int().min(1024).max(200_000_000).default(30_000_000),
-      maxMessageBytes: z.number().int().min(10_000).max(200_000_000).default(60_000_000),
-      archiveRawMail: z.boolean().default(false),
-      archiveAttachments: z.boolean().default(false),
-      allowExternalImages: z.boolean().default(false),
-      /**
-       * Which attachments are stored with the ticket: only images, or every file. With "all" the image
-       * limits (maxImageBytes, maxImagesBytesPerMessage) bound every stored file.
-       */
-      keep: z.enum(['images', 'all']).default('images'),
-    })
-    .prefault({}),
-  /** What an auto-reply (out-of-office) to a known ticket does (R15). */
-  autoReplies: z.enum(['supplement', 'skip']).default('skip'),
-  /**
-   * A ticket number in the subject from a sender unrelated to that ticket (R18). Ticket numbers are easy
-   * to guess, so by default such a mail is an internal supplement (not visible to the customer, the
-   * ticket's status unchanged) flagged for a person to review. accept and acceptAndFlag write it like the
-   * customer's own reply (acceptAndFlag also flags it); newTicket makes it a ticket of its own.
-   */
-  unrelatedSender: z
-    .enum(['internalAndFlag', 'accept', 'acceptAndFlag', 'newTicket'])
-    .default('internalAndFlag'),
-  acknowledgement: z
-    .strictObject({
-      newTicket: acknowledgementTemplate.prefault({}),
-      supplement: acknowledgementTemplate.prefault({}),
-      /** Counted per normalised sender address (lower case, plus tag removed). */
-      maxPerSenderPerHour: z.number().int().min(0).max(100).default(5),
-      maxPerSenderPerDay: z.number().int().min(0).max(1000).default(20),
-      /** All acknowledgements of the helpdesk together: a flood of distinct senders stops here. */
-      maxPerHelpdeskPerHour: z.number().int().min(0).max(10_000).default(100),
-      /**
-       * Answer only mail whose From the receiving server authenticated (DMARC, or aligned SPF or DKIM, in
-       * the topmost Authentication-Results header). Off only where no server stamps that header.
-       */
-      onlyAuthenticatedSenders: z.boolean().default(true),
-      /** The receiving server's authserv-id(s), when it names itself; empty for Exchange Online. */
-      trustedAuthservIds: z
-        .array(z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'a host name'))
-        .max(10)
-        .default([]),
-    })
-    .prefault({}),
-  keepAside: z
-    .strictObject({
-      maxAttempts: z.number().int().min(1).max(20).default(3),
-      category: headerSafeText(100).min(1).default('Import failed'),
-      folder: z.string().min(1).max(255).optional(),
-    })
-    .prefault({}),
-});
+export const importerSettingsSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /**
+     * Who may manage this helpdesk through the API when it runs with Microsoft Entra ID
+     * (MANAGEMENT_AUTH=entra): members of these Entra groups, or callers holding one of these app roles.
+     * Empty: nobody, until an administrator sets it when creating the helpdesk.
+     */
+    administrators: z
+      .strictObject({
+        groupIds: z.array(entraGroupId).max(20).default([]),
+        appRoles: z
+          .array(z.string().regex(/^[A-Za-z0-9._-]{1,120}$/, 'an app role value'))
+          .max(20)
+          .default([]),
+      })
+      .prefault({}),
+    mailboxes: z
+      .array(mailboxSettingsSchema)
+      .min(1)
+      .max(50)
+      .refine((list) => new Set(list.map((m) => m.id)).size === list.length, 'mailbox ids must be unique'),
+    defaultContactId: identifier,
+    defaultEmployee: z.strictObject(personReference.shape),
+    /** Text of the reply separator line; on a supplement only the text above it is imported (R9). */
+    replySeparator: z.string().max(200).default(''),
+    /** Extra subject patterns (regular expressions with one capture group holding the number), run by RE2. */
+    subjectPatterns: z
+      .array(
+        z.string().superRefine((source, context) => {
+          const problem = patternProblem(source, { groups: 1 });
+          if (problem !== null) context.addIssue({ code: 'custom', message: problem });
+        }),
+      )
+      .max(10)
+      .default([]),
+    /** Keywords in the subject that link a ticket to a relation, a project, … by the number after them (R19). */
+    linkCriteria: linkCriteriaSchema,
+    attachments: z
+      .strictObject({
+        maxImageBytes: z.number().int().min(1024).max(50_000_000).default(10_000_000),
+        maxImagesBytesPerMessage: z.number().int().min(1024).max(200_000_000).default(30_000_000),
+        maxMessageBytes: z.number().int().min(10_000).max(200_000_000).default(60_000_000),
+        archiveRawMail: z.boolean().default(false),
+        archiveAttachments: z.boolean().default(false),
+        allowExternalImages: z.boolean().default(false),
+        /**
+         * Which attachments are stored with the ticket: only images, or every file. With "all" the image
+         * limits (maxImageBytes, maxImagesBytesPerMessage) bound every stored file.
+         */
+        keep: z.enum(['images', 'all']).default('images'),
+      })
+      .prefault({}),
+    /** What an auto-reply (out-of-office) to a known ticket does (R15). */
+    autoReplies: z.enum(['supplement', 'skip']).default('skip'),
+    /**
+     * A ticket number in the subject from a sender unrelated to that ticket (R18). Ticket numbers are easy
+     * to guess, so by default such a mail is an internal supplement (not visible to the customer, the
+     * ticket's status unchanged) flagged for a person to review. accept and acceptAndFlag write it like the
+     * customer's own reply (acceptAndFlag also flags it); newTicket makes it a ticket of its own.
+     */
+    unrelatedSender: z
+      .enum(['internalAndFlag', 'accept', 'acceptAndFlag', 'newTicket'])
+      .default('internalAndFlag'),
+    acknowledgement: z
+      .strictObject({
+        newTicket: acknowledgementTemplate.prefault({}),
+        supplement: acknowledgementTemplate.prefault({}),
+        /** Counted per normalised sender address (lower case, plus tag removed). */
+        maxPerSenderPerHour: z.number().int().min(0).max(100).default(5),
+        maxPerSenderPerDay: z.number().int().min(0).max(1000).default(20),
+        /** All acknowledgements of the helpdesk together: a flood of distinct senders stops here. */
+        maxPerHelpdeskPerHour: z.number().int().min(0).max(10_000).default(100),
+        /**
+         * Answer only mail whose From the receiving server authenticated (DMARC, or aligned SPF or DKIM, in
+         * the topmost Authentication-Results header). Off only where no server stamps that header.
+         */
+        onlyAuthenticatedSenders: z.boolean().default(true),
+        /** The receiving server's authserv-id(s), when it names itself; empty for Exchange Online. */
+        trustedAuthservIds: z
+          .array(z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'a host name'))
+          .max(10)
+          .default([]),
+      })
+      .prefault({}),
+    keepAside: z
+      .strictObject({
+        maxAttempts: z.number().int().min(1).max(20).default(3),
+        category: headerSafeText(100).min(1).default('Import failed'),
+        folder: z.string().min(1).max(255).optional(),
+      })
+      .prefault({}),
+    /** Agent replies by mail (R21): the mailbox they leave from and their templates. */
+    replies: replySettingsSchema,
+  })
+  .superRefine((importer, ctx) => {
+    const outbound = importer.replies.outboundMailboxId;
+    if (outbound !== undefined && !importer.mailboxes.some((m) => m.id === outbound)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['replies', 'outboundMailboxId'],
+        message: 'must be the id of one of the mailboxes',
+      });
+    }
+  });
 export type ImporterSettings = z.infer<typeof importerSettingsSchema>;
 
 export const statusSchema = z.object({

@@ -115,7 +115,8 @@ export interface Supplement {
   helpdeskId: string;
   ticketNumber: number;
   reportedAt: string;
-  supplementType: 'importedFromMail';
+  /** agentReply: an answer of the helpdesk, sent to the customer by mail (R21); it carries `delivery`. */
+  supplementType: 'importedFromMail' | 'agentReply';
   informationProvider: PersonReference;
   createdBy: PersonReference;
   /** The new text of the mail (reply text). */
@@ -135,9 +136,48 @@ export interface Supplement {
   lastModifiedAt: string;
   lastModifiedBy: PersonReference;
   source: MailOrigin;
+  /** How the mail of an agent reply is getting on; only on supplements of type agentReply. */
+  delivery?: ReplyDelivery;
 }
 
-export type HistoryEvent = 'createdByMailImport' | 'supplementedByMailImport' | 'acknowledgementSent';
+export interface MailAddress {
+  address: string;
+  name: string;
+}
+
+/** The outgoing mail of an agent reply (R21), rendered when the reply was posted, and its sending. */
+export interface ReplyDelivery {
+  status: 'queued' | 'sent' | 'failed';
+  /** The helpdesk mailbox it is sent from. */
+  mailboxId: string;
+  /** Our deterministic Message-ID; known to the thread index before the mail goes out (R17). */
+  messageId: string;
+  inReplyTo: string | null;
+  references: string[];
+  to: MailAddress[];
+  cc: MailAddress[];
+  subject: string;
+  text: string;
+  html: string;
+  /** Names of the ticket's stored images, sent inline (cid:NAME). */
+  images: string[];
+  templateId: string;
+  /** Times the reply was queued: 1 when posted, one more per retry. */
+  round: number;
+  /** Send attempts started; once one started, the next looks in Sent Items before sending again. */
+  attempts: number;
+  sentAt: string | null;
+  /** Why the last attempt failed (while queued) or why the reply failed. */
+  error: string | null;
+}
+
+export type HistoryEvent =
+  | 'createdByMailImport'
+  | 'supplementedByMailImport'
+  | 'acknowledgementSent'
+  | 'agentReplyQueued'
+  | 'agentReplySent'
+  | 'agentReplyFailed';
 
 export interface HistoryEntry {
   id: string;

@@ -25,6 +25,7 @@ import { type MailRecord, mailboxKey, messageKey } from '../../shared/import/mai
 import type { MailboxRef, TicketStore } from '../../shared/import/ports.js';
 import type { MessageOutcomeRecord } from '../../shared/observability/telemetry.js';
 import { testHelpdesk } from '../support/helpdeskFixtures.js';
+import { hostApi } from '../support/hostApi.js';
 import { type ImportScenario, seedHelpdesk, startImportScenario } from '../support/importScenario.js';
 import { pngImage, rawMail } from '../support/mail.js';
 
@@ -376,15 +377,8 @@ afterAll(async () => {
   await scenario?.local.close();
 });
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const response = await fetch(`${host.httpUrl}/api/${path}`, {
-    method,
-    ...(body === undefined
-      ? {}
-      : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : null };
+function api(method: string, path: string, body?: unknown) {
+  return hostApi(host, method, path, body);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import { importMailbox } from '../../shared/import/importMailbox.js';
 import type { MailRecord } from '../../shared/import/mailRecord.js';
 import { MESSAGE_RECORD_PREFIX } from '../../shared/observability/telemetry.js';
 import { testHelpdesk } from '../support/helpdeskFixtures.js';
+import { hostApi } from '../support/hostApi.js';
 import {
   type ImportScenario,
   mailRecords,
@@ -75,15 +76,8 @@ let host: LocalHost;
 let minute = 0;
 const lines: string[] = [];
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const response = await fetch(`${host.httpUrl}/api/${path}`, {
-    method,
-    ...(body === undefined
-      ? {}
-      : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : null };
+function api(method: string, path: string, body?: unknown) {
+  return hostApi(host, method, path, body);
 }
 
 /** The importer settings with rules on each mailbox and link criteria, saved through the API. */

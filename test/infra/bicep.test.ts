@@ -413,6 +413,7 @@ describe('Function App', () => {
       storage.scope,
     );
     expect(queues.map((q) => prop(q, 'name'))).toContain(settings.IMPORT_QUEUE_NAME);
+    expect(queues.map((q) => prop(q, 'name'))).toContain(settings.REPLY_QUEUE_NAME);
     for (const name of ['IMAGES_CONTAINER', 'RAW_MAIL_CONTAINER', 'KEPT_ASIDE_CONTAINER']) {
       expect(containers.map((c) => prop(c, 'name'))).toContain(settings[name]);
     }
@@ -515,10 +516,13 @@ describe('Storage', () => {
     storage.scope,
   );
 
-  it('creates the import queue and its poison queue under the names the code defaults to', () => {
-    const queue = String(schemaDefault('IMPORT_QUEUE_NAME'));
-    expect(queues.map((q) => prop(q, 'name'))).toEqual(expect.arrayContaining([queue, `${queue}-poison`]));
-  });
+  it.each(['IMPORT_QUEUE_NAME', 'REPLY_QUEUE_NAME'] as const)(
+    'creates the %s queue and its poison queue under the names the code defaults to',
+    (setting) => {
+      const queue = String(schemaDefault(setting));
+      expect(queues.map((q) => prop(q, 'name'))).toEqual(expect.arrayContaining([queue, `${queue}-poison`]));
+    },
+  );
 
   it('creates private blob containers under the names the code defaults to', () => {
     const expected = (['IMAGES_CONTAINER', 'RAW_MAIL_CONTAINER', 'KEPT_ASIDE_CONTAINER'] as const).map(

@@ -15,6 +15,7 @@ export function testEnvironment(overrides: Record<string, string> = {}): Record<
     ...inject('stackEnv'),
     COSMOS_DATABASE: `test-${suffix}`,
     IMPORT_QUEUE_NAME: `imports-${suffix}`,
+    REPLY_QUEUE_NAME: `replies-${suffix}`,
     IMAGES_CONTAINER: `images-${suffix}`,
     RAW_MAIL_CONTAINER: `raw-mail-${suffix}`,
     KEPT_ASIDE_CONTAINER: `kept-aside-${suffix}`,

@@ -1,0 +1,298 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { type Helpdesk, identifier, type MailboxSettings } from '../helpdesk/settings.js';
+import { ApiError } from '../http/errors.js';
+import { createOwnMessageId, fallbackMessageIdDomain } from '../mail/classify.js';
+import { toSafeHtml } from '../mail/safeHtml.js';
+import type { ReplyDelivery, StoredImage, Supplement, Ticket } from '../tickets/model.js';
+import { IMAGE_NAME } from '../tickets/ticketImages.js';
+import { formatTicketReference } from '../tickets/ticketNumber.js';
+import type { AgentReply, ReplyDependencies } from './ports.js';
+import { chooseRecipients, ticketContact } from './recipients.js';
+import { replyDocumentId } from './replyJob.js';
+import { enqueueSend, replyHistory, type StoredReply, saveDelivery } from './replyLifecycle.js';
+import { renderReply } from './replyTemplate.js';
+import { replyThreading } from './replyThreading.js';
+
+/** Agent replies (R21) as the helpdesk application asks for them: post one, read its state, retry it. */
+
+export const replyRequestSchema = z.strictObject({
+  text: z.string().trim().min(1).max(100_000),
+  /** The same answer as HTML; sanitised, `cid:NAME` shows one of `images`. */
+  html: z.string().max(500_000).optional(),
+  /** Replace the ticket's contact as To; each must be a plain address we may write to. */
+  to: z.array(z.string().max(320)).max(20).optional(),
+  cc: z.array(z.string().max(320)).max(20).optional(),
+  /** Names of the ticket's stored images (as in its image URLs), sent inline. */
+  images: z.array(z.string().regex(IMAGE_NAME, 'an image name as in the ticket HTML')).max(20).default([]),
+  author: z.strictObject({ employeeId: identifier, name: z.string().trim().min(1).max(200) }),
+  /** A template id of the helpdesk's reply settings; the first template when left out. */
+  template: identifier.optional(),
+});
+export type ReplyRequest = z.infer<typeof replyRequestSchema>;
+
+export interface ReplyView {
+  replyId: string;
+  status: ReplyDelivery['status'];
+  messageId: string;
+  sentAt: string | null;
+  error: string | null;
+  to: string[];
+  cc: string[];
+  subject: string;
+  attempts: number;
+}
+
+function imageName(image: StoredImage): string {
+  return image.blobName.slice(image.blobName.lastIndexOf('/') + 1);
+}
+
+/** The mailbox that received the ticket; if it is no longer configured, the outbound one, else the first. */
+export function sendingMailbox(helpdesk: Helpdesk, ticket: Ticket): MailboxSettings {
+  const { mailboxes, replies } = helpdesk.importer;
+  const chosen =
+    mailboxes.find((m) => m.id === ticket.source.mailboxId) ??
+    mailboxes.find((m) => m.id === replies.outboundMailboxId) ??
+    mailboxes[0];
+  if (!chosen) throw new Error(`helpdesk ${helpdesk.id} has no mailbox`);
+  return chosen;
+}
+
+/** Addresses of the helpdesk's mailboxes as far as known without Graph: given, or resolved by an import. */
+async function knownMailboxAddresses(
+  deps: ReplyDependencies,
+  helpdesk: Helpdesk,
+): Promise<Map<string, string>> {
+  const { mailboxes } = helpdesk.importer;
+  const statuses = mailboxes.some((m) => !m.userId.includes('@'))
+    ? await deps.helpdesks.mailboxStatuses(helpdesk.id)
+    : [];
+  const addresses = new Map<string, string>();
+  for (const mailbox of mailboxes) {
+    const resolved = statuses.find((s) => s.mailboxId === mailbox.id)?.resolvedAddress;
+    const address = mailbox.userId.includes('@')
+      ? mailbox.userId.toLowerCase()
+      : resolved?.userId === mailbox.userId
+        ? resolved.address
+        : undefined;
+    if (address) addresses.set(mailbox.id, address);
+  }
+  return addresses;
+}
+
+async function helpdeskAndTicket(deps: ReplyDependencies, helpdeskId: string, ticketNumber: number) {
+  const helpdesk = await deps.helpdesks.get(helpdeskId);
+  if (!helpdesk) throw new ApiError('notFound', `helpdesk ${helpdeskId} does not exist`);
+  const everything = await deps.tickets.ticketWithEverything(helpdeskId, ticketNumber);
+  if (!everything) throw new ApiError('notFound', `ticket ${ticketNumber} does not exist`);
+  return { helpdesk, ...everything };
+}
+
+function requestedImages(
+  request: ReplyRequest,
+  ticket: Ticket,
+  supplements: Supplement[],
+  ticketNumber: number,
+): StoredImage[] {
+  const stored = [ticket.images, ...supplements.map((s) => s.images)].flat();
+  return request.images.map((name, index) => {
+    const image = stored.find((candidate) => imageName(candidate) === name);
+    if (!image) {
+      throw new ApiError(
+        'badRequest',
+        `body.images.${index}: ticket ${ticketNumber} has no image ${name}`,
+        `body.images.${index}`,
+      );
+    }
+    return image;
+  });
+}
+
+/**
+ * Stores the reply (a supplement of type agentReply, with a history entry), remembers its Message-ID for
+ * threading (R17) and queues its send job; Graph is not called. Every check comes before anything is
+ * stored, so a refused reply changes nothing.
+ */
+export async function postReply(
+  deps: ReplyDependencies,
+  input: { helpdeskId: string; ticketNumber: number; request: ReplyRequest },
+): Promise<{ replyId: string; status: 'queued' }> {
+  const { request, ticketNumber } = input;
+  const { helpdesk, ticket, supplements } = await helpdeskAndTicket(deps, input.helpdeskId, ticketNumber);
+  const settings = helpdesk.importer.replies;
+  const template =
+    request.template === undefined
+      ? settings.templates[0]
+      : settings.templates.find((t) => t.id === request.template);
+  if (!template) {
+    throw new ApiError('badRequest', `body.template: no reply template ${request.template}`, 'body.template');
+  }
+  const mailbox = sendingMailbox(helpdesk, ticket);
+  const addresses = await knownMailboxAddresses(deps, helpdesk);
+  const recipients = chooseRecipients({
+    contact: ticketContact(ticket, helpdesk.importer.defaultContactId),
+    ...(request.to ? { to: request.to } : {}),
+    ...(request.cc ? { cc: request.cc } : {}),
+    ownAddresses: [...addresses.values()],
+  });
+  if (!recipients.ok) {
+    throw new ApiError('badRequest', `${recipients.field}: ${recipients.reason}`, recipients.field);
+  }
+  const images = requestedImages(request, ticket, supplements, ticketNumber);
+
+  const replyId = randomUUID();
+  const address = addresses.get(mailbox.id);
+  const messageId = createOwnMessageId(
+    `agentReply:${helpdesk.id}:${ticketNumber}:${replyId}`,
+    address ? address.slice(address.indexOf('@') + 1) : fallbackMessageIdDomain(helpdesk.id),
+  );
+  // The ticket view shows stored images by their URL; the mail carries them inline (cid:NAME).
+  const urls = new Map(images.map((image) => [imageName(image), deps.imageUrl(image.blobName)]));
+  const viewHtml = toSafeHtml({
+    html: request.html ?? null,
+    text: request.text,
+    allowExternalImages: false,
+    imageUrlForContentId: (cid) => urls.get(cid) ?? null,
+  });
+  let mailHtml = viewHtml;
+  for (const [name, url] of urls) mailHtml = mailHtml.replaceAll(`src="${url}"`, `src="cid:${name}"`);
+  const rendered = renderReply({
+    template,
+    separator: helpdesk.importer.replySeparator,
+    ticketReference: formatTicketReference(ticketNumber, helpdesk.ticketPrefix),
+    values: {
+      ticketNumber: String(ticketNumber),
+      title: ticket.title,
+      // A stranger's ticket has the default contact: greet the person written to, by name or address.
+      contactName: recipients.to[0]?.name || recipients.to[0]?.address || ticket.contact.name,
+      agentName: request.author.name,
+    },
+    body: { text: request.text, html: mailHtml },
+    inlineImages: [...urls.keys()],
+  });
+  const threading = replyThreading(ticket, supplements);
+  const now = deps.clock().toISOString();
+  const author = { id: request.author.employeeId, name: request.author.name };
+  const reply: AgentReply = {
+    id: replyDocumentId(replyId),
+    docType: 'supplement',
+    ticketKey: ticket.ticketKey,
+    helpdeskId: helpdesk.id,
+    ticketNumber,
+    reportedAt: now,
+    supplementType: 'agentReply',
+    informationProvider: author,
+    createdBy: author,
+    description: request.text,
+    descriptionHtml: viewHtml,
+    fullText: rendered.text,
+    images,
+    visibleToCustomer: true,
+    expanded: true,
+    flagged: null,
+    automatic: null,
+    lastModifiedAt: now,
+    lastModifiedBy: author,
+    source: {
+      messageKey: replyDocumentId(replyId),
+      mailboxId: mailbox.id,
+      internetMessageId: messageId,
+      sender: address ? { address, name: helpdesk.name } : null,
+      rawMailBlob: null,
+      attachments: [],
+    },
+    delivery: {
+      status: 'queued',
+      mailboxId: mailbox.id,
+      messageId,
+      inReplyTo: threading.inReplyTo,
+      references: threading.references,
+      to: recipients.to,
+      cc: recipients.cc,
+      subject: rendered.subject,
+      text: rendered.text,
+      html: rendered.html,
+      images: [...urls.keys()],
+      templateId: template.id,
+      round: 1,
+      attempts: 0,
+      sentAt: null,
+      error: null,
+    },
+  };
+  // Known before it can go out, so even a very quick answer threads into the ticket (R17).
+  await deps.tickets.rememberMessageIds(helpdesk.id, ticketNumber, [messageId]);
+  const etag = await deps.replies.create(reply);
+  await replyHistory(
+    deps,
+    reply,
+    'agentReplyQueued',
+    `Reply by ${author.name} queued for ${describeRecipients(reply)}.`,
+  );
+  await enqueueSend(deps, { reply, etag });
+  return { replyId, status: 'queued' };
+}
+
+export function describeRecipients(reply: AgentReply): string {
+  const { to, cc } = reply.delivery;
+  const list = (addresses: { address: string }[]) => addresses.map((a) => a.address).join(', ');
+  return cc.length > 0 ? `${list(to)} (cc ${list(cc)})` : list(to);
+}
+
+async function existingReply(
+  deps: ReplyDependencies,
+  input: { helpdeskId: string; ticketNumber: number; replyId: string },
+): Promise<StoredReply> {
+  const found = await deps.replies.get(input.helpdeskId, input.ticketNumber, input.replyId);
+  if (!found) {
+    throw new ApiError('notFound', `ticket ${input.ticketNumber} has no reply ${input.replyId}`);
+  }
+  return found;
+}
+
+export async function replyStatus(
+  deps: ReplyDependencies,
+  input: { helpdeskId: string; ticketNumber: number; replyId: string },
+): Promise<ReplyView> {
+  const { reply } = await existingReply(deps, input);
+  const { delivery } = reply;
+  return {
+    replyId: input.replyId,
+    status: delivery.status,
+    messageId: delivery.messageId,
+    sentAt: delivery.sentAt,
+    error: delivery.error,
+    to: delivery.to.map((a) => a.address),
+    cc: delivery.cc.map((a) => a.address),
+    subject: delivery.subject,
+    attempts: delivery.attempts,
+  };
+}
+
+/**
+ * Sends a failed reply again: the same mail with the same Message-ID, so a mail that did go out after
+ * all is found in Sent Items instead of sent twice. 409 unless it failed.
+ */
+export async function retryReply(
+  deps: ReplyDependencies,
+  input: { helpdeskId: string; ticketNumber: number; replyId: string },
+): Promise<ReplyView> {
+  const current = await existingReply(deps, input);
+  const { status } = current.reply.delivery;
+  if (status !== 'failed') {
+    throw new ApiError('conflict', `reply ${input.replyId} is ${status}; only a failed reply is sent again`);
+  }
+  const queued = await saveDelivery(deps, current, {
+    status: 'queued',
+    error: null,
+    round: current.reply.delivery.round + 1,
+  });
+  await replyHistory(
+    deps,
+    queued.reply,
+    'agentReplyQueued',
+    `Reply queued again for ${describeRecipients(queued.reply)}.`,
+  );
+  await enqueueSend(deps, queued);
+  return replyStatus(deps, input);
+}

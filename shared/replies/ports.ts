@@ -1,0 +1,29 @@
+import type { ImportDependencies } from '../import/dependencies.js';
+import type { ReplyDelivery, Supplement } from '../tickets/model.js';
+import type { ReplyJob } from './replyJob.js';
+
+/** An agent's answer: a supplement of the ticket (its history shows it) carrying its outgoing mail. */
+export type AgentReply = Supplement & { supplementType: 'agentReply'; delivery: ReplyDelivery };
+
+export interface ReplyStore {
+  /** Stores a new reply with the ticket's documents; its version. */
+  create(reply: AgentReply): Promise<string>;
+  /** The reply with its version; null when the ticket has no such reply. */
+  get(
+    helpdeskId: string,
+    ticketNumber: number,
+    replyId: string,
+  ): Promise<{ reply: AgentReply; etag: string } | null>;
+  /** Replaces the reply if it is still at `etag`; its new version, or null when it changed meanwhile. */
+  replace(reply: AgentReply, etag: string): Promise<string | null>;
+}
+
+export interface ReplyJobQueue {
+  enqueue(job: ReplyJob): Promise<void>;
+}
+
+/** The import's adapters (tickets, images, Graph, …) plus where replies and their send jobs live. */
+export interface ReplyDependencies extends ImportDependencies {
+  replies: ReplyStore;
+  replyJobs: ReplyJobQueue;
+}

@@ -1,0 +1,407 @@
+import { QueueClient } from '@azure/storage-queue';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allFunctions } from '../../functions/definitions.js';
+import { crashingProcess } from '../../local/crashInjection.js';
+import { type LocalHost, startLocalHost } from '../../local/host.js';
+import { appServices } from '../../shared/app/services.js';
+import type { Helpdesk } from '../../shared/helpdesk/settings.js';
+import type { FunctionDefinition } from '../../shared/host/functionDefinition.js';
+import type { ParsedMail } from '../../shared/mail/parsedMail.js';
+import { StorageReplyJobQueue } from '../../shared/queue/replyJobs.js';
+import { postReply } from '../../shared/replies/agentReplies.js';
+import type { ReplyDependencies } from '../../shared/replies/ports.js';
+import { replyJobSchema } from '../../shared/replies/replyJob.js';
+import { sendReply } from '../../shared/replies/sendReply.js';
+import { testHelpdesk } from '../support/helpdeskFixtures.js';
+import { hostApi } from '../support/hostApi.js';
+import {
+  header,
+  type ImportScenario,
+  seedHelpdesk,
+  sentMail,
+  startImportScenario,
+} from '../support/importScenario.js';
+import { pngImage, rawMail } from '../support/mail.js';
+import { parsedMailFromSource } from '../support/parsedMailFromFile.js';
+
+/**
+ * Agent replies by mail (R21) through the local host: a customer's mail becomes a ticket, an agent's
+ * reply goes out through the queue function and Graph, arrives in the customer's (emulated) mailbox,
+ * and the customer's answers to it come back into the same ticket. Then the exactly-once cases: a
+ * process that dies between sending and recording, and a send that fails on every delivery.
+ */
+
+const SEPARATOR = '==== vul boven deze regel uw reactie ====';
+const KARIN = 'karin@customer.example';
+const AGENT = { employeeId: 'emp-agent', name: 'Aziz Agent' };
+
+const desk: Helpdesk = testHelpdesk('replies', 'desk@replies.test', {
+  acknowledgement: { newTicket: { enabled: true } },
+});
+const crashDesk: Helpdesk = testHelpdesk('repliescrash', 'desk@repliescrash.test');
+const failDesk: Helpdesk = testHelpdesk('repliesfail', 'desk@repliesfail.test');
+
+let scenario: ImportScenario;
+let host: LocalHost;
+let replyDeps: ReplyDependencies;
+const hostLog: string[] = [];
+const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+let crashedAt: string | null = null;
+
+/** The send function, but its first delivery of a job runs in a process that dies right after sendMail. */
+const crashingSend: FunctionDefinition = {
+  trigger: 'queue',
+  name: 'crashingSend',
+  queueName: '%CRASH_QUEUE%',
+  connection: 'AzureWebJobsStorage',
+  handler: async (message, context) => {
+    const job = replyJobSchema.parse(message);
+    if (Number(context.triggerMetadata?.dequeueCount ?? 1) > 1) {
+      await sendReply(replyDeps, job);
+      return;
+    }
+    const process = crashingProcess(
+      replyDeps,
+      { atCall: (call) => (call === 'mailSource.sendMime' ? 'after' : null) },
+      ['replies', 'replyJobs'],
+    );
+    try {
+      await sendReply(process.deps, job);
+    } finally {
+      crashedAt = process.diedAt();
+    }
+  },
+};
+
+beforeAll(async () => {
+  scenario = await startImportScenario();
+  for (const helpdesk of [desk, crashDesk, failDesk]) await seedHelpdesk(scenario, helpdesk);
+  scenario.local.graph.addMailbox(KARIN, { displayName: 'Karin Klant' });
+  replyDeps = appServices().replyDependencies(quiet);
+  const crashQueue = `${scenario.env.REPLY_QUEUE_NAME}-crash`;
+  await new QueueClient(scenario.env.AzureWebJobsStorage ?? '', crashQueue).createIfNotExists();
+  host = await startLocalHost({
+    functions: [...allFunctions.filter((f) => f.trigger !== 'timer'), crashingSend],
+    env: { ...scenario.env, CRASH_QUEUE: crashQueue },
+    hostJson: {
+      version: '2.0',
+      extensions: {
+        queues: {
+          maxPollingInterval: '00:00:00.2',
+          visibilityTimeout: '00:00:01',
+          maxDequeueCount: 3,
+          messageEncoding: 'base64',
+        },
+      },
+    },
+    httpPort: 0,
+    log: (line) => hostLog.push(line),
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await host?.stop();
+  await scenario?.local.close();
+});
+
+/** Karin writes to the helpdesk; the import over HTTP makes a ticket of it. Its number and Message-ID. */
+async function ticketFromKarin(helpdesk: Helpdesk, subject: string, text: string) {
+  const messageId = `<${subject.replace(/\W+/g, '-')}-${Date.now()}@customer.example>`;
+  const mailbox = helpdesk.importer.mailboxes[0]?.userId ?? '';
+  scenario.local.graph.deliver(
+    mailbox,
+    await rawMail({
+      from: `Karin Klant <${KARIN}>`,
+      to: mailbox,
+      subject,
+      text,
+      messageId,
+      attachments: [{ filename: 'printer.png', content: pngImage(7), contentType: 'image/png' }],
+    }),
+  );
+  const run = await hostApi(host, 'POST', `helpdesks/${helpdesk.id}/import`);
+  expect(run.status).toBe(200);
+  const created = (run.json as { mailboxes: { created: number[] }[] }).mailboxes[0]?.created ?? [];
+  expect(created).toHaveLength(1);
+  return { number: created[0] ?? 0, messageId };
+}
+
+/** The mail with this Message-ID in Karin's inbox, parsed; every copy of it counted. */
+async function inKarinsInbox(messageId: string): Promise<{ mail: ParsedMail; copies: number }> {
+  const { graph } = scenario.local;
+  const copies = graph.messages(KARIN, 'inbox').filter((m) => m.internetMessageId === messageId);
+  const first = copies[0];
+  if (!first) throw new Error(`no mail ${messageId} in ${KARIN}'s inbox`);
+  return { mail: await parsedMailFromSource(graph.rawMime(KARIN, first.id)), copies: copies.length };
+}
+
+interface ReplyState {
+  status: string;
+  messageId: string;
+  sentAt: string | null;
+  error: string | null;
+}
+
+async function replyState(helpdesk: Helpdesk, ticket: number, replyId: string): Promise<ReplyState> {
+  const answer = await hostApi(host, 'GET', `helpdesks/${helpdesk.id}/tickets/${ticket}/replies/${replyId}`);
+  expect(answer.status).toBe(200);
+  return answer.json as ReplyState;
+}
+
+async function history(helpdesk: Helpdesk, ticket: number) {
+  const everything = await replyDeps.tickets.ticketWithEverything(helpdesk.id, ticket);
+  if (!everything) throw new Error(`no ticket ${ticket}`);
+  return everything;
+}
+
+/** Lines of a mail as a mail client quotes them with "> ". */
+function quoted(text: string): string {
+  return text
+    .trimEnd()
+    .split(/\r?\n/)
+    .map((line) => `> ${line}`)
+    .join('\n');
+}
+
+describe('an agent reply goes out by mail and the customer answers into the same ticket', () => {
+  let ticket: { number: number; messageId: string };
+  let replyId: string;
+  let state: ReplyState;
+  let received: ParsedMail;
+
+  beforeAll(async () => {
+    ticket = await ticketFromKarin(desk, 'Printer on fire', 'The printer on floor 2 is smoking.\n');
+    const image = (await history(desk, ticket.number)).ticket.images[0]?.blobName.split('/').pop() ?? '';
+    const posted = await hostApi(host, 'POST', `helpdesks/${desk.id}/tickets/${ticket.number}/replies`, {
+      text: 'Please switch it off and unplug it.\nA technician is on the way.',
+      html: `<p>Please switch it <b>off</b> and unplug it.</p><p>A technician is on the way.</p><p><img src="cid:${image}"></p>`,
+      images: [image],
+      author: AGENT,
+    });
+    expect(posted.status).toBe(202);
+    const body = posted.json as { replyId: string; status: string };
+    expect(body.status).toBe('queued');
+    replyId = body.replyId;
+    await host.drainQueues();
+    state = await replyState(desk, ticket.number, replyId);
+    received = (await inKarinsInbox(state.messageId)).mail;
+  }, 60_000);
+
+  it('is sent, once, with the ticket number in the subject and the separator on top', async () => {
+    expect(state).toMatchObject({ status: 'sent', error: null });
+    expect(state.sentAt).not.toBeNull();
+    expect((await inKarinsInbox(state.messageId)).copies).toBe(1);
+    expect(received.subject).toBe(`[#${ticket.number}] Printer on fire`);
+    expect(received.text.trimStart().startsWith(SEPARATOR)).toBe(true);
+    expect(received.text).toContain('Please switch it off and unplug it.');
+    expect(received.text).toContain(AGENT.name);
+    expect(received.from?.address).toBe('desk@replies.test');
+    expect(received.to.map((to) => to.address)).toEqual([KARIN]);
+  });
+
+  it('threads to the customer’s mail and carries our deterministic Message-ID', () => {
+    expect(received.messageId).toBe(state.messageId);
+    expect(received.inReplyTo).toEqual([ticket.messageId]);
+    expect(received.references.join(' ')).toContain(ticket.messageId);
+    expect(header(received, 'X-Helpdesk-Mail-Importer')).toBe('agentReply');
+    // Written by a person: out-of-office responders may answer it.
+    expect(header(received, 'Auto-Submitted')).toBeUndefined();
+  });
+
+  it('carries the image inline, referenced by cid:', () => {
+    const inline = received.attachments.filter((a) => a.contentId !== null);
+    expect(inline).toHaveLength(1);
+    expect(inline[0]).toMatchObject({ contentType: 'image/png', size: pngImage(7).length });
+    // As sent: the parser hands the HTML over with the image already put in place.
+    const { graph } = scenario.local;
+    const copy = graph.messages(KARIN, 'inbox').find((m) => m.internetMessageId === state.messageId);
+    const raw = graph.rawMime(KARIN, copy?.id ?? '').toString('latin1');
+    expect(raw.replace(/\r\n[ \t]+/g, ' ')).toContain(`Content-ID: <${inline[0]?.contentId}>`);
+    expect(raw.replace(/=\r\n/g, '').replace(/=3D/g, '=')).toContain(`src="cid:${inline[0]?.contentId}"`);
+  });
+
+  it('is in the ticket’s history: queued, then sent', async () => {
+    const { supplements, history: entries } = await history(desk, ticket.number);
+    const reply = supplements.find((s) => s.supplementType === 'agentReply');
+    expect(reply?.description).toBe('Please switch it off and unplug it.\nA technician is on the way.');
+    expect(reply?.createdBy).toEqual({ id: AGENT.employeeId, name: AGENT.name });
+    expect(entries.filter((e) => e.event.startsWith('agentReply')).map((e) => e.event)).toEqual([
+      'agentReplyQueued',
+      'agentReplySent',
+    ]);
+  });
+
+  it('takes the customer’s answers, Outlook-style and Gmail-style without the number, as supplements of the ticket', async () => {
+    const mailbox = desk.importer.mailboxes[0]?.userId ?? '';
+    const outlook = 'Thanks, it is unplugged now.';
+    const gmail = 'The technician has arrived, thank you.';
+    const sentOn = 'Monday, 23 November 2026 09:30';
+    const outlookQuote = [
+      '________________________________',
+      `From: ${desk.name} <${mailbox}>`,
+      `Sent: ${sentOn}`,
+      `To: Karin Klant <${KARIN}>`,
+      `Subject: ${received.subject}`,
+      '',
+      received.text,
+    ].join('\n');
+    scenario.local.graph.deliver(
+      mailbox,
+      await rawMail({
+        from: `Karin Klant <${KARIN}>`,
+        to: mailbox,
+        subject: `RE: ${received.subject}`,
+        text: `${outlook}\n\n${outlookQuote}`,
+        html: `<div>${outlook}</div><hr><div id="divRplyFwdMsg"><b>From:</b> ${desk.name} &lt;${mailbox}&gt;<br><b>Sent:</b> ${sentOn}<br><b>Subject:</b> ${received.subject}</div>${received.html ?? ''}`,
+        messageId: '<outlook-answer@customer.example>',
+        inReplyTo: state.messageId,
+        references: [...received.references, state.messageId],
+      }),
+    );
+    scenario.local.graph.deliver(
+      mailbox,
+      await rawMail({
+        from: `Karin Klant <${KARIN}>`,
+        to: mailbox,
+        // The customer's client or the customer removed the ticket number: only the headers thread it.
+        subject: 'Re: Printer on fire',
+        text: `${gmail}\n\nOn Mon, 23 Nov 2026 at 09:30, ${desk.name} <${mailbox}> wrote:\n${quoted(received.text)}\n`,
+        html: `<div dir="ltr">${gmail}</div><br><div class="gmail_quote"><div class="gmail_attr">On Mon, 23 Nov 2026 at 09:30, ${desk.name} &lt;${mailbox}&gt; wrote:<br></div><blockquote class="gmail_quote">${received.html ?? ''}</blockquote></div>`,
+        messageId: '<gmail-answer@customer.example>',
+        inReplyTo: state.messageId,
+        references: [state.messageId],
+        date: new Date('2026-11-23T09:40:00Z'),
+      }),
+    );
+    const run = await hostApi(host, 'POST', `helpdesks/${desk.id}/import`);
+    expect(run.status).toBe(200);
+    const report = (run.json as { mailboxes: { created: number[]; supplemented: number[] }[] }).mailboxes[0];
+    expect(report?.created).toEqual([]);
+    expect(report?.supplemented).toEqual([ticket.number, ticket.number]);
+
+    const { supplements } = await history(desk, ticket.number);
+    const answers = supplements.filter((s) => s.supplementType === 'importedFromMail');
+    expect(answers.map((s) => s.description.trim()).sort()).toEqual([gmail, outlook].sort());
+    expect((await replyDeps.tickets.listTickets(desk.id)).map((t) => t.number)).toEqual([ticket.number]);
+    // Sent: the acknowledgement of the new ticket and the reply; nothing for the answers.
+    const sent = await sentMail(scenario, mailbox);
+    expect(sent.map((s) => s.mail.messageId).filter((id) => id !== state.messageId)).toHaveLength(1);
+    expect(sent).toHaveLength(2);
+  });
+});
+
+describe('refused before anything is stored', () => {
+  it('names the field: a no-reply address, an image the ticket does not have, an unknown template', async () => {
+    const ticket = await ticketFromKarin(desk, 'Scanner jammed', 'Paper stuck.\n');
+    const path = `helpdesks/${desk.id}/tickets/${ticket.number}/replies`;
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ to: ['no-reply@customer.example'] }, 'body.to.0'],
+      [{ cc: [KARIN, 'MAILER-DAEMON@customer.example'] }, 'body.cc.1'],
+      [{ cc: ['desk@replies.test'] }, 'body.cc.0'],
+      [{ images: ['0123456789abcdef0123.png'] }, 'body.images.0'],
+      [{ template: 'nonexistent' }, 'body.template'],
+      [{ author: { employeeId: 'emp-agent' } }, 'body.author.name'],
+    ];
+    for (const [change, field] of cases) {
+      const answer = await hostApi(host, 'POST', path, { text: 'Hello', author: AGENT, ...change });
+      expect(answer.status, field).toBe(400);
+      expect((answer.json as { error: { field: string } }).error.field).toBe(field);
+    }
+    expect((await history(desk, ticket.number)).supplements).toEqual([]);
+    expect(
+      (
+        await hostApi(host, 'POST', `helpdesks/${desk.id}/tickets/99999/replies`, {
+          text: 'x',
+          author: AGENT,
+        })
+      ).status,
+    ).toBe(404);
+  });
+
+  it('refuses a reply template with an unknown placeholder when the settings are saved', async () => {
+    const path = `helpdesks/${desk.id}/importer`;
+    const current = (await hostApi(host, 'GET', path)).json as Record<string, unknown>;
+    const answer = await hostApi(host, 'PUT', path, {
+      ...current,
+      replies: {
+        templates: [{ id: 'formal', subject: '[#{ticketNumber}] {title}', body: 'Dear {customer},\n{body}' }],
+      },
+    });
+    expect(answer.status).toBe(400);
+    expect((answer.json as { error: { field: string; message: string } }).error).toMatchObject({
+      field: 'body.replies.templates.0.body',
+      message: expect.stringContaining('{customer}'),
+    });
+  });
+});
+
+describe('exactly once', () => {
+  it('a process that dies between sending and recording: the redelivery finds the mail in Sent Items', async () => {
+    const ticket = await ticketFromKarin(crashDesk, 'Monitor flickers', 'Since this morning.\n');
+    const crashJobs = new StorageReplyJobQueue(
+      new QueueClient(scenario.env.AzureWebJobsStorage ?? '', `${scenario.env.REPLY_QUEUE_NAME}-crash`),
+    );
+    const { replyId } = await postReply(
+      { ...replyDeps, replyJobs: crashJobs },
+      {
+        helpdeskId: crashDesk.id,
+        ticketNumber: ticket.number,
+        request: { text: 'Try another cable.', author: AGENT, images: [] },
+      },
+    );
+    await host.drainQueues();
+    expect(crashedAt).toBe('after mailSource.sendMime');
+    const state = await replyState(crashDesk, ticket.number, replyId);
+    expect(state.status).toBe('sent');
+    const mailbox = crashDesk.importer.mailboxes[0]?.userId ?? '';
+    const sent = (await sentMail(scenario, mailbox)).filter((s) => s.mail.messageId === state.messageId);
+    expect(sent).toHaveLength(1);
+    expect((await inKarinsInbox(state.messageId)).copies).toBe(1);
+    const { history: entries } = await history(crashDesk, ticket.number);
+    expect(entries.filter((e) => e.event === 'agentReplySent')).toHaveLength(1);
+  }, 60_000);
+
+  it('throttled sendMail (429) is retried inside the one delivery, as Retry-After says', async () => {
+    const ticket = await ticketFromKarin(failDesk, 'Mouse slow', 'Very slow.\n');
+    scenario.local.graph.injectFault({
+      route: 'sendMail',
+      method: 'POST',
+      status: 429,
+      retryAfterSeconds: 0,
+      count: 2,
+    });
+    const path = `helpdesks/${failDesk.id}/tickets/${ticket.number}/replies`;
+    const { replyId } = (await hostApi(host, 'POST', path, { text: 'Try a new battery.', author: AGENT }))
+      .json as {
+      replyId: string;
+    };
+    await host.drainQueues();
+    const answer = await hostApi(host, 'GET', `${path}/${replyId}`);
+    expect(answer.json).toMatchObject({ status: 'sent', attempts: 1, error: null });
+  }, 60_000);
+
+  it('sendMail failing on every delivery: failed with the reason, in the history, sent once by a retry', async () => {
+    const ticket = await ticketFromKarin(failDesk, 'Keyboard sticky', 'Coffee.\n');
+    const mailbox = failDesk.importer.mailboxes[0]?.userId ?? '';
+    scenario.local.graph.injectFault({ route: 'sendMail', method: 'POST', status: 503, count: 3 });
+    const path = `helpdesks/${failDesk.id}/tickets/${ticket.number}/replies`;
+    const { replyId } = (await hostApi(host, 'POST', path, { text: 'A new one is coming.', author: AGENT }))
+      .json as { replyId: string };
+    await host.drainQueues();
+    const failed = await replyState(failDesk, ticket.number, replyId);
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatch(/failed on every delivery.*503|ServiceUnavailable|unavailable/i);
+    const { history: entries } = await history(failDesk, ticket.number);
+    expect(entries.find((e) => e.event === 'agentReplyFailed')?.text).toContain(failed.error ?? '');
+    const sentOf = async (messageId: string) =>
+      (await sentMail(scenario, mailbox)).filter((s) => s.mail.messageId === messageId);
+    expect(await sentOf(failed.messageId)).toHaveLength(0);
+
+    expect((await hostApi(host, 'POST', `${path}/${replyId}/retry`)).status).toBe(202);
+    await host.drainQueues();
+    const retried = await replyState(failDesk, ticket.number, replyId);
+    expect(retried).toMatchObject({ status: 'sent', error: null, messageId: failed.messageId });
+    expect(await sentOf(failed.messageId)).toHaveLength(1);
+    expect((await hostApi(host, 'POST', `${path}/${replyId}/retry`)).status).toBe(409);
+  }, 60_000);
+});
