@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Container, Database } from '@azure/cosmos';
+import type { Container, Database, PatchOperation } from '@azure/cosmos';
 import type { TicketStore } from '../import/ports.js';
 import { type HistoryEntry, type Supplement, type Ticket, ticketKey } from '../tickets/model.js';
 import type { TicketChangeOnSupplement } from '../tickets/ticketFields.js';
@@ -20,6 +20,8 @@ function threadId(messageId: string): string {
 }
 
 const MAX_THREAD_LOOKUPS = 20;
+/** The most operations Cosmos DB takes in one patch. */
+const MAX_PATCH_OPERATIONS = 10;
 
 export class CosmosTicketStore implements TicketStore {
   private readonly tickets: Container;
@@ -51,9 +53,10 @@ export class CosmosTicketStore implements TicketStore {
     } catch (error) {
       if (cosmosStatus(error) !== 409) throw error;
     }
-    // Setting values (not adding to them) keeps a repeated change harmless. At most 10 operations, the
-    // most one patch may hold: 5 fixed, the 4 fields a rule may set besides the status, and the links.
-    await this.tickets.item('ticket', supplement.ticketKey).patch([
+    // Setting values (not adding to them) keeps a repeated change harmless. A patch holds at most 10
+    // operations: 6 fixed ones and the fields rules change. Only when rules change five or more fields at
+    // once does it take a second patch; a crash between the two is repaired by the retry setting all again.
+    const operations: PatchOperation[] = [
       { op: 'set', path: '/statusId', value: change.statusId },
       ...Object.entries(change.fields).map(([field, value]) => ({
         op: 'set' as const,
@@ -65,7 +68,12 @@ export class CosmosTicketStore implements TicketStore {
       { op: 'set', path: '/participants', value: change.participants },
       { op: 'set', path: '/lastModifiedAt', value: change.lastModifiedAt },
       { op: 'set', path: '/lastModifiedBy', value: change.lastModifiedBy },
-    ]);
+    ];
+    for (let start = 0; start < operations.length; start += MAX_PATCH_OPERATIONS) {
+      await this.tickets
+        .item('ticket', supplement.ticketKey)
+        .patch(operations.slice(start, start + MAX_PATCH_OPERATIONS));
+    }
   }
 
   async putHistory(entry: HistoryEntry): Promise<void> {

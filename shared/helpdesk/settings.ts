@@ -177,6 +177,15 @@ export const statusSchema = z.object({
 });
 export type TicketStatus = z.infer<typeof statusSchema>;
 
+/** An entry of one of the helpdesk's lists (employees, departments, priorities, …): an id and a name. */
+export type ListEntry = PersonReference;
+
+const listOf = (max: number) =>
+  z
+    .array(personReference)
+    .max(max)
+    .refine((list) => new Set(list.map((entry) => entry.id)).size === list.length, 'ids must be unique');
+
 export const helpdeskSchema = z
   .object({
     id: identifier,
@@ -205,6 +214,17 @@ export const helpdeskSchema = z
         message: 'exactly one status must carry the flag "imported"',
       }),
     statusAfterCustomerSupplementId: identifier,
+    /**
+     * The helpdesk's lists that tickets refer to, kept by the helpdesk application; a rule's setField and a
+     * person's createTicket may only name their entries (R19). Employees and departments are looked up
+     * for their names; the other lists are optional: without one, any id is taken as it is.
+     */
+    employees: listOf(5000).default([]),
+    departments: listOf(500).default([]),
+    priorities: listOf(100).optional(),
+    types: listOf(100).optional(),
+    categories: listOf(1000).optional(),
+    environments: listOf(100).optional(),
     importer: importerSettingsSchema,
   })
   .superRefine((helpdesk, ctx) => {

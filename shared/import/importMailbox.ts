@@ -295,6 +295,7 @@ export async function importMailbox(
           reason: outcome.reason,
           attempt: outcome.attempt,
           rules: outcome.rules,
+          rulesSkipped: outcome.rulesSkipped,
         });
         if (outcome.outcome === 'inProgressElsewhere') {
           // Another run is in this mailbox after all (a lease lapsed): leave the rest to it.

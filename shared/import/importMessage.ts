@@ -39,6 +39,7 @@ import {
   type ResolvedContact,
   supplementFields,
   ticketChangeOnSupplement,
+  ticketFieldValues,
 } from '../tickets/ticketFields.js';
 import { findTicketNumbers, formatTicketReference } from '../tickets/ticketNumber.js';
 import type { ImportDependencies } from './dependencies.js';
@@ -78,6 +79,8 @@ export interface MessageResult {
   attempt: number;
   /** Ids of the rules that matched (R19); absent when none was evaluated. */
   rules?: string[];
+  /** Ids of the rules left out because they could not be evaluated (R19). */
+  rulesSkipped?: string[];
 }
 
 export interface MailboxContext {
@@ -315,6 +318,7 @@ function settledResult(
     senderDomain: record.senderDomain,
     attempt: record.attempts,
     rules: record.rules?.matched,
+    rulesSkipped: record.rules?.skipped?.map((rule) => rule.id),
   };
   if (isStored(record) || record.state === 'skipped') {
     if (record.acknowledgement?.state === 'sending') return null;
@@ -499,6 +503,7 @@ async function importParsed(
     senderDomain: current.record.senderDomain,
     attempt: current.record.attempts + 1,
     rules: rules?.matched,
+    rulesSkipped: rules?.skipped?.map((rule) => rule.id),
   };
 
   if (plan.action === 'skip') {
@@ -606,9 +611,13 @@ async function writeTicketOrSupplement(
   /** A person's decision on this mail (R20: link it to a ticket, or make a new one), named in its history. */
   resolution: MailRecord['resolution'] | null,
 ): Promise<Ticket> {
-  const ruleChanges = rules ? { setFields: rules.setFields, links: rules.links } : undefined;
-  const ruleNote = rules && rules.matched.length > 0 ? ` Rules applied: ${rules.matched.join(', ')}.` : '';
   const { helpdesk } = context;
+  const ruleChanges = rules ? { setFields: rules.setFields, links: rules.links } : undefined;
+  const notSet = rules ? ticketFieldValues(helpdesk, rules.setFields).notSet : [];
+  const ruleNote = [
+    rules && rules.matched.length > 0 ? ` Rules applied: ${rules.matched.join(', ')}.` : '',
+    notSet.length > 0 ? ` Not set, no longer in the helpdesk's lists: ${notSet.join(', ')}.` : '',
+  ].join('');
   const receivedAt = summary.receivedDateTime;
   const importedAt = now.toISOString();
   const origin = {
@@ -742,6 +751,9 @@ async function decideRules(
     mailbox,
   });
   const { outcome } = evaluateRules(mailbox.rules, facts);
+  for (const skipped of outcome.skipped ?? []) {
+    deps.log.warn(`mailbox ${mailbox.id}: rule ${skipped.id} skipped: ${skipped.reason}`);
+  }
   const links = mergeLinks(linksFromSubject(parsed.subject, helpdesk.importer.linkCriteria), outcome.links);
   const processing = outcome.postProcessing;
   const operation: RuleDecision['operation'] =
@@ -778,6 +790,7 @@ async function keptAsideByRule(
     reason,
     attempt: record.attempts + 1,
     rules: record.rules.matched,
+    rulesSkipped: record.rules.skipped?.map((rule) => rule.id),
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { SourceOperation } from '../graph/mailSource.js';
+import { firstFieldProblem } from '../helpdesk/helpdeskLists.js';
 import { ApiError } from '../http/errors.js';
 import { emptyRuleOutcome } from '../rules/evaluateRules.js';
 import { ruleIdentifier, settableFields } from '../rules/ruleSettings.js';
@@ -78,6 +79,14 @@ export async function resolveMessage(
       );
     }
     const request = input.request;
+    if (request.action === 'createTicket') {
+      // Checked like a rule's setField when it is saved: against the helpdesk's lists, before anything is stored.
+      const unlisted = firstFieldProblem(helpdesk, request.fields);
+      if (unlisted) {
+        const field = `body.fields.${unlisted.field}`;
+        throw new ApiError('badRequest', `${field}: ${unlisted.problem}`, field);
+      }
+    }
     if (
       request.action === 'linkToTicket' &&
       !(await deps.tickets.getTicket(helpdesk.id, request.ticketNumber))

@@ -1,4 +1,4 @@
-import type { PersonReference } from '../helpdesk/settings.js';
+import type { ListEntry, PersonReference } from '../helpdesk/settings.js';
 import type { TicketLink } from '../rules/evaluateRules.js';
 
 /** A contact person of a customer organisation, looked up by mail address. */
@@ -88,6 +88,8 @@ export interface Ticket {
   subcategoryId: null;
   ticketManager: PersonReference | null;
   assignee: PersonReference | null;
+  /** The department that handles it, from the helpdesk's list (set by a rule, R19); absent on older tickets. */
+  department?: ListEntry | null;
   relatedTicketNumber: null;
   externalId: null;
   plannedDate: null;
