@@ -76,6 +76,41 @@ export class CosmosTicketStore implements TicketStore {
     }
   }
 
+  async reviseSupplement(
+    helpdeskId: string,
+    ticketNumber: number,
+    supplementId: string,
+    change: Pick<Supplement, 'flagged' | 'visibleToCustomer' | 'lastModifiedAt' | 'lastModifiedBy'>,
+  ): Promise<boolean> {
+    try {
+      await this.tickets
+        .item(supplementId, ticketKey(helpdeskId, ticketNumber))
+        .patch(
+          Object.entries(change).map(([field, value]) => ({ op: 'set' as const, path: `/${field}`, value })),
+        );
+      return true;
+    } catch (error) {
+      if (cosmosStatus(error) === 404) return false;
+      throw error;
+    }
+  }
+
+  async removeSupplement(helpdeskId: string, ticketNumber: number, supplementId: string): Promise<void> {
+    try {
+      await this.tickets.item(supplementId, ticketKey(helpdeskId, ticketNumber)).delete();
+    } catch (error) {
+      if (cosmosStatus(error) !== 404) throw error;
+    }
+  }
+
+  async addParticipant(helpdeskId: string, ticketNumber: number, address: string): Promise<void> {
+    const ticket = await this.getTicket(helpdeskId, ticketNumber);
+    if (!ticket || ticket.participants.includes(address)) return;
+    await this.tickets
+      .item('ticket', ticket.ticketKey)
+      .patch([{ op: 'set', path: '/participants', value: [...ticket.participants, address] }]);
+  }
+
   async putHistory(entry: HistoryEntry): Promise<void> {
     await this.tickets.items.upsert(entry);
   }

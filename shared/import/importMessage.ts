@@ -300,9 +300,15 @@ function imageLimits(helpdesk: Helpdesk) {
   };
 }
 
-/** What to do with the source mail once imported or skipped: a rule's moveTo or delete, else the mailbox's. */
-function doneOperation(record: MailRecord, context: MailboxContext): SourceOperation {
-  return record.rules?.operation ?? context.doneOperation;
+/**
+ * What to do with the source mail once imported or skipped: a rule's moveTo or delete, else the mailbox's.
+ * A mail that was kept aside (retried, or resolved by a person) loses its keep-aside tag as well.
+ */
+function doneOperation(record: MailRecord, context: MailboxContext, summary: MailSummary): SourceOperation {
+  const operation = record.rules?.operation ?? context.doneOperation;
+  const { category } = context.helpdesk.importer.keepAside;
+  const tagged = !!record.resolution || summary.categories.includes(category);
+  return tagged && operation.kind !== 'keepAside' ? { ...operation, untag: category } : operation;
 }
 
 /** A message whose record says it needs nothing more than post-processing (or nothing at all). */
@@ -322,7 +328,12 @@ function settledResult(
   };
   if (isStored(record) || record.state === 'skipped') {
     if (record.acknowledgement?.state === 'sending') return null;
-    return { ...base, outcome: 'alreadyImported', operation: doneOperation(record, context), reason: null };
+    return {
+      ...base,
+      outcome: 'alreadyImported',
+      operation: doneOperation(record, context, summary),
+      reason: null,
+    };
   }
   if (record.state === 'keptAside') {
     // A run may have stopped between keeping it aside and tagging (or moving) the source: finish that.
@@ -512,7 +523,7 @@ async function importParsed(
       ...baseResult,
       outcome: 'skipped',
       ticketNumber: null,
-      operation: doneOperation(current.record, context),
+      operation: doneOperation(current.record, context, summary),
       reason: plan.reason,
     };
   }
@@ -590,7 +601,7 @@ async function importParsed(
     ...baseResult,
     outcome: wasStored ? 'alreadyImported' : outcome,
     ticketNumber: ticket.number,
-    operation: acknowledgementPending ? null : doneOperation(current.record, context),
+    operation: acknowledgementPending ? null : doneOperation(current.record, context, summary),
     reason: reasons.filter((reason) => reason !== null).join('; ') || null,
   };
 }

@@ -139,7 +139,12 @@ export interface Supplement {
   source: MailOrigin;
 }
 
-export type HistoryEvent = 'createdByMailImport' | 'supplementedByMailImport' | 'acknowledgementSent';
+export type HistoryEvent =
+  | 'createdByMailImport'
+  | 'supplementedByMailImport'
+  | 'acknowledgementSent'
+  /** A person decided on flagged mail of this ticket (R18, R20): approved it, or took it out. */
+  | 'mailResolvedByPerson';
 
 export interface HistoryEntry {
   id: string;
@@ -153,6 +158,11 @@ export interface HistoryEntry {
   text: string;
   attachmentsNotStored: AttachmentNotStored[];
   messageKey: string;
+}
+
+/** A supplement's id derives from its mail's key: written twice, it is one supplement. */
+export function supplementId(messageKey: string): string {
+  return `supplement-${messageKey}`;
 }
 
 export function ticketKey(helpdeskId: string, ticketNumber: number): string {

@@ -18,7 +18,7 @@ import type {
   Supplement,
   Ticket,
 } from './model.js';
-import { ticketKey } from './model.js';
+import { supplementId, ticketKey } from './model.js';
 
 /** What the rules add to a ticket (R19): field values and links. */
 export interface RuleChanges {
@@ -179,7 +179,7 @@ export function supplementFields(input: {
   const { helpdesk, ticket, sender, content, importedAt } = input;
   const nextStatus = statusById(helpdesk, helpdesk.statusAfterCustomerSupplementId);
   return {
-    id: `supplement-${content.origin.messageKey}`,
+    id: supplementId(content.origin.messageKey),
     docType: 'supplement',
     ticketKey: ticket.ticketKey,
     helpdeskId: helpdesk.id,
