@@ -273,6 +273,11 @@ describe('rules per mailbox (R19), end to end', () => {
       state: 'stored',
       rules: { matched: ['legal'], setFields: {} },
     });
+    // Handled after all: marked read, and no longer tagged as failed.
+    expect(scenario.local.graph.messages(SALES).find((m) => m.subject === 'Legal question')).toMatchObject({
+      isRead: true,
+      categories: [],
+    });
   });
 });
 
