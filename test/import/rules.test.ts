@@ -434,6 +434,37 @@ describe("setField from the helpdesk's lists: assignee and department (R19)", ()
       .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as { rulesSkipped: string[] });
     expect(telemetry.map((r) => r.rulesSkipped)).toContainEqual(['legacy']);
   });
+
+  it('an employee removed from the list after the rule was saved is not set, and the history says so', async () => {
+    // The helpdesk application removes the employee; the rule saved before still names them.
+    await scenario.deps.helpdesks.put({
+      ...lists,
+      employees: [],
+      importer: {
+        ...lists.importer,
+        mailboxes: lists.importer.mailboxes.map((mailbox) => ({
+          ...mailbox,
+          rules: [everyField] as Helpdesk['importer']['mailboxes'][number]['rules'],
+        })),
+      },
+    });
+    scenario.local.graph.deliver(
+      DESK,
+      await rawMail({
+        from: 'Karin <karin@customer.example>',
+        to: DESK,
+        subject: 'One more invoice',
+        text: 'Hi.\n',
+      }),
+    );
+    expect((await api('POST', `helpdesks/${lists.id}/import`)).status).toBe(200);
+    const ticket = await listsTicket('One more invoice');
+    expect(ticket).toMatchObject({ assignee: lists.defaults.assignee, department: { id: 'finance' } });
+    const everything = await scenario.deps.tickets.ticketWithEverything(lists.id, ticket.number);
+    expect(everything?.history[0]?.text).toContain(
+      "Rules applied: route. Not set, no longer in the helpdesk's lists: assigneeId emp-7.",
+    );
+  });
 });
 
 describe('exactly once with rules (R13, R19)', () => {
