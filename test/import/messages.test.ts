@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allFunctions } from '../../functions/definitions.js';
 import { type LocalHost, startLocalHost } from '../../local/host.js';
 import type { Helpdesk } from '../../shared/helpdesk/settings.js';
+import type { ImportDependencies } from '../../shared/import/dependencies.js';
 import type { ListedMessage } from '../../shared/import/keptAside.js';
 import { type MailRecord, mailboxKey } from '../../shared/import/mailRecord.js';
 import { resolveMessage } from '../../shared/import/resolveMessage.js';
@@ -302,6 +303,16 @@ describe('GET …/messages: mail that needs a person', () => {
   });
 });
 
+/** The app's dependencies, the process dying right after a resolve stored its decision. */
+function crashingAfterDecision(): ImportDependencies {
+  return {
+    ...scenario.deps,
+    checkpoint: (step) => {
+      if (step === 'planned') throw new Error('simulated crash after the plan was stored');
+    },
+  };
+}
+
 /** The key of the desk's mail with this subject, and the bytes the Graph emulator delivered for it. */
 /** Mails from one sender delivered to the desk at 08:MM on 1 December, then the desk imported over HTTP. */
 async function deliverAndImport(from: string, text: string, mails: Array<[minute: number, subject: string]>) {
@@ -568,14 +579,8 @@ describe('POST …/messages/{key}/resolve: discard', () => {
 
   it('a crash between storing the decision and handling the source: the next resolve finishes that decision, once', async () => {
     const { key } = await deskMail('legal crash');
-    const crashing = {
-      ...scenario.deps,
-      checkpoint: (step: string) => {
-        if (step === 'planned') throw new Error('simulated crash after the plan was stored');
-      },
-    };
     await expect(
-      resolveMessage(crashing, {
+      resolveMessage(crashingAfterDecision(), {
         helpdeskId: desk.id,
         key,
         request: { action: 'discard', note: 'spam too', by: 'Eva' },
@@ -686,14 +691,8 @@ describe('POST …/messages/{key}/resolve: link to a ticket', () => {
   it('a crash after the decision is stored: the next resolve finishes it, one supplement', async () => {
     const { key } = await deskMail('legal printer crash');
     const before = await printerTicket();
-    const crashing = {
-      ...scenario.deps,
-      checkpoint: (step: string) => {
-        if (step === 'planned') throw new Error('simulated crash after the plan was stored');
-      },
-    };
     await expect(
-      resolveMessage(crashing, {
+      resolveMessage(crashingAfterDecision(), {
         helpdeskId: desk.id,
         key,
         request: { action: 'linkToTicket', ticketNumber: before.ticket.number, by: 'Eva' },
@@ -952,14 +951,8 @@ describe('POST …/messages/{key}/resolve: flagged mail (R18)', () => {
 
   it('a crash after the decision is stored: the supplement still there; the next resolve finishes that decision', async () => {
     const key = await flaggedKey('crash');
-    const crashing = {
-      ...scenario.deps,
-      checkpoint: (step: string) => {
-        if (step === 'planned') throw new Error('simulated crash after the plan was stored');
-      },
-    };
     await expect(
-      resolveMessage(crashing, {
+      resolveMessage(crashingAfterDecision(), {
         helpdeskId: review.id,
         key,
         request: { action: 'linkToTicket', ticketNumber: other, by: 'Eva' },

@@ -311,6 +311,29 @@ describe("setField from the helpdesk's lists: assignee and department (R19)", ()
     });
   }
 
+  /** A mail from Karin to the desk, imported over HTTP. */
+  async function importFromKarin(subject: string) {
+    scenario.local.graph.deliver(
+      DESK,
+      await rawMail({ from: 'Karin <karin@customer.example>', to: DESK, subject, text: `${subject}.\n` }),
+    );
+    expect((await api('POST', `helpdesks/${lists.id}/import`)).status).toBe(200);
+  }
+
+  /** Stored around the API, as the helpdesk application or an older version left them. */
+  async function storeAroundApi(helpdesk: Helpdesk, rules: unknown[]) {
+    await scenario.deps.helpdesks.put({
+      ...helpdesk,
+      importer: {
+        ...helpdesk.importer,
+        mailboxes: helpdesk.importer.mailboxes.map((mailbox) => ({
+          ...mailbox,
+          rules: rules as Helpdesk['importer']['mailboxes'][number]['rules'],
+        })),
+      },
+    });
+  }
+
   async function listsTicket(title: string) {
     const ticket = (await scenario.deps.tickets.listTickets(lists.id)).find((t) => t.title === title);
     if (!ticket) throw new Error(`no ticket ${title}`);
@@ -347,39 +370,13 @@ describe("setField from the helpdesk's lists: assignee and department (R19)", ()
 
   it('a new ticket gets the assignee and department by name; a supplement takes all seven fields at once', async () => {
     expect((await putListRules([everyField])).status).toBe(200);
-    scenario.local.graph.deliver(
-      DESK,
-      await rawMail({
-        from: 'Karin <karin@customer.example>',
-        to: DESK,
-        subject: 'Printer',
-        text: 'Broken.\n',
-      }),
-    );
-    expect((await api('POST', `helpdesks/${lists.id}/import`)).status).toBe(200);
+    await importFromKarin('Printer');
     const printer = await listsTicket('Printer');
     expect(printer).toMatchObject({ assignee: { id: 'emp-assignee' }, department: null, priorityId: 'p3' });
 
-    scenario.local.graph.deliver(
-      DESK,
-      await rawMail({
-        from: 'Karin <karin@customer.example>',
-        to: DESK,
-        subject: 'Question about an invoice',
-        text: 'Paid?\n',
-      }),
-    );
+    await importFromKarin('Question about an invoice');
     // The reply sets seven fields on the ticket besides the six a supplement always changes: two patches.
-    scenario.local.graph.deliver(
-      DESK,
-      await rawMail({
-        from: 'Karin <karin@customer.example>',
-        to: DESK,
-        subject: `RE: ${formatTicketReference(printer.number)} Printer, and the invoice`,
-        text: 'It is about the invoice now.\n',
-      }),
-    );
-    expect((await api('POST', `helpdesks/${lists.id}/import`)).status).toBe(200);
+    await importFromKarin(`RE: ${formatTicketReference(printer.number)} Printer, and the invoice`);
     const fields = {
       assignee: { id: 'emp-7', name: 'Eva Expert' },
       department: { id: 'finance', name: 'Finance' },
@@ -403,26 +400,8 @@ describe("setField from the helpdesk's lists: assignee and department (R19)", ()
     const legacy = rule('legacy', { field: 'subject', op: 'matches', value: '(?=x)x' }, [
       { action: 'ignore' },
     ]);
-    await scenario.deps.helpdesks.put({
-      ...lists,
-      importer: {
-        ...lists.importer,
-        mailboxes: lists.importer.mailboxes.map((mailbox) => ({
-          ...mailbox,
-          rules: [legacy, everyField] as Helpdesk['importer']['mailboxes'][number]['rules'],
-        })),
-      },
-    });
-    scenario.local.graph.deliver(
-      DESK,
-      await rawMail({
-        from: 'Karin <karin@customer.example>',
-        to: DESK,
-        subject: 'x marks the invoice',
-        text: 'Hi.\n',
-      }),
-    );
-    expect((await api('POST', `helpdesks/${lists.id}/import`)).status).toBe(200);
+    await storeAroundApi({ ...lists }, [legacy, everyField]);
+    await importFromKarin('x marks the invoice');
     expect(await listsTicket('x marks the invoice')).toMatchObject({ assignee: { id: 'emp-7' } });
     const record = (await mailRecords(scenario, lists.id)).find((r) => r.subject === 'x marks the invoice');
     expect(record).toMatchObject({ state: 'stored', attempts: 0, rules: { matched: ['route'] } });
@@ -437,27 +416,8 @@ describe("setField from the helpdesk's lists: assignee and department (R19)", ()
 
   it('an employee removed from the list after the rule was saved is not set, and the history says so', async () => {
     // The helpdesk application removes the employee; the rule saved before still names them.
-    await scenario.deps.helpdesks.put({
-      ...lists,
-      employees: [],
-      importer: {
-        ...lists.importer,
-        mailboxes: lists.importer.mailboxes.map((mailbox) => ({
-          ...mailbox,
-          rules: [everyField] as Helpdesk['importer']['mailboxes'][number]['rules'],
-        })),
-      },
-    });
-    scenario.local.graph.deliver(
-      DESK,
-      await rawMail({
-        from: 'Karin <karin@customer.example>',
-        to: DESK,
-        subject: 'One more invoice',
-        text: 'Hi.\n',
-      }),
-    );
-    expect((await api('POST', `helpdesks/${lists.id}/import`)).status).toBe(200);
+    await storeAroundApi({ ...lists, employees: [] }, [everyField]);
+    await importFromKarin('One more invoice');
     const ticket = await listsTicket('One more invoice');
     expect(ticket).toMatchObject({ assignee: lists.defaults.assignee, department: { id: 'finance' } });
     const everything = await scenario.deps.tickets.ticketWithEverything(lists.id, ticket.number);
