@@ -104,6 +104,7 @@ export class CosmosTicketStore implements TicketStore {
   }
 
   async addParticipant(helpdeskId: string, ticketNumber: number, address: string): Promise<void> {
+    // Set whole, from the ticket as read, as a supplement sets it: adding twice leaves one.
     const ticket = await this.getTicket(helpdeskId, ticketNumber);
     if (!ticket || ticket.participants.includes(address)) return;
     await this.tickets

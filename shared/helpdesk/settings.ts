@@ -180,11 +180,11 @@ export type TicketStatus = z.infer<typeof statusSchema>;
 /** An entry of one of the helpdesk's lists (employees, departments, priorities, …): an id and a name. */
 export type ListEntry = PersonReference;
 
-const listOf = (max: number) =>
-  z
-    .array(personReference)
-    .max(max)
-    .refine((list) => new Set(list.map((entry) => entry.id)).size === list.length, 'ids must be unique');
+/**
+ * Kept by the helpdesk application and only read here: no limits of the importer's own, so a long list or a
+ * repeated id there never stops the import (the first entry with an id is the one).
+ */
+const list = z.array(personReference);
 
 export const helpdeskSchema = z
   .object({
@@ -219,12 +219,12 @@ export const helpdeskSchema = z
      * person's createTicket may only name their entries (R19). Employees and departments are looked up
      * for their names; the other lists are optional: without one, any id is taken as it is.
      */
-    employees: listOf(5000).default([]),
-    departments: listOf(500).default([]),
-    priorities: listOf(100).optional(),
-    types: listOf(100).optional(),
-    categories: listOf(1000).optional(),
-    environments: listOf(100).optional(),
+    employees: list.default([]),
+    departments: list.default([]),
+    priorities: list.optional(),
+    types: list.optional(),
+    categories: list.optional(),
+    environments: list.optional(),
     importer: importerSettingsSchema,
   })
   .superRefine((helpdesk, ctx) => {
