@@ -2,7 +2,7 @@ import { type MailboxAllowList, mailboxAllowed } from '../config/mailboxAllowLis
 import { ApiError } from '../http/errors.js';
 import type { MailRecordStore } from '../import/mailRecord.js';
 import type { ContactDirectory, HelpdeskStore, MailboxStatus } from '../import/ports.js';
-import { patternProblems } from '../rules/ruleSettings.js';
+import { numberPatternProblem, patternProblems } from '../rules/ruleSettings.js';
 import { fieldValueProblem } from './helpdeskLists.js';
 import type { Helpdesk, ImporterSettings } from './settings.js';
 
@@ -69,8 +69,8 @@ export async function changeImporterSettings(
 }
 
 /**
- * The first problem of the rules that needs the helpdesk or the engine to see: a `matches` pattern the
- * engine refuses, or a setField value the helpdesk's lists do not hold. Its field and why; or null.
+ * The first problem of the rules and link criteria that needs the helpdesk or the engine to see: a pattern
+ * the engine refuses, or a setField value the helpdesk's lists do not hold. Its field and why; or null.
  */
 function ruleProblem(
   importer: ImporterSettings,
@@ -87,6 +87,10 @@ function ruleProblem(
         if (problem) return { field: `${at}.then.${a}.value`, problem };
       }
     }
+  }
+  for (const [c, criterion] of importer.linkCriteria.entries()) {
+    const problem = numberPatternProblem(criterion);
+    if (problem) return { field: `body.linkCriteria.${c}.numberPattern`, problem };
   }
   return null;
 }

@@ -176,18 +176,24 @@ export const linkCriterionSchema = z.strictObject({
   /** The word in the subject before the number, e.g. relnr. */
   keyword: z.string().regex(/^[\p{L}\p{N}][\p{L}\p{N}_.-]{0,39}$/u, 'a word of at most 40 letters or digits'),
   entity: linkEntity,
-  /** Replaces the default digits-with-separators; must match the whole number. */
-  numberPattern: z
-    .string()
-    .superRefine((source, context) => {
-      // Checked as it is run: anchored at both ends.
-      const problem = patternProblem(`^(?:${source})$`);
-      if (problem !== null) {
-        context.addIssue({ code: 'custom', message: `invalid regular expression: ${problem}` });
-      }
-    })
-    .optional(),
+  /**
+   * Replaces the default digits-with-separators; must match the whole number. Checked when saved
+   * (numberPatternProblem), like the rules' patterns.
+   */
+  numberPattern: z.string().max(1000).optional(),
 });
 export type LinkCriterion = z.infer<typeof linkCriterionSchema>;
+
+/** A criterion's number pattern as it is run: anchored at both ends. */
+export function anchoredNumberPattern(source: string): string {
+  return `^(?:${source})$`;
+}
+
+/** Why the engine refuses a criterion's number pattern, or null: checked when the settings are saved. */
+export function numberPatternProblem(criterion: LinkCriterion): string | null {
+  if (criterion.numberPattern === undefined) return null;
+  const problem = patternProblem(anchoredNumberPattern(criterion.numberPattern));
+  return problem === null ? null : `invalid regular expression: ${problem}`;
+}
 
 export const linkCriteriaSchema = z.array(linkCriterionSchema).max(20).default([]);

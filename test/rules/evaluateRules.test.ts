@@ -324,6 +324,15 @@ describe('link criteria from the subject', () => {
     ]);
   });
 
+  it('a stored numberPattern the engine no longer takes keeps what it finds unresolved, for a person', () => {
+    const stored = linkCriteriaSchema.parse([
+      { keyword: 'order', entity: 'order', numberPattern: '(?=S)\\w+' },
+    ]);
+    expect(linksFromSubject('order SO-12345', stored)).toEqual([
+      { entity: 'order', number: 'SO-12345', parts: [], source: 'subject', unresolved: true },
+    ]);
+  });
+
   it('a numberPattern replaces the default', () => {
     const custom = [{ keyword: 'order', entity: 'order', numberPattern: 'SO-\\d{5}' }];
     expect(linksFromSubject('order SO-12345 and order 123', custom)).toEqual([
