@@ -73,7 +73,10 @@ export const rawMessageHandler = mappingErrors(
   },
 );
 
-/** A person's decision on a kept-aside mail (R20); 409 once it is resolved. */
+/**
+ * A person's decision on a kept-aside or flagged mail (R20); 409 once it is resolved; 202 when its mailbox
+ * was being imported at that moment (the decision is stored; a second resolve finishes it).
+ */
 export const resolveMessageHandler = mappingErrors(
   async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const { helpdeskId, key } = routeParams(request, messageParams);
@@ -86,11 +89,12 @@ export const resolveMessageHandler = mappingErrors(
       key,
       // Signed in, the person who decided is the caller, whatever the body's `by` says.
       request: caller ? { ...body, by: caller.name || caller.id } : body,
-      importMailbox: (ref) =>
+      importMailbox: (ref, only) =>
         importMailbox(deps, ref, {
           trigger: 'resolve',
           deadline: services.deadline(),
           telemetry: services.telemetry(context),
+          only,
         }),
     });
     return result.state === 'done' ? ok(result) : accepted(result);

@@ -4,7 +4,10 @@ import type { Contact } from '../shared/tickets/model.js';
 
 export const DEMO_MAILBOX = 'servicedesk@demo.helpdesk.test';
 
-/** The demo helpdesk `npm start` seeds: statuses, defaults, one mailbox, and a few known contacts. */
+/**
+ * The demo helpdesk `npm start` seeds: statuses, employees and departments, defaults, one mailbox, and a few
+ * known contacts.
+ */
 export function demoHelpdesk(mailboxUserId = DEMO_MAILBOX): Helpdesk {
   return helpdeskSchema.parse({
     id: 'demo',
@@ -24,6 +27,14 @@ export function demoHelpdesk(mailboxUserId = DEMO_MAILBOX): Helpdesk {
       { id: 'closed', name: 'Closed', flags: ['closed'] },
     ],
     statusAfterCustomerSupplementId: 'customer-replied',
+    employees: [
+      { id: 'emp-2', name: 'Mila de Vries' },
+      { id: 'emp-3', name: 'Sander Bakker' },
+    ],
+    departments: [
+      { id: 'support', name: 'Support' },
+      { id: 'finance', name: 'Finance' },
+    ],
     importer: {
       enabled: true,
       mailboxes: [{ id: 'servicedesk', userId: mailboxUserId, folder: 'inbox' }],

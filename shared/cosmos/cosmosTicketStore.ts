@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Container, Database } from '@azure/cosmos';
+import type { Container, Database, PatchOperation } from '@azure/cosmos';
 import type { TicketStore } from '../import/ports.js';
 import { type HistoryEntry, type Supplement, type Ticket, ticketKey } from '../tickets/model.js';
 import type { TicketChangeOnSupplement } from '../tickets/ticketFields.js';
@@ -20,6 +20,8 @@ function threadId(messageId: string): string {
 }
 
 const MAX_THREAD_LOOKUPS = 20;
+/** The most operations Cosmos DB takes in one patch. */
+const MAX_PATCH_OPERATIONS = 10;
 
 export class CosmosTicketStore implements TicketStore {
   private readonly tickets: Container;
@@ -51,9 +53,10 @@ export class CosmosTicketStore implements TicketStore {
     } catch (error) {
       if (cosmosStatus(error) !== 409) throw error;
     }
-    // Setting values (not adding to them) keeps a repeated change harmless. At most 10 operations, the
-    // most one patch may hold: 5 fixed, the 4 fields a rule may set besides the status, and the links.
-    await this.tickets.item('ticket', supplement.ticketKey).patch([
+    // Setting values (not adding to them) keeps a repeated change harmless. A patch holds at most 10
+    // operations: 6 fixed ones and the fields rules change. Only when rules change five or more fields at
+    // once does it take a second patch; a crash between the two is repaired by the retry setting all again.
+    const operations: PatchOperation[] = [
       { op: 'set', path: '/statusId', value: change.statusId },
       ...Object.entries(change.fields).map(([field, value]) => ({
         op: 'set' as const,
@@ -65,7 +68,48 @@ export class CosmosTicketStore implements TicketStore {
       { op: 'set', path: '/participants', value: change.participants },
       { op: 'set', path: '/lastModifiedAt', value: change.lastModifiedAt },
       { op: 'set', path: '/lastModifiedBy', value: change.lastModifiedBy },
-    ]);
+    ];
+    for (let start = 0; start < operations.length; start += MAX_PATCH_OPERATIONS) {
+      await this.tickets
+        .item('ticket', supplement.ticketKey)
+        .patch(operations.slice(start, start + MAX_PATCH_OPERATIONS));
+    }
+  }
+
+  async reviseSupplement(
+    helpdeskId: string,
+    ticketNumber: number,
+    supplementId: string,
+    change: Pick<Supplement, 'flagged' | 'visibleToCustomer' | 'lastModifiedAt' | 'lastModifiedBy'>,
+  ): Promise<boolean> {
+    try {
+      await this.tickets
+        .item(supplementId, ticketKey(helpdeskId, ticketNumber))
+        .patch(
+          Object.entries(change).map(([field, value]) => ({ op: 'set' as const, path: `/${field}`, value })),
+        );
+      return true;
+    } catch (error) {
+      if (cosmosStatus(error) === 404) return false;
+      throw error;
+    }
+  }
+
+  async removeSupplement(helpdeskId: string, ticketNumber: number, supplementId: string): Promise<void> {
+    try {
+      await this.tickets.item(supplementId, ticketKey(helpdeskId, ticketNumber)).delete();
+    } catch (error) {
+      if (cosmosStatus(error) !== 404) throw error;
+    }
+  }
+
+  async addParticipant(helpdeskId: string, ticketNumber: number, address: string): Promise<void> {
+    // Set whole, from the ticket as read, as a supplement sets it: adding twice leaves one.
+    const ticket = await this.getTicket(helpdeskId, ticketNumber);
+    if (!ticket || ticket.participants.includes(address)) return;
+    await this.tickets
+      .item('ticket', ticket.ticketKey)
+      .patch([{ op: 'set', path: '/participants', value: [...ticket.participants, address] }]);
   }
 
   async putHistory(entry: HistoryEntry): Promise<void> {

@@ -162,14 +162,24 @@ function stepsFor(
     body: { destinationId },
     ...(dependsOn ? { dependsOn } : {}),
   });
+  const untagged =
+    operation.kind !== 'keepAside' && operation.untag !== undefined
+      ? { categories: categories.filter((category) => category !== operation.untag) }
+      : null;
+  /** A move, after taking the tag off when there is one to take off. */
+  const moveUntagged = (destinationId: string): BatchStep[] => {
+    if (!untagged) return [move(`${index}`, destinationId)];
+    const untag: BatchStep = { id: `${index}`, method: 'PATCH', url, body: untagged };
+    return [untag, move(`${index}-move`, destinationId, [untag.id])];
+  };
   switch (operation.kind) {
     case 'markRead':
-      return [{ id: `${index}`, method: 'PATCH', url, body: { isRead: true } }];
+      return [{ id: `${index}`, method: 'PATCH', url, body: { isRead: true, ...untagged } }];
     case 'move':
-      return [move(`${index}`, operation.folderId)];
+      return moveUntagged(operation.folderId);
     case 'delete':
       // A move, not DELETE: Graph does not say where a deleted item ends up; Deleted Items stays recoverable.
-      return [move(`${index}`, 'deleteditems')];
+      return moveUntagged('deleteditems');
     case 'keepAside': {
       const tag: BatchStep = {
         id: `${index}`,
@@ -398,14 +408,17 @@ export class GraphMailSource implements MailSource {
     return found.value.length > 0;
   }
 
-  /** Categories of the messages to keep aside: a PATCH replaces the list, and the tag is added to it. */
+  /**
+   * Categories of the messages to keep aside or to untag: a PATCH replaces the list, and the tag is added to
+   * it or taken off it.
+   */
   private async currentCategories(
     userId: string,
     operations: Array<{ messageId: string; operation: SourceOperation }>,
     signal: AbortSignal | undefined,
   ): Promise<Map<number, { categories: string[] } | { error: string }>> {
     const reads: BatchStep[] = operations.flatMap(({ messageId, operation }, index) =>
-      operation.kind === 'keepAside'
+      operation.kind === 'keepAside' || operation.untag !== undefined
         ? [
             {
               id: `${index}`,

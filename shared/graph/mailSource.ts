@@ -26,9 +26,10 @@ export interface ListOptions {
 
 /** What to do with a source message once its ticket or supplement is stored, or when it is kept aside. */
 export type SourceOperation =
-  | { kind: 'markRead' }
-  | { kind: 'move'; folderId: string }
-  | { kind: 'delete' }
+  | (({ kind: 'markRead' } | { kind: 'move'; folderId: string } | { kind: 'delete' }) & {
+      /** A category to take off as well: the keep-aside tag of a mail that is handled after all (R20). */
+      untag?: string;
+    })
   | { kind: 'keepAside'; category: string; folderId?: string };
 
 export interface OperationResult {

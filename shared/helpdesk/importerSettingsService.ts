@@ -2,6 +2,8 @@ import { type MailboxAllowList, mailboxAllowed } from '../config/mailboxAllowLis
 import { ApiError } from '../http/errors.js';
 import type { MailRecordStore } from '../import/mailRecord.js';
 import type { ContactDirectory, HelpdeskStore, MailboxStatus } from '../import/ports.js';
+import { numberPatternProblem, patternProblems } from '../rules/ruleSettings.js';
+import { fieldValueProblem } from './helpdeskLists.js';
 import type { Helpdesk, ImporterSettings } from './settings.js';
 
 /** Importer settings and their version, which a client sends back to change exactly what it read. */
@@ -46,9 +48,8 @@ export async function changeImporterSettings(
       `the importer settings of helpdesk ${helpdeskId} changed since that version was read; read them again`,
     );
   }
-  const statusProblem = unknownRuleStatus(importer, await helpdesks.get(helpdeskId));
-  if (statusProblem)
-    throw new ApiError('badRequest', `${statusProblem}: no such status in this helpdesk`, statusProblem);
+  const refused = ruleProblem(importer, await helpdesks.get(helpdeskId));
+  if (refused) throw new ApiError('badRequest', `${refused.field}: ${refused.problem}`, refused.field);
   if (!(await contacts.get(helpdeskId, importer.defaultContactId))) {
     throw new ApiError(
       'badRequest',
@@ -67,18 +68,29 @@ export async function changeImporterSettings(
   return { importer: saved.helpdesk.importer, version: saved.version };
 }
 
-/** The field of the first rule action that sets a status the helpdesk does not have, or null. */
-function unknownRuleStatus(importer: ImporterSettings, helpdesk: Helpdesk | null): string | null {
-  if (!helpdesk) return null;
-  const statuses = new Set(helpdesk.statuses.map((status) => status.id));
+/**
+ * The first problem of the rules and link criteria that needs the helpdesk or the engine to see: a pattern
+ * the engine refuses, or a setField value the helpdesk's lists do not hold. Its field and why; or null.
+ */
+function ruleProblem(
+  importer: ImporterSettings,
+  helpdesk: Helpdesk | null,
+): { field: string; problem: string } | null {
   for (const [m, mailbox] of importer.mailboxes.entries()) {
     for (const [r, rule] of mailbox.rules.entries()) {
+      const at = `body.mailboxes.${m}.rules.${r}`;
+      const [pattern] = patternProblems(rule.when);
+      if (pattern) return { field: `${at}.when.${pattern.path.join('.')}`, problem: pattern.problem };
       for (const [a, action] of rule.then.entries()) {
-        if (action.action === 'setField' && action.field === 'statusId' && !statuses.has(action.value)) {
-          return `body.mailboxes.${m}.rules.${r}.then.${a}.value`;
-        }
+        if (action.action !== 'setField' || !helpdesk) continue;
+        const problem = fieldValueProblem(helpdesk, action.field, action.value);
+        if (problem) return { field: `${at}.then.${a}.value`, problem };
       }
     }
+  }
+  for (const [c, criterion] of importer.linkCriteria.entries()) {
+    const problem = numberPatternProblem(criterion);
+    if (problem) return { field: `body.linkCriteria.${c}.numberPattern`, problem };
   }
   return null;
 }

@@ -191,6 +191,15 @@ export const statusSchema = z.object({
 });
 export type TicketStatus = z.infer<typeof statusSchema>;
 
+/** An entry of one of the helpdesk's lists (employees, departments, priorities, …): an id and a name. */
+export type ListEntry = PersonReference;
+
+/**
+ * Kept by the helpdesk application and only read here: no limits of the importer's own, so a long list or a
+ * repeated id there never stops the import (the first entry with an id is the one).
+ */
+const list = z.array(personReference);
+
 export const helpdeskSchema = z
   .object({
     id: identifier,
@@ -219,6 +228,17 @@ export const helpdeskSchema = z
         message: 'exactly one status must carry the flag "imported"',
       }),
     statusAfterCustomerSupplementId: identifier,
+    /**
+     * The helpdesk's lists that tickets refer to, kept by the helpdesk application; a rule's setField and a
+     * person's createTicket may only name their entries (R19). Employees and departments are looked up
+     * for their names; the other lists are optional: without one, any id is taken as it is.
+     */
+    employees: list.default([]),
+    departments: list.default([]),
+    priorities: list.optional(),
+    types: list.optional(),
+    categories: list.optional(),
+    environments: list.optional(),
     importer: importerSettingsSchema,
   })
   .superRefine((helpdesk, ctx) => {

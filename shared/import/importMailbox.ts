@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { SourceOperation } from '../graph/mailSource.js';
+import type { MailSummary, SourceOperation } from '../graph/mailSource.js';
 import type { Helpdesk, MailboxSettings } from '../helpdesk/settings.js';
 import { fallbackMessageIdDomain } from '../mail/classify.js';
 import { DEFAULT_MESSAGE_BUDGET_MS, ProcessingBudget } from '../mail/processingBudget.js';
@@ -35,6 +35,11 @@ export interface RunOptions {
   leaseTtlMs?: number;
   /** How long one message may take before it is kept aside (default DEFAULT_MESSAGE_BUDGET_MS). */
   messageBudgetMs?: number;
+  /**
+   * Imports just these messages instead of listing the mailbox (a person's resolve, R20): under the same
+   * lease, but no check of the whole mailbox, so the last check and the scan position stay (R4, R5).
+   */
+  only?: MailSummary[];
 }
 
 /** Post-processing goes out in groups this large: one Graph $batch call each. */
@@ -255,11 +260,14 @@ export async function importMailbox(
       }
     };
 
-    pages: for await (const page of deps.mailSource.listMessages(
-      mailbox,
-      { scan: mailbox.scan, ...(since ? { since } : {}) },
-      stop.signal,
-    )) {
+    const listing = options.only
+      ? [options.only]
+      : deps.mailSource.listMessages(
+          mailbox,
+          { scan: mailbox.scan, ...(since ? { since } : {}) },
+          stop.signal,
+        );
+    pages: for await (const page of listing) {
       for (const summary of page) {
         if (stop.signal.aborted || Date.now() >= options.deadline) {
           result.status = 'incomplete';
@@ -295,6 +303,7 @@ export async function importMailbox(
           reason: outcome.reason,
           attempt: outcome.attempt,
           rules: outcome.rules,
+          rulesSkipped: outcome.rulesSkipped,
         });
         if (outcome.outcome === 'inProgressElsewhere') {
           // Another run is in this mailbox after all (a lease lapsed): leave the rest to it.
@@ -324,15 +333,16 @@ export async function importMailbox(
     result.durationMs = Date.now() - started;
     const now = deps.clock().toISOString();
     const complete = result.status === 'done';
+    const checked = complete && !options.only;
     await deps.helpdesks.saveMailboxStatus({
       ...status,
       lastRunAt: now,
       lastRunComplete: complete,
       lastCounts: result.counts,
       // R4: a check counts only when it went through the whole mailbox; an error stays until then.
-      lastSuccessfulCheckAt: complete ? now : status.lastSuccessfulCheckAt,
-      lastScanStartedAt: complete && !leftBehind ? scanStartedAt : status.lastScanStartedAt,
-      lastError: runError ? { at: now, message: runError } : complete ? null : status.lastError,
+      lastSuccessfulCheckAt: checked ? now : status.lastSuccessfulCheckAt,
+      lastScanStartedAt: checked && !leftBehind ? scanStartedAt : status.lastScanStartedAt,
+      lastError: runError ? { at: now, message: runError } : checked ? null : status.lastError,
       resolvedAddress: resolvedAddress ?? status.resolvedAddress,
     });
     options.telemetry.mailboxRun({

@@ -39,6 +39,7 @@ import {
   type ResolvedContact,
   supplementFields,
   ticketChangeOnSupplement,
+  ticketFieldValues,
 } from '../tickets/ticketFields.js';
 import { findTicketNumbers, formatTicketReference } from '../tickets/ticketNumber.js';
 import type { ImportDependencies } from './dependencies.js';
@@ -78,6 +79,8 @@ export interface MessageResult {
   attempt: number;
   /** Ids of the rules that matched (R19); absent when none was evaluated. */
   rules?: string[];
+  /** Ids of the rules left out because they could not be evaluated (R19). */
+  rulesSkipped?: string[];
 }
 
 export interface MailboxContext {
@@ -297,9 +300,15 @@ function imageLimits(helpdesk: Helpdesk) {
   };
 }
 
-/** What to do with the source mail once imported or skipped: a rule's moveTo or delete, else the mailbox's. */
-function doneOperation(record: MailRecord, context: MailboxContext): SourceOperation {
-  return record.rules?.operation ?? context.doneOperation;
+/**
+ * What to do with the source mail once imported or skipped: a rule's moveTo or delete, else the mailbox's.
+ * A mail that was kept aside (retried, or resolved by a person) loses its keep-aside tag as well.
+ */
+function doneOperation(record: MailRecord, context: MailboxContext, summary: MailSummary): SourceOperation {
+  const operation = record.rules?.operation ?? context.doneOperation;
+  const { category } = context.helpdesk.importer.keepAside;
+  const tagged = !!record.resolution || summary.categories.includes(category);
+  return tagged && operation.kind !== 'keepAside' ? { ...operation, untag: category } : operation;
 }
 
 /** A message whose record says it needs nothing more than post-processing (or nothing at all). */
@@ -315,10 +324,16 @@ function settledResult(
     senderDomain: record.senderDomain,
     attempt: record.attempts,
     rules: record.rules?.matched,
+    rulesSkipped: record.rules?.skipped?.map((rule) => rule.id),
   };
   if (isStored(record) || record.state === 'skipped') {
     if (record.acknowledgement?.state === 'sending') return null;
-    return { ...base, outcome: 'alreadyImported', operation: doneOperation(record, context), reason: null };
+    return {
+      ...base,
+      outcome: 'alreadyImported',
+      operation: doneOperation(record, context, summary),
+      reason: null,
+    };
   }
   if (record.state === 'keptAside') {
     // A run may have stopped between keeping it aside and tagging (or moving) the source: finish that.
@@ -499,6 +514,7 @@ async function importParsed(
     senderDomain: current.record.senderDomain,
     attempt: current.record.attempts + 1,
     rules: rules?.matched,
+    rulesSkipped: rules?.skipped?.map((rule) => rule.id),
   };
 
   if (plan.action === 'skip') {
@@ -507,7 +523,7 @@ async function importParsed(
       ...baseResult,
       outcome: 'skipped',
       ticketNumber: null,
-      operation: doneOperation(current.record, context),
+      operation: doneOperation(current.record, context, summary),
       reason: plan.reason,
     };
   }
@@ -585,7 +601,7 @@ async function importParsed(
     ...baseResult,
     outcome: wasStored ? 'alreadyImported' : outcome,
     ticketNumber: ticket.number,
-    operation: acknowledgementPending ? null : doneOperation(current.record, context),
+    operation: acknowledgementPending ? null : doneOperation(current.record, context, summary),
     reason: reasons.filter((reason) => reason !== null).join('; ') || null,
   };
 }
@@ -606,9 +622,13 @@ async function writeTicketOrSupplement(
   /** A person's decision on this mail (R20: link it to a ticket, or make a new one), named in its history. */
   resolution: MailRecord['resolution'] | null,
 ): Promise<Ticket> {
-  const ruleChanges = rules ? { setFields: rules.setFields, links: rules.links } : undefined;
-  const ruleNote = rules && rules.matched.length > 0 ? ` Rules applied: ${rules.matched.join(', ')}.` : '';
   const { helpdesk } = context;
+  const ruleChanges = rules ? { setFields: rules.setFields, links: rules.links } : undefined;
+  const notSet = rules ? ticketFieldValues(helpdesk, rules.setFields).notSet : [];
+  const ruleNote = [
+    rules && rules.matched.length > 0 ? ` Rules applied: ${rules.matched.join(', ')}.` : '',
+    notSet.length > 0 ? ` Not set, no longer in the helpdesk's lists: ${notSet.join(', ')}.` : '',
+  ].join('');
   const receivedAt = summary.receivedDateTime;
   const importedAt = now.toISOString();
   const origin = {
@@ -742,6 +762,9 @@ async function decideRules(
     mailbox,
   });
   const { outcome } = evaluateRules(mailbox.rules, facts);
+  for (const skipped of outcome.skipped ?? []) {
+    deps.log.warn(`mailbox ${mailbox.id}: rule ${skipped.id} skipped: ${skipped.reason}`);
+  }
   const links = mergeLinks(linksFromSubject(parsed.subject, helpdesk.importer.linkCriteria), outcome.links);
   const processing = outcome.postProcessing;
   const operation: RuleDecision['operation'] =
@@ -778,6 +801,7 @@ async function keptAsideByRule(
     reason,
     attempt: record.attempts + 1,
     rules: record.rules.matched,
+    rulesSkipped: record.rules.skipped?.map((rule) => rule.id),
   };
 }
 

@@ -182,7 +182,7 @@ export async function rawMessage(deps: ImportDependencies, input: { helpdeskId: 
 }
 
 /** A "since last scan" mailbox lists only recent mail: move its scan back so the next run sees this one. */
-async function rescanFrom(
+export async function rescanFrom(
   deps: ImportDependencies,
   helpdeskId: string,
   mailboxId: string,

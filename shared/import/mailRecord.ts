@@ -70,11 +70,17 @@ export interface MailRecord {
 }
 
 export interface Resolution {
-  action: 'discard' | 'linkToTicket' | 'createTicket';
+  /** approve: flagged mail only (R18), its supplement kept, made visible and its sender a participant. */
+  action: 'discard' | 'linkToTicket' | 'createTicket' | 'approve';
   note: string | null;
   /** Who decided, as they named themselves. */
   by: string;
   at: string;
+  /**
+   * Flagged mail linked elsewhere, made a ticket of its own or discarded: the ticket its supplement is taken
+   * out of, before the new plan is carried out (absent for kept-aside mail and for approve).
+   */
+  takenOutOf?: number;
 }
 
 export interface MailRecordStore {

@@ -86,6 +86,19 @@ export interface TicketStore {
   createTicket(ticket: Ticket): Promise<'created' | 'exists'>;
   /** Creates the supplement when missing and applies its change to the ticket (idempotent). */
   addSupplement(supplement: Supplement, change: TicketChangeOnSupplement): Promise<void>;
+  /**
+   * A person's review of a flagged supplement (R18, R20): changes it in place; false when it does not exist.
+   */
+  reviseSupplement(
+    helpdeskId: string,
+    ticketNumber: number,
+    supplementId: string,
+    change: Pick<Supplement, 'flagged' | 'visibleToCustomer' | 'lastModifiedAt' | 'lastModifiedBy'>,
+  ): Promise<boolean>;
+  /** Removes a supplement a person took out of its ticket; removing one that is gone is harmless. */
+  removeSupplement(helpdeskId: string, ticketNumber: number, supplementId: string): Promise<void>;
+  /** Adds an address to the ticket's participants once (R18: a person approved the sender). */
+  addParticipant(helpdeskId: string, ticketNumber: number, address: string): Promise<void>;
   /** Writes a history entry; writing the same entry twice leaves one. */
   putHistory(entry: HistoryEntry): Promise<void>;
   /** Everything stored for a ticket: the ticket, its supplements and history. */

@@ -36,6 +36,8 @@ export interface MessageOutcomeRecord {
   attempt: number;
   /** Ids of the rules that matched (R19), set by administrators: no mail content. */
   rules?: string[];
+  /** Ids of the rules left out because they could not be evaluated (a pattern that no longer compiles). */
+  rulesSkipped?: string[];
 }
 
 export interface MailboxRunSummary {
@@ -159,6 +161,7 @@ function messageFields(record: MessageOutcomeRecord) {
     reason: freeText(record.reason),
     attempt: count(record.attempt),
     rules: (record.rules ?? []).map(identifier),
+    rulesSkipped: (record.rulesSkipped ?? []).map(identifier),
   };
 }
 

@@ -1,4 +1,4 @@
-import { SafeRegex } from '../text/safeRegex.js';
+import { SafeRegex, UnsafePatternError } from '../text/safeRegex.js';
 import type { Condition, ConditionLeaf, Rule, RuleAction, SettableField } from './ruleSettings.js';
 
 /**
@@ -53,12 +53,24 @@ export interface RuleOutcome {
   ignore: string | null;
   /** Replaces the mailbox's post-processing. */
   postProcessing: { action: 'move'; folder: string } | { action: 'delete' } | null;
+  /**
+   * Rules left out because they could not be evaluated (a stored pattern the engine no longer compiles),
+   * with why; the mail goes on with the others (absent on records from before).
+   */
+  skipped?: SkippedRule[];
+}
+
+export interface SkippedRule {
+  id: string;
+  reason: string;
 }
 
 export interface RuleTrace {
   id: string;
   matched: boolean;
   actions: RuleAction[];
+  /** Why the rule was skipped, when it could not be evaluated. */
+  error?: string;
 }
 
 function valuesOf(facts: RuleFacts, field: string): string[] {
@@ -149,7 +161,7 @@ export function conditionHolds(
   return leafHolds(condition, facts, compiled);
 }
 
-export function emptyRuleOutcome(): RuleOutcome {
+export function emptyRuleOutcome(): RuleOutcome & { skipped: SkippedRule[] } {
   return {
     matched: [],
     setFields: {},
@@ -159,6 +171,7 @@ export function emptyRuleOutcome(): RuleOutcome {
     keepAside: null,
     ignore: null,
     postProcessing: null,
+    skipped: [],
   };
 }
 
@@ -175,7 +188,18 @@ export function evaluateRules(
   const compiled: Compiled = new Map();
   for (const rule of rules) {
     if (!rule.enabled) continue;
-    const matched = conditionHolds(rule.when, facts, compiled);
+    let matched: boolean;
+    try {
+      matched = conditionHolds(rule.when, facts, compiled);
+    } catch (error) {
+      // Validated when saved, but the engine or its limits may have changed since: that rule is left out,
+      // not every mail of the mailbox failed until it is kept aside.
+      if (!(error instanceof UnsafePatternError)) throw error;
+      const reason = `invalid regular expression: ${error.message}`;
+      outcome.skipped.push({ id: rule.id, reason });
+      trace.push({ id: rule.id, matched: false, actions: [], error: reason });
+      continue;
+    }
     trace.push({ id: rule.id, matched, actions: matched ? rule.then : [] });
     if (!matched) continue;
     outcome.matched.push(rule.id);

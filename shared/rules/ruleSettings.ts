@@ -63,20 +63,32 @@ export const conditionLeafSchema = z
     if (!needsValue && leaf.value !== undefined) {
       context.addIssue({ code: 'custom', path: ['value'], message: `is not used by ${leaf.op}` });
     }
-    if (leaf.op === 'matches' && leaf.value !== undefined) {
-      const problem = patternProblem(leaf.value);
-      if (problem !== null) {
-        context.addIssue({
-          code: 'custom',
-          path: ['value'],
-          message: `invalid regular expression: ${problem}`,
-        });
-      }
-    }
   });
 export type ConditionLeaf = z.infer<typeof conditionLeafSchema>;
 
 export type Condition = ConditionLeaf | { all: Condition[] } | { any: Condition[] } | { not: Condition };
+
+/**
+ * Each `matches` pattern of a condition that the regular expression engine refuses: its path within the
+ * condition and why. Checked when rules are saved (a 400 naming the path), not by the schema: settings
+ * are read through the schema too, and a stored pattern that a newer engine or limit refuses must not
+ * stop the whole helpdesk; evaluateRules skips that one rule instead.
+ */
+export function patternProblems(
+  condition: Condition,
+  path: Array<string | number> = [],
+): Array<{ path: Array<string | number>; problem: string }> {
+  if ('all' in condition)
+    return condition.all.flatMap((part, i) => patternProblems(part, [...path, 'all', i]));
+  if ('any' in condition)
+    return condition.any.flatMap((part, i) => patternProblems(part, [...path, 'any', i]));
+  if ('not' in condition) return patternProblems(condition.not, [...path, 'not']);
+  if (condition.op !== 'matches' || condition.value === undefined) return [];
+  const problem = patternProblem(condition.value, { ignoreCase: !condition.caseSensitive });
+  return problem === null
+    ? []
+    : [{ path: [...path, 'value'], problem: `invalid regular expression: ${problem}` }];
+}
 
 /** Nesting deeper than this is not a rule an administrator can read; it is refused. */
 const MAX_DEPTH = 8;
@@ -110,8 +122,19 @@ function conditionAt(depth: number): z.ZodType<Condition> {
 }
 export const conditionSchema = conditionAt(0);
 
-/** Ticket fields a rule may set; checked against the helpdesk's lists where it has them (statuses). */
-export const settableFields = ['statusId', 'priorityId', 'typeId', 'categoryId', 'environmentId'] as const;
+/**
+ * Ticket fields a rule may set, each to the id of an entry of one of the helpdesk's lists
+ * (shared/helpdesk/helpdeskLists.ts): the assignee from its employees, the department from its departments.
+ */
+export const settableFields = [
+  'statusId',
+  'priorityId',
+  'typeId',
+  'categoryId',
+  'environmentId',
+  'assigneeId',
+  'departmentId',
+] as const;
 export type SettableField = (typeof settableFields)[number];
 
 const linkEntity = ruleIdentifier;
@@ -153,18 +176,24 @@ export const linkCriterionSchema = z.strictObject({
   /** The word in the subject before the number, e.g. relnr. */
   keyword: z.string().regex(/^[\p{L}\p{N}][\p{L}\p{N}_.-]{0,39}$/u, 'a word of at most 40 letters or digits'),
   entity: linkEntity,
-  /** Replaces the default digits-with-separators; must match the whole number. */
-  numberPattern: z
-    .string()
-    .superRefine((source, context) => {
-      // Checked as it is run: anchored at both ends.
-      const problem = patternProblem(`^(?:${source})$`);
-      if (problem !== null) {
-        context.addIssue({ code: 'custom', message: `invalid regular expression: ${problem}` });
-      }
-    })
-    .optional(),
+  /**
+   * Replaces the default digits-with-separators; must match the whole number. Checked when saved
+   * (numberPatternProblem), like the rules' patterns.
+   */
+  numberPattern: z.string().max(1000).optional(),
 });
 export type LinkCriterion = z.infer<typeof linkCriterionSchema>;
+
+/** A criterion's number pattern as it is run: anchored at both ends. */
+export function anchoredNumberPattern(source: string): string {
+  return `^(?:${source})$`;
+}
+
+/** Why the engine refuses a criterion's number pattern, or null: checked when the settings are saved. */
+export function numberPatternProblem(criterion: LinkCriterion): string | null {
+  if (criterion.numberPattern === undefined) return null;
+  const problem = patternProblem(anchoredNumberPattern(criterion.numberPattern));
+  return problem === null ? null : `invalid regular expression: ${problem}`;
+}
 
 export const linkCriteriaSchema = z.array(linkCriterionSchema).max(20).default([]);

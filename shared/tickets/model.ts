@@ -1,4 +1,4 @@
-import type { PersonReference } from '../helpdesk/settings.js';
+import type { ListEntry, PersonReference } from '../helpdesk/settings.js';
 import type { TicketLink } from '../rules/evaluateRules.js';
 
 /** A contact person of a customer organisation, looked up by mail address. */
@@ -88,6 +88,8 @@ export interface Ticket {
   subcategoryId: null;
   ticketManager: PersonReference | null;
   assignee: PersonReference | null;
+  /** The department that handles it, from the helpdesk's list (set by a rule, R19); absent on older tickets. */
+  department?: ListEntry | null;
   relatedTicketNumber: null;
   externalId: null;
   plannedDate: null;
@@ -177,7 +179,9 @@ export type HistoryEvent =
   | 'acknowledgementSent'
   | 'agentReplyQueued'
   | 'agentReplySent'
-  | 'agentReplyFailed';
+  | 'agentReplyFailed'
+  /** A person decided on flagged mail of this ticket (R18, R20): approved it, or took it out. */
+  | 'mailResolvedByPerson';
 
 export interface HistoryEntry {
   id: string;
@@ -191,6 +195,11 @@ export interface HistoryEntry {
   text: string;
   attachmentsNotStored: AttachmentNotStored[];
   messageKey: string;
+}
+
+/** A supplement's id derives from its mail's key: written twice, it is one supplement. */
+export function supplementId(messageKey: string): string {
+  return `supplement-${messageKey}`;
 }
 
 export function ticketKey(helpdeskId: string, ticketNumber: number): string {

@@ -1,4 +1,11 @@
-import { type Helpdesk, importedStatus, type PersonReference, statusById } from '../helpdesk/settings.js';
+import { listedEntry } from '../helpdesk/helpdeskLists.js';
+import {
+  type Helpdesk,
+  importedStatus,
+  type ListEntry,
+  type PersonReference,
+  statusById,
+} from '../helpdesk/settings.js';
 import type { TicketLink } from '../rules/evaluateRules.js';
 import type { SettableField } from '../rules/ruleSettings.js';
 import type {
@@ -11,7 +18,7 @@ import type {
   Supplement,
   Ticket,
 } from './model.js';
-import { ticketKey } from './model.js';
+import { supplementId, ticketKey } from './model.js';
 
 /** What the rules add to a ticket (R19): field values and links. */
 export interface RuleChanges {
@@ -21,10 +28,34 @@ export interface RuleChanges {
 
 const NO_RULE_CHANGES: RuleChanges = { setFields: {}, links: [] };
 
-/** A status set by a rule, when the helpdesk has it (a status removed since the rule was saved is not). */
-function ruleStatus(helpdesk: Helpdesk, changes: RuleChanges): string | undefined {
-  const id = changes.setFields.statusId;
-  return id !== undefined && statusById(helpdesk, id) ? id : undefined;
+type IdField = Exclude<SettableField, 'assigneeId' | 'departmentId'>;
+
+/** The fields a rule sets, as they go on the ticket: ids, and the assignee and department with their names. */
+export interface TicketFieldValues {
+  ids: Partial<Record<IdField, string>>;
+  assignee?: PersonReference;
+  department?: ListEntry;
+  /**
+   * `field value` of each value the helpdesk's lists no longer hold (an entry removed since the rule was
+   * saved or the plan stored): not set, and said so in the ticket's history.
+   */
+  notSet: string[];
+}
+
+/** Checks the values a rule or a person sets against the helpdesk's lists as they are when the ticket is written. */
+export function ticketFieldValues(
+  helpdesk: Helpdesk,
+  setFields: Partial<Record<SettableField, string>>,
+): TicketFieldValues {
+  const values: TicketFieldValues = { ids: {}, notSet: [] };
+  for (const [field, id] of Object.entries(setFields) as Array<[SettableField, string]>) {
+    const entry = listedEntry(helpdesk, field, id);
+    if (entry === undefined) values.notSet.push(`${field} ${id}`);
+    else if (field === 'assigneeId') values.assignee = entry ?? { id, name: id };
+    else if (field === 'departmentId') values.department = entry ?? { id, name: id };
+    else values.ids[field] = id;
+  }
+  return values;
 }
 
 /** The ticket's links with new ones added once each. */
@@ -83,7 +114,8 @@ export function newTicketFields(input: {
 }): Ticket {
   const { helpdesk, ticketNumber, sender, content, importedAt } = input;
   const rules = input.rules ?? NO_RULE_CHANGES;
-  const fields = rules.setFields;
+  const set = ticketFieldValues(helpdesk, rules.setFields);
+  const fields = set.ids;
   const employee = helpdesk.importer.defaultEmployee;
   const participants = [sender.contact.emailLower, sender.senderAddress].filter(
     (address): address is string => !!address,
@@ -111,7 +143,8 @@ export function newTicketFields(input: {
     categoryId: fields.categoryId ?? null,
     subcategoryId: null,
     ticketManager: helpdesk.defaults.ticketManager ?? null,
-    assignee: helpdesk.defaults.assignee ?? null,
+    assignee: set.assignee ?? helpdesk.defaults.assignee ?? null,
+    department: set.department ?? null,
     relatedTicketNumber: null,
     externalId: null,
     plannedDate: null,
@@ -122,7 +155,7 @@ export function newTicketFields(input: {
     projectId: null,
     evaluation: null,
     timeEstimateHours: null,
-    statusId: ruleStatus(helpdesk, rules) ?? importedStatus(helpdesk).id,
+    statusId: fields.statusId ?? importedStatus(helpdesk).id,
     participants: [...new Set(participants)],
     links: mergeLinks([], rules.links),
     lastModifiedAt: importedAt,
@@ -146,7 +179,7 @@ export function supplementFields(input: {
   const { helpdesk, ticket, sender, content, importedAt } = input;
   const nextStatus = statusById(helpdesk, helpdesk.statusAfterCustomerSupplementId);
   return {
-    id: `supplement-${content.origin.messageKey}`,
+    id: supplementId(content.origin.messageKey),
     docType: 'supplement',
     ticketKey: ticket.ticketKey,
     helpdeskId: helpdesk.id,
@@ -173,8 +206,13 @@ export function supplementFields(input: {
 /** R8: what a supplement changes on its ticket; priority, assignee, planned date and estimate stay. */
 export interface TicketChangeOnSupplement {
   statusId: string;
-  /** Fields set by rules (R19), other than the status. */
-  fields: Partial<Record<Exclude<SettableField, 'statusId'>, string>>;
+  /**
+   * Fields set by rules (R19), other than the status, that differ from the ticket's: one Cosmos DB patch
+   * operation each.
+   */
+  fields: Partial<
+    Record<Exclude<IdField, 'statusId'>, string> & { assignee: PersonReference; department: ListEntry }
+  >;
   /** The ticket's links, with those of this mail added. */
   links: TicketLink[];
   deadline: string | null;
@@ -197,7 +235,14 @@ export function ticketChangeOnSupplement(input: {
 }): TicketChangeOnSupplement {
   const { helpdesk, ticket, sender, receivedAt, importedAt } = input;
   const rules = input.rules ?? NO_RULE_CHANGES;
-  const { statusId: _status, ...fields } = rules.setFields;
+  const set = ticketFieldValues(helpdesk, rules.setFields);
+  const { statusId, ...ids } = set.ids;
+  const fields: TicketChangeOnSupplement['fields'] = {};
+  for (const [field, id] of Object.entries(ids) as Array<[keyof typeof ids, string]>) {
+    if (ticket[field] !== id) fields[field] = id;
+  }
+  if (set.assignee && set.assignee.id !== ticket.assignee?.id) fields.assignee = set.assignee;
+  if (set.department && set.department.id !== ticket.department?.id) fields.department = set.department;
   const deadline =
     !input.internal && ticket.recalculateDeadline
       ? recalculatedDeadline(ticket, helpdesk.deadlineHours, receivedAt)
@@ -205,9 +250,7 @@ export function ticketChangeOnSupplement(input: {
   const participants = new Set(ticket.participants);
   if (sender.senderAddress && input.addSender) participants.add(sender.senderAddress);
   return {
-    statusId: input.internal
-      ? ticket.statusId
-      : (ruleStatus(helpdesk, rules) ?? helpdesk.statusAfterCustomerSupplementId),
+    statusId: input.internal ? ticket.statusId : (statusId ?? helpdesk.statusAfterCustomerSupplementId),
     fields,
     links: mergeLinks(ticket.links ?? [], rules.links),
     deadline,

@@ -218,6 +218,34 @@ describe('GraphMailSource against the Graph emulator', () => {
       expect(inboxMessage?.categories).toEqual(['Customer', 'Kept aside']);
     });
 
+    it('takes the keep-aside tag off a message handled after all, keeping its other categories', async () => {
+      const read = emulator.deliver(mailbox, mime('read now'));
+      const moved = emulator.deliver(mailbox, mime('moved now'));
+      const deleted = emulator.deliver(mailbox, mime('deleted now'));
+      await source.applyOperations(
+        mailbox,
+        [read, moved, deleted].map((messageId) => ({
+          messageId,
+          operation: { kind: 'keepAside', category: 'Kept aside' },
+        })),
+      );
+      await source.applyOperations(mailbox, [
+        { messageId: moved, operation: { kind: 'keepAside', category: 'Customer' } },
+      ]);
+      const folderId = await source.ensureFolder(mailbox, 'Handled');
+      const results = await source.applyOperations(mailbox, [
+        { messageId: read, operation: { kind: 'markRead', untag: 'Kept aside' } },
+        { messageId: moved, operation: { kind: 'move', folderId, untag: 'Kept aside' } },
+        { messageId: deleted, operation: { kind: 'delete', untag: 'Kept aside' } },
+      ]);
+      expect(results.every((result) => result.ok)).toBe(true);
+      const find = (folder: string, id: string) =>
+        emulator.messages(mailbox, folder).find((message) => message.immutableId === id);
+      expect(find('inbox', read)).toMatchObject({ isRead: true, categories: [] });
+      expect(find('Handled', moved)?.categories).toEqual(['Customer']);
+      expect(find('deleteditems', deleted)?.categories).toEqual([]);
+    });
+
     it('does not move a message whose tag failed', async () => {
       const folderId = await source.ensureFolder(mailbox, 'Kept aside');
       emulator.injectFault({ route: 'PATCH', status: 503, count: 2, inBatch: true });

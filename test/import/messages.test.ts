@@ -2,10 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allFunctions } from '../../functions/definitions.js';
 import { type LocalHost, startLocalHost } from '../../local/host.js';
 import type { Helpdesk } from '../../shared/helpdesk/settings.js';
+import type { ImportDependencies } from '../../shared/import/dependencies.js';
 import type { ListedMessage } from '../../shared/import/keptAside.js';
 import { type MailRecord, mailboxKey } from '../../shared/import/mailRecord.js';
 import { resolveMessage } from '../../shared/import/resolveMessage.js';
 import { ticketImageUrl } from '../../shared/tickets/ticketImages.js';
+import { formatTicketReference } from '../../shared/tickets/ticketNumber.js';
 import { testHelpdesk } from '../support/helpdeskFixtures.js';
 import {
   type ImportScenario,
@@ -31,10 +33,13 @@ const legal = Object.fromEntries([
   ['then', [{ action: 'keepAside' }]],
   ['stop', true],
 ]);
-const desk: Helpdesk = testHelpdesk('messages', DESK, {
-  mailboxes: [{ id: 'main', userId: DESK, rules: [legal] }],
-  attachments: { archiveRawMail: true },
-});
+const desk: Helpdesk = testHelpdesk(
+  'messages',
+  DESK,
+  { mailboxes: [{ id: 'main', userId: DESK, rules: [legal] }], attachments: { archiveRawMail: true } },
+  { employees: [{ id: 'emp-7', name: 'Eva Expert' }] },
+);
+const IMPORT_FAILED = desk.importer.keepAside.category;
 const FILES = 'desk@messagesfiles.test';
 const keepsAll: Helpdesk = testHelpdesk('messagesfiles', FILES, { attachments: { keep: 'all' } });
 const paged: Helpdesk = testHelpdesk('messagespaged', 'paged-a@messages.test', {
@@ -298,6 +303,16 @@ describe('GET …/messages: mail that needs a person', () => {
   });
 });
 
+/** The app's dependencies, the process dying right after a resolve stored its decision. */
+function crashingAfterDecision(): ImportDependencies {
+  return {
+    ...scenario.deps,
+    checkpoint: (step) => {
+      if (step === 'planned') throw new Error('simulated crash after the plan was stored');
+    },
+  };
+}
+
 /** The key of the desk's mail with this subject, and the bytes the Graph emulator delivered for it. */
 /** Mails from one sender delivered to the desk at 08:MM on 1 December, then the desk imported over HTTP. */
 async function deliverAndImport(from: string, text: string, mails: Array<[minute: number, subject: string]>) {
@@ -549,6 +564,8 @@ describe('POST …/messages/{key}/resolve: discard', () => {
       resolution: { action: 'discard', note: 'spam', by: 'Eva' },
     });
     expect(source('legal spam')?.isRead).toBe(true);
+    expect(source('legal spam')?.categories).not.toContain(IMPORT_FAILED);
+    expect(source('legal crash')?.categories).toContain(IMPORT_FAILED);
     const again = await api('POST', `helpdesks/${desk.id}/messages/${key}/resolve`, {
       action: 'discard',
       note: 'again',
@@ -562,14 +579,8 @@ describe('POST …/messages/{key}/resolve: discard', () => {
 
   it('a crash between storing the decision and handling the source: the next resolve finishes that decision, once', async () => {
     const { key } = await deskMail('legal crash');
-    const crashing = {
-      ...scenario.deps,
-      checkpoint: (step: string) => {
-        if (step === 'planned') throw new Error('simulated crash after the plan was stored');
-      },
-    };
     await expect(
-      resolveMessage(crashing, {
+      resolveMessage(crashingAfterDecision(), {
         helpdeskId: desk.id,
         key,
         request: { action: 'discard', note: 'spam too', by: 'Eva' },
@@ -627,6 +638,17 @@ describe('POST …/messages/{key}/resolve: link to a ticket', () => {
     ]);
     const { key } = await deskMail('legal printer follow-up');
     const before = await printerTicket();
+    // Arrives meanwhile and waits for the next run: the resolve imports the mail it is about, no other.
+    scenario.local.graph.deliver(
+      DESK,
+      await rawMail({
+        from: 'Piet <piet@customer.example>',
+        to: DESK,
+        subject: 'Waiting its turn',
+        text: 'Hi.\n',
+      }),
+      { receivedDateTime: '2026-12-01T08:22:00Z' },
+    );
 
     const unknown = await resolve(key, { action: 'linkToTicket', ticketNumber: 999, by: 'Eva' });
     expect(unknown.status).toBe(404);
@@ -659,20 +681,18 @@ describe('POST …/messages/{key}/resolve: link to a ticket', () => {
       plan: { action: 'supplement', via: 'person', ticketNumber: before.ticket.number },
     });
     expect(source('legal printer follow-up')?.isRead).toBe(true);
+    expect(source('legal printer follow-up')?.categories).not.toContain(IMPORT_FAILED);
+    expect(source('Waiting its turn')?.isRead).toBe(false);
+    expect((await mailRecords(scenario, desk.id)).map((r) => r.subject)).not.toContain('Waiting its turn');
     expect((await resolve(key, { action: 'discard', note: 'x', by: 'Ben' })).status).toBe(409);
+    expect((await resolve(key, { action: 'approve', by: 'Ben' })).status).toBe(409);
   });
 
   it('a crash after the decision is stored: the next resolve finishes it, one supplement', async () => {
     const { key } = await deskMail('legal printer crash');
     const before = await printerTicket();
-    const crashing = {
-      ...scenario.deps,
-      checkpoint: (step: string) => {
-        if (step === 'planned') throw new Error('simulated crash after the plan was stored');
-      },
-    };
     await expect(
-      resolveMessage(crashing, {
+      resolveMessage(crashingAfterDecision(), {
         helpdeskId: desk.id,
         key,
         request: { action: 'linkToTicket', ticketNumber: before.ticket.number, by: 'Eva' },
@@ -702,31 +722,255 @@ describe('POST …/messages/{key}/resolve: a new ticket', () => {
     await deliverAndImport('Karin <karin@customer.example>', 'New.\n', [[30, 'legal new matter']]);
     const { key } = await deskMail('legal new matter');
     const path = `helpdesks/${desk.id}/messages/${key}/resolve`;
-    const refused = await api('POST', path, {
-      action: 'createTicket',
-      fields: { assigneeId: 'x' },
-      by: 'Eva',
+    // Checked against the helpdesk's lists like a rule's setField; approving is for flagged mail only.
+    for (const [body, status, message] of [
+      [{ action: 'createTicket', fields: { assigneeId: 'x' }, by: 'Eva' }, 400, 'no such employee'],
+      [{ action: 'createTicket', fields: { statusId: 'gone' }, by: 'Eva' }, 400, 'no such status'],
+      [{ action: 'approve', by: 'Eva' }, 409, 'not flagged'],
+    ] as const) {
+      const refused = await api('POST', path, body);
+      expect(refused.status, message).toBe(status);
+      expect(refused.json).toMatchObject({ error: { message: expect.stringContaining(message) } });
+    }
+    expect((await mailRecords(scenario, desk.id)).find((r) => r.id === key)).toMatchObject({
+      state: 'keptAside',
+      plan: null,
     });
-    expect(refused.status).toBe(400);
-    expect((await mailRecords(scenario, desk.id)).find((r) => r.id === key)?.state).toBe('keptAside');
 
     const created = await api('POST', path, {
       action: 'createTicket',
-      fields: { priorityId: 'urgent' },
+      fields: { priorityId: 'urgent', assigneeId: 'emp-7' },
       by: 'Eva',
     });
     expect(created.status).toBe(200);
     const ticketNumber = (created.json as { ticketNumber: number }).ticketNumber;
     expect(created.json).toEqual({ key, action: 'createTicket', by: 'Eva', ticketNumber, state: 'done' });
     const everything = await scenario.deps.tickets.ticketWithEverything(desk.id, ticketNumber);
-    expect(everything?.ticket).toMatchObject({ title: 'legal new matter', priorityId: 'urgent' });
+    expect(everything?.ticket).toMatchObject({
+      title: 'legal new matter',
+      priorityId: 'urgent',
+      assignee: { id: 'emp-7', name: 'Eva Expert' },
+    });
     expect(everything?.history.find((h) => h.messageKey === key)?.text).toContain(
       'Created from this mail by Eva.',
     );
-    expect(source('legal new matter')?.isRead).toBe(true);
+    expect(source('legal new matter')).toMatchObject({ isRead: true, categories: [] });
     expect((await api('POST', path, { action: 'discard', note: 'x', by: 'Ben' })).status).toBe(409);
     expect(
       (await scenario.deps.tickets.listTickets(desk.id)).filter((t) => t.title === 'legal new matter').length,
     ).toBe(1);
+  });
+});
+
+/** A helpdesk that moves kept-aside mail to a folder of its own, and has mail flagged as from strangers (R18). */
+const REVIEW = 'desk@review.test';
+const review: Helpdesk = testHelpdesk('review', REVIEW, {
+  mailboxes: [{ id: 'main', userId: REVIEW, rules: [legal] }],
+  keepAside: { folder: 'Needs a person' },
+});
+
+async function reviewImport(mails: Array<[from: string, subject: string]>) {
+  for (const [from, subject] of mails) {
+    scenario.local.graph.deliver(REVIEW, await rawMail({ from, to: REVIEW, subject, text: `${subject}.\n` }));
+  }
+  expect((await api('POST', `helpdesks/${review.id}/import`)).status).toBe(200);
+}
+
+async function reviewRecord(subject: string): Promise<MailRecord> {
+  const record = (await mailRecords(scenario, review.id)).find((r) => r.subject === subject);
+  if (!record) throw new Error(`no record for ${subject}`);
+  return record;
+}
+
+const reviewSource = (subject: string) =>
+  scenario.local.graph.messages(REVIEW).find((m) => m.subject === subject);
+
+const resolveReview = (key: string, body: unknown) =>
+  api('POST', `helpdesks/${review.id}/messages/${key}/resolve`, body);
+
+async function reviewTicket(title: string) {
+  const ticket = (await scenario.deps.tickets.listTickets(review.id)).find((t) => t.title === title);
+  const everything = ticket && (await scenario.deps.tickets.ticketWithEverything(review.id, ticket.number));
+  if (!everything) throw new Error(`no ticket ${title}`);
+  return everything;
+}
+
+describe('POST …/messages/{key}/resolve: the mailbox busy, and the keep-aside folder', () => {
+  it('202 while another run holds the mailbox, the decision stored; the next resolve finishes it, out of the keep-aside folder', async () => {
+    await seedHelpdesk(scenario, review);
+    await reviewImport([['Karin <karin@customer.example>', 'legal in a folder']]);
+    const { id: key } = await reviewRecord('legal in a folder');
+    expect(reviewSource('legal in a folder')).toMatchObject({
+      folder: 'Needs a person',
+      categories: [IMPORT_FAILED],
+      isRead: false,
+    });
+
+    const lease = await scenario.deps.helpdesks.acquireLease(
+      { helpdeskId: review.id, mailboxId: 'main' },
+      'another run',
+      60_000,
+    );
+    if (!lease) throw new Error('the mailbox is busy');
+    const busy = await resolveReview(key, { action: 'createTicket', by: 'Eva' });
+    expect(busy.status).toBe(202);
+    const ticketNumber = (busy.json as { ticketNumber: number }).ticketNumber;
+    expect(busy.json).toEqual({ key, action: 'createTicket', by: 'Eva', ticketNumber, state: 'planned' });
+    expect(await reviewRecord('legal in a folder')).toMatchObject({
+      state: 'planned',
+      plan: { action: 'createTicket', ticketNumber },
+    });
+    // Back where a run of the mailbox looks, still unread: the run that holds the mailbox, or the next, may find it.
+    expect(reviewSource('legal in a folder')).toMatchObject({ folder: 'inbox', isRead: false });
+    expect(await scenario.deps.tickets.getTicket(review.id, ticketNumber)).toBeNull();
+    await lease.release();
+
+    const finished = await resolveReview(key, { action: 'discard', note: 'too late', by: 'Ben' });
+    expect(finished.status).toBe(200);
+    expect(finished.json).toEqual({ key, action: 'createTicket', by: 'Eva', ticketNumber, state: 'done' });
+    expect((await reviewTicket('legal in a folder')).ticket.number).toBe(ticketNumber);
+    expect(reviewSource('legal in a folder')).toMatchObject({
+      folder: 'inbox',
+      isRead: true,
+      categories: [],
+    });
+    expect((await resolveReview(key, { action: 'discard', note: 'x', by: 'Ben' })).status).toBe(409);
+  });
+});
+
+describe('POST …/messages/{key}/resolve: flagged mail (R18)', () => {
+  let printer: number;
+  let other: number;
+  const strangers = {
+    approve: 'Sam <sam@stranger.example>',
+    link: 'Lou <lou@stranger.example>',
+    create: 'Cas <cas@stranger.example>',
+    discard: 'Dee <dee@stranger.example>',
+    crash: 'Cy <cy@stranger.example>',
+  };
+
+  beforeAll(async () => {
+    await reviewImport([
+      ['Karin <karin@customer.example>', 'Printer'],
+      ['Karin <karin@customer.example>', 'Other matter'],
+    ]);
+    printer = (await reviewTicket('Printer')).ticket.number;
+    other = (await reviewTicket('Other matter')).ticket.number;
+    await reviewImport(
+      Object.entries(strangers).map(([what, from]) => [
+        from,
+        `RE: ${formatTicketReference(printer)} Printer (${what})`,
+      ]),
+    );
+  });
+
+  const flaggedKey = async (what: string) => (await reviewRecord(`RE: [#${printer}] Printer (${what})`)).id;
+  const supplementsOf = async (number: number) =>
+    (await scenario.deps.tickets.ticketWithEverything(review.id, number))?.supplements ?? [];
+
+  it('each is imported as an internal supplement, flagged and listed', async () => {
+    const supplements = await supplementsOf(printer);
+    expect(supplements.map((s) => [s.visibleToCustomer, !!s.flagged])).toEqual(
+      Object.keys(strangers).map(() => [false, true]),
+    );
+    const listed = (await allPages(`helpdesks/${review.id}/messages?state=flagged`)).messages;
+    expect(listed).toHaveLength(5);
+  });
+
+  it('approve: the supplement visible and unflagged, the sender a participant, the history naming the person; 409 after', async () => {
+    const key = await flaggedKey('approve');
+    const approved = await resolveReview(key, { action: 'approve', note: 'our new contact', by: 'Eva' });
+    expect(approved.status).toBe(200);
+    expect(approved.json).toEqual({
+      key,
+      action: 'approve',
+      by: 'Eva',
+      ticketNumber: printer,
+      state: 'done',
+    });
+    const everything = await reviewTicket('Printer');
+    expect(everything.supplements.find((s) => s.source.messageKey === key)).toMatchObject({
+      flagged: null,
+      visibleToCustomer: true,
+    });
+    expect(everything.ticket.participants).toContain('sam@stranger.example');
+    expect(everything.history.find((h) => h.event === 'mailResolvedByPerson')?.text).toBe(
+      'Mail from sam@stranger.example approved by Eva: visible to the customer, the sender a participant. Note: our new contact',
+    );
+    expect(await reviewRecord(`RE: [#${printer}] Printer (approve)`)).toMatchObject({
+      state: 'stored',
+      plan: { flagged: null, internal: false },
+      resolution: { action: 'approve', by: 'Eva' },
+    });
+    expect((await resolveReview(key, { action: 'discard', note: 'x', by: 'Ben' })).status).toBe(409);
+    const listed = (await allPages(`helpdesks/${review.id}/messages?state=flagged`)).messages;
+    expect(listed.map((m) => m.key)).not.toContain(key);
+  });
+
+  it('linkToTicket: taken out of its ticket and added to the other, both histories naming the person', async () => {
+    const key = await flaggedKey('link');
+    const sameTicket = await resolveReview(key, { action: 'linkToTicket', ticketNumber: printer, by: 'Eva' });
+    expect(sameTicket.status).toBe(409);
+    const linked = await resolveReview(key, { action: 'linkToTicket', ticketNumber: other, by: 'Eva' });
+    expect(linked.status).toBe(200);
+    expect(linked.json).toMatchObject({ action: 'linkToTicket', ticketNumber: other, state: 'done' });
+    expect((await supplementsOf(printer)).map((s) => s.source.messageKey)).not.toContain(key);
+    const moved = await reviewTicket('Other matter');
+    expect(moved.supplements.find((s) => s.source.messageKey === key)).toMatchObject({ flagged: null });
+    expect(moved.history.find((h) => h.messageKey === key)?.text).toContain('Linked to this ticket by Eva.');
+    expect(
+      (await reviewTicket('Printer')).history.find(
+        (h) => h.messageKey === key && h.event === 'mailResolvedByPerson',
+      )?.text,
+    ).toBe(`Mail from lou@stranger.example taken out of this ticket by Eva: moved to ticket ${other}.`);
+    expect(await reviewRecord(`RE: [#${printer}] Printer (link)`)).toMatchObject({
+      state: 'stored',
+      plan: { action: 'supplement', ticketNumber: other, via: 'person' },
+    });
+  });
+
+  it('createTicket: a ticket of its own; discard: taken out, the record ignored', async () => {
+    const createKey = await flaggedKey('create');
+    const created = await resolveReview(createKey, { action: 'createTicket', by: 'Eva' });
+    expect(created.status).toBe(200);
+    const number = (created.json as { ticketNumber: number }).ticketNumber;
+    expect((await reviewTicket(`RE: [#${printer}] Printer (create)`)).ticket.number).toBe(number);
+
+    const discardKey = await flaggedKey('discard');
+    const discarded = await resolveReview(discardKey, { action: 'discard', note: 'phishing', by: 'Eva' });
+    expect(discarded.status).toBe(200);
+    expect(discarded.json).toMatchObject({ action: 'discard', ticketNumber: null, state: 'done' });
+    const keys = (await supplementsOf(printer)).map((s) => s.source.messageKey);
+    expect(keys).not.toContain(createKey);
+    expect(keys).not.toContain(discardKey);
+    expect(await reviewRecord(`RE: [#${printer}] Printer (discard)`)).toMatchObject({
+      state: 'skipped',
+      plan: { action: 'skip', reason: 'discarded by Eva: phishing' },
+    });
+  });
+
+  it('a crash after the decision is stored: the supplement still there; the next resolve finishes that decision', async () => {
+    const key = await flaggedKey('crash');
+    await expect(
+      resolveMessage(crashingAfterDecision(), {
+        helpdeskId: review.id,
+        key,
+        request: { action: 'linkToTicket', ticketNumber: other, by: 'Eva' },
+        importMailbox: () => Promise.reject(new Error('not reached')),
+      }),
+    ).rejects.toThrow('simulated crash');
+    expect(await reviewRecord(`RE: [#${printer}] Printer (crash)`)).toMatchObject({
+      state: 'flagged',
+      resolution: { action: 'linkToTicket', takenOutOf: printer },
+    });
+    expect((await supplementsOf(printer)).map((s) => s.source.messageKey)).toContain(key);
+
+    const finished = await resolveReview(key, { action: 'approve', by: 'Ben' });
+    expect(finished.status).toBe(200);
+    expect(finished.json).toMatchObject({ action: 'linkToTicket', by: 'Eva', ticketNumber: other });
+    expect((await supplementsOf(printer)).map((s) => s.source.messageKey)).not.toContain(key);
+    expect((await supplementsOf(other)).filter((s) => s.source.messageKey === key)).toHaveLength(1);
+    const status = await api('GET', `helpdesks/${review.id}/importer/status`);
+    expect(status.json).toMatchObject({ mailboxes: [{ mailboxId: 'main', needsAttention: 0 }] });
   });
 });

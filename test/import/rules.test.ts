@@ -6,6 +6,7 @@ import type { Helpdesk } from '../../shared/helpdesk/settings.js';
 import { importMailbox } from '../../shared/import/importMailbox.js';
 import type { MailRecord } from '../../shared/import/mailRecord.js';
 import { MESSAGE_RECORD_PREFIX } from '../../shared/observability/telemetry.js';
+import { formatTicketReference } from '../../shared/tickets/ticketNumber.js';
 import { testHelpdesk } from '../support/helpdeskFixtures.js';
 import { hostApi } from '../support/hostApi.js';
 import {
@@ -266,6 +267,157 @@ describe('rules per mailbox (R19), end to end', () => {
       state: 'stored',
       rules: { matched: ['legal'], setFields: {} },
     });
+    // Handled after all: marked read, and no longer tagged as failed.
+    expect(scenario.local.graph.messages(SALES).find((m) => m.subject === 'Legal question')).toMatchObject({
+      isRead: true,
+      categories: [],
+    });
+  });
+});
+
+describe("setField from the helpdesk's lists: assignee and department (R19)", () => {
+  const DESK = 'desk@ruleslists.test';
+  const lists: Helpdesk = testHelpdesk(
+    'ruleslists',
+    DESK,
+    {},
+    {
+      employees: [{ id: 'emp-7', name: 'Eva Expert' }],
+      departments: [{ id: 'finance', name: 'Finance' }],
+    },
+  );
+  const everyField = rule('route', { field: 'subject', op: 'contains', value: 'invoice' }, [
+    { action: 'setField', field: 'assigneeId', value: 'emp-7' },
+    { action: 'setField', field: 'departmentId', value: 'finance' },
+    { action: 'setField', field: 'statusId', value: 'new' },
+    { action: 'setField', field: 'priorityId', value: 'high' },
+    { action: 'setField', field: 'typeId', value: 'incident' },
+    { action: 'setField', field: 'categoryId', value: 'billing' },
+    { action: 'setField', field: 'environmentId', value: 'test' },
+  ]);
+
+  async function putListRules(rules: unknown[]) {
+    const read = await api('GET', `helpdesks/${lists.id}/importer`);
+    const importer = read.json as Helpdesk['importer'];
+    return api('PUT', `helpdesks/${lists.id}/importer`, {
+      ...importer,
+      mailboxes: importer.mailboxes.map((mailbox) => ({ ...mailbox, rules })),
+    });
+  }
+
+  /** A mail from Karin to the desk, imported over HTTP. */
+  async function importFromKarin(subject: string) {
+    scenario.local.graph.deliver(
+      DESK,
+      await rawMail({ from: 'Karin <karin@customer.example>', to: DESK, subject, text: `${subject}.\n` }),
+    );
+    expect((await api('POST', `helpdesks/${lists.id}/import`)).status).toBe(200);
+  }
+
+  /** Stored around the API, as the helpdesk application or an older version left them. */
+  async function storeAroundApi(helpdesk: Helpdesk, rules: unknown[]) {
+    await scenario.deps.helpdesks.put({
+      ...helpdesk,
+      importer: {
+        ...helpdesk.importer,
+        mailboxes: helpdesk.importer.mailboxes.map((mailbox) => ({
+          ...mailbox,
+          rules: rules as Helpdesk['importer']['mailboxes'][number]['rules'],
+        })),
+      },
+    });
+  }
+
+  async function listsTicket(title: string) {
+    const ticket = (await scenario.deps.tickets.listTickets(lists.id)).find((t) => t.title === title);
+    if (!ticket) throw new Error(`no ticket ${title}`);
+    return ticket;
+  }
+
+  it('a value the lists lack, or a pattern the engine refuses, is a 400 naming the rule field; nothing is saved', async () => {
+    await seedHelpdesk(scenario, lists);
+    const setting = (field: string, value: string) =>
+      rule('x', { field: 'subject', op: 'exists' }, [{ action: 'setField', field, value }]);
+    const cases: Array<[unknown, string, string]> = [
+      [setting('assigneeId', 'emp-gone'), 'then.0.value', 'no such employee in this helpdesk'],
+      [setting('departmentId', 'sales'), 'then.0.value', 'no such department in this helpdesk'],
+      [setting('statusId', 'gone'), 'then.0.value', 'no such status in this helpdesk'],
+      [
+        rule('y', { any: [{ field: 'subject', op: 'matches', value: '(a)\\1' }] }, [{ action: 'ignore' }]),
+        'when.any.0.value',
+        'invalid regular expression',
+      ],
+    ];
+    for (const [refusedRule, path, message] of cases) {
+      const refused = await putListRules([everyField, refusedRule]);
+      expect(refused.status, path).toBe(400);
+      expect(refused.json).toMatchObject({
+        error: {
+          field: `body.mailboxes.0.rules.1.${path}`,
+          message: expect.stringContaining(message),
+        },
+      });
+    }
+    const read = (await api('GET', `helpdesks/${lists.id}/importer`)).json as Helpdesk['importer'];
+    expect(read.mailboxes[0]?.rules).toEqual([]);
+  });
+
+  it('a new ticket gets the assignee and department by name; a supplement takes all seven fields at once', async () => {
+    expect((await putListRules([everyField])).status).toBe(200);
+    await importFromKarin('Printer');
+    const printer = await listsTicket('Printer');
+    expect(printer).toMatchObject({ assignee: { id: 'emp-assignee' }, department: null, priorityId: 'p3' });
+
+    await importFromKarin('Question about an invoice');
+    // The reply sets seven fields on the ticket besides the six a supplement always changes: two patches.
+    await importFromKarin(`RE: ${formatTicketReference(printer.number)} Printer, and the invoice`);
+    const fields = {
+      assignee: { id: 'emp-7', name: 'Eva Expert' },
+      department: { id: 'finance', name: 'Finance' },
+      priorityId: 'high',
+      typeId: 'incident',
+      categoryId: 'billing',
+      environmentId: 'test',
+    };
+    expect(await listsTicket('Question about an invoice')).toMatchObject({ ...fields, statusId: 'new' });
+    const supplemented = await scenario.deps.tickets.ticketWithEverything(lists.id, printer.number);
+    expect(supplemented?.supplements).toHaveLength(1);
+    expect(supplemented?.ticket).toMatchObject({
+      ...fields,
+      statusId: 'new',
+      participants: ['karin@customer.example'],
+    });
+  });
+
+  it('a stored rule whose pattern the engine no longer takes is skipped: the mail is imported, the record and telemetry say so', async () => {
+    // Written around the API, as a rule saved under an older engine is read today.
+    const legacy = rule('legacy', { field: 'subject', op: 'matches', value: '(?=x)x' }, [
+      { action: 'ignore' },
+    ]);
+    await storeAroundApi({ ...lists }, [legacy, everyField]);
+    await importFromKarin('x marks the invoice');
+    expect(await listsTicket('x marks the invoice')).toMatchObject({ assignee: { id: 'emp-7' } });
+    const record = (await mailRecords(scenario, lists.id)).find((r) => r.subject === 'x marks the invoice');
+    expect(record).toMatchObject({ state: 'stored', attempts: 0, rules: { matched: ['route'] } });
+    expect(record?.rules?.skipped).toEqual([
+      { id: 'legacy', reason: expect.stringContaining('invalid regular expression') },
+    ]);
+    const telemetry = lines
+      .filter((line) => line.includes(MESSAGE_RECORD_PREFIX))
+      .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as { rulesSkipped: string[] });
+    expect(telemetry.map((r) => r.rulesSkipped)).toContainEqual(['legacy']);
+  });
+
+  it('an employee removed from the list after the rule was saved is not set, and the history says so', async () => {
+    // The helpdesk application removes the employee; the rule saved before still names them.
+    await storeAroundApi({ ...lists, employees: [] }, [everyField]);
+    await importFromKarin('One more invoice');
+    const ticket = await listsTicket('One more invoice');
+    expect(ticket).toMatchObject({ assignee: lists.defaults.assignee, department: { id: 'finance' } });
+    const everything = await scenario.deps.tickets.ticketWithEverything(lists.id, ticket.number);
+    expect(everything?.history[0]?.text).toContain(
+      "Rules applied: route. Not set, no longer in the helpdesk's lists: assigneeId emp-7.",
+    );
   });
 });
 

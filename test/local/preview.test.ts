@@ -218,4 +218,21 @@ describe('preview of rules and link criteria (R19)', () => {
       reason: 'kept aside by rule legal for manual handling',
     });
   });
+
+  it('a rule whose pattern the engine refuses is shown skipped, with why, and the others still decide', async () => {
+    const base = settings();
+    const [first, ...others] = base.importer.mailboxes;
+    const broken = { ...rules[2], id: 'broken', when: { field: 'subject', op: 'matches', value: '(a)\\1' } };
+    const helpdesk = helpdeskSchema.parse({
+      ...base,
+      importer: { ...base.importer, mailboxes: [{ ...first, rules: [broken, ...rules] }, ...others] },
+    });
+    const aside = await previewMail(mail('A legal question'), helpdesk);
+    expect((aside.rules as unknown[])[0]).toMatchObject({
+      id: 'broken',
+      matched: false,
+      error: expect.stringMatching(/^invalid regular expression/),
+    });
+    expect(aside.decision).toMatchObject({ action: 'keepAside' });
+  });
 });

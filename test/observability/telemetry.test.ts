@@ -78,6 +78,7 @@ describe('messageOutcome', () => {
       reason: null,
       attempt: 1,
       rules: [],
+      rulesSkipped: [],
     });
   });
 
@@ -85,6 +86,12 @@ describe('messageOutcome', () => {
     const { telemetry, lines } = capture();
     telemetry.messageOutcome({ ...message, rules: ['billing', 'vip-customers'] });
     expect(parse(lines[0]?.args[0], MESSAGE_RECORD_PREFIX).rules).toEqual(['billing', 'vip-customers']);
+  });
+
+  it('names the rules left out because they could not be evaluated', () => {
+    const { telemetry, lines } = capture();
+    telemetry.messageOutcome({ ...message, rules: [], rulesSkipped: ['legacy-pattern'] });
+    expect(parse(lines[0]?.args[0], MESSAGE_RECORD_PREFIX).rulesSkipped).toEqual(['legacy-pattern']);
   });
 
   it('logs failed and kept-aside messages as warnings', () => {

@@ -7,6 +7,7 @@ import {
   type ResolvedContact,
   supplementFields,
   ticketChangeOnSupplement,
+  ticketFieldValues,
   ticketTitle,
 } from '../../shared/tickets/ticketFields.js';
 import { testContacts, testHelpdesk } from '../support/helpdeskFixtures.js';
@@ -80,6 +81,7 @@ describe('newTicketFields (R7)', () => {
       subcategoryId: null,
       ticketManager: { id: 'emp-manager', name: 'Tess Manager' },
       assignee: { id: 'emp-assignee', name: 'Aziz Assignee' },
+      department: null,
       relatedTicketNumber: null,
       externalId: null,
       plannedDate: null,
@@ -345,5 +347,87 @@ describe('what rules change on a ticket (R19)', () => {
       rules: { setFields: { statusId: 'new' }, links: [] },
     });
     expect(internal.statusId).toBe(ticket.statusId);
+  });
+
+  describe("the helpdesk's lists: assignee, department and the optional lists", () => {
+    const listed = testHelpdesk(
+      'hd1',
+      'desk@hd1.test',
+      {},
+      {
+        employees: [{ id: 'emp-7', name: 'Eva Expert' }],
+        departments: [{ id: 'finance', name: 'Finance' }],
+        priorities: [{ id: 'high', name: 'High' }],
+      },
+    );
+
+    it('a new ticket gets the assignee and department by their names; values no longer listed are not set', () => {
+      const setFields = {
+        assigneeId: 'emp-7',
+        departmentId: 'finance',
+        priorityId: 'high',
+        categoryId: 'anything',
+      } as const;
+      const ticket = newTicketFields({
+        helpdesk: listed,
+        ticketNumber: 11,
+        sender: known,
+        content,
+        importedAt: 'now',
+        rules: { setFields, links: [] },
+      });
+      expect(ticket).toMatchObject({
+        assignee: { id: 'emp-7', name: 'Eva Expert' },
+        department: { id: 'finance', name: 'Finance' },
+        priorityId: 'high',
+        // No list of categories: any id is taken.
+        categoryId: 'anything',
+      });
+      expect(ticketFieldValues(listed, setFields).notSet).toEqual([]);
+      const gone = { assigneeId: 'emp-left', departmentId: 'closed', priorityId: 'p9' } as const;
+      const stale = newTicketFields({
+        helpdesk: listed,
+        ticketNumber: 12,
+        sender: known,
+        content,
+        importedAt: 'now',
+        rules: { setFields: gone, links: [] },
+      });
+      expect(stale).toMatchObject({ assignee: listed.defaults.assignee, department: null, priorityId: 'p3' });
+      expect(ticketFieldValues(listed, gone).notSet).toEqual([
+        'assigneeId emp-left',
+        'departmentId closed',
+        'priorityId p9',
+      ]);
+    });
+
+    it('a supplement changes only the fields that differ from the ticket, the assignee and department with names', () => {
+      const ticket = newTicketFields({
+        helpdesk: listed,
+        ticketNumber: 13,
+        sender: known,
+        content,
+        importedAt: 'now',
+        rules: { setFields: { priorityId: 'high' }, links: [] },
+      });
+      const change = ticketChangeOnSupplement({
+        addSender: true,
+        internal: false,
+        helpdesk: listed,
+        ticket,
+        sender: known,
+        receivedAt: content.receivedAt,
+        importedAt: 'now',
+        rules: {
+          setFields: { priorityId: 'high', typeId: 'incident', assigneeId: 'emp-7', departmentId: 'finance' },
+          links: [],
+        },
+      });
+      expect(change.fields).toEqual({
+        typeId: 'incident',
+        assignee: { id: 'emp-7', name: 'Eva Expert' },
+        department: { id: 'finance', name: 'Finance' },
+      });
+    });
   });
 });
