@@ -47,6 +47,9 @@ export const syncStateNotFound = (): GraphErrorResponse =>
 export class DeltaTokens {
   private readonly states = new Map<string, TokenState>();
 
+  /** Graph may give smaller pages than odata.maxpagesize asks for; this caps them (tests of paging). */
+  pageSizeLimit = MAX_DELTA_PAGE_SIZE;
+
   constructor(public cacheSize = 10_000) {}
 
   expireAll(): void {
@@ -96,8 +99,9 @@ export class DeltaTokens {
       };
     }
     if (skipToken !== null) this.states.delete(skipToken);
-    const entries = state.remaining.slice(0, state.query.pageSize);
-    const remaining = state.remaining.slice(state.query.pageSize);
+    const size = Math.min(state.query.pageSize, this.pageSizeLimit);
+    const entries = state.remaining.slice(0, size);
+    const remaining = state.remaining.slice(size);
     if (remaining.length > 0) {
       return { entries, query: state.query, next: { skipToken: this.issue({ ...state, remaining }) } };
     }

@@ -27,6 +27,8 @@ export interface GraphEmulatorOptions {
   folderExistsStatus?: 400 | 409;
   /** Longest subscription lifetime in minutes; default 4 230, as the reference gives for Outlook mail. */
   maxSubscriptionMinutes?: number;
+  /** Largest delta page, whatever odata.maxpagesize asks for; default 1000. */
+  deltaPageSizeLimit?: number;
 }
 
 /** One message as the emulator holds it, for assertions. */
@@ -254,6 +256,8 @@ export async function startGraphEmulator(options: GraphEmulatorOptions = {}): Pr
     folderExistsStatus: options.folderExistsStatus ?? 400,
     maxSubscriptionMinutes: options.maxSubscriptionMinutes ?? 4230,
   });
+  if (options.deltaPageSizeLimit !== undefined)
+    service.deltaTokens.pageSizeLimit = options.deltaPageSizeLimit;
   const certificate = await selfSignedCertificate();
 
   const server = createServer(certificate, (request, response) => {
