@@ -11,6 +11,8 @@ import {
   resolveMessageFunction,
   retryKeptAsideMessageFunction,
 } from './keptAsideMessages.js';
+import { maintainSubscriptionsFunction } from './maintainSubscriptions.js';
+import { notificationsFunction } from './notifications.js';
 import { pollMailboxesFunction } from './pollMailboxes.js';
 import { ticketImageFunction } from './ticketImages.js';
 
@@ -28,4 +30,6 @@ export const allFunctions: FunctionDefinition[] = [
   messageDetailFunction,
   resolveMessageFunction,
   ticketImageFunction,
+  notificationsFunction,
+  maintainSubscriptionsFunction,
 ];
