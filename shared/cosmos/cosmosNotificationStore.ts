@@ -39,6 +39,8 @@ export class CosmosNotificationStore implements NotificationStore {
       userId: state.userId,
       folder: state.folder,
       expiresAt: state.expiresAt,
+      // Saved before rotation was noticed: recreated once, with the current secret.
+      clientStateHash: state.clientStateHash ?? null,
       renewedAt: state.renewedAt,
       lastError: state.lastError,
     };

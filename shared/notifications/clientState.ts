@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { MailboxRef } from '../import/ports.js';
 
 /**
@@ -8,6 +8,11 @@ import type { MailboxRef } from '../import/ports.js';
  */
 export function clientStateFor(secret: string, ref: MailboxRef): string {
   return createHmac('sha256', secret).update(`${ref.helpdeskId}/${ref.mailboxId}`).digest('base64url');
+}
+
+/** What is stored of a clientState: enough to notice that the secret changed, nothing to forge one with. */
+export function clientStateHash(clientState: string): string {
+  return createHash('sha256').update(clientState).digest('base64url');
 }
 
 export function clientStateMatches(

@@ -9,6 +9,11 @@ export interface SubscriptionState extends MailboxRef {
   userId: string;
   folder: string;
   expiresAt: string | null;
+  /**
+   * SHA-256 of the clientState it was created with: a new secret (rotation) needs a new subscription,
+   * as Graph keeps a subscription's clientState for its life.
+   */
+  clientStateHash: string | null;
   /** When it was last created or renewed. */
   renewedAt: string | null;
   /** The last failure to create or renew it; cleared by the next success. */

@@ -2,7 +2,7 @@ import { GraphRequestError } from '../graph/graphRequestError.js';
 import type { Helpdesk, MailboxSettings } from '../helpdesk/settings.js';
 import type { ImportLog } from '../import/dependencies.js';
 import type { HelpdeskStore, MailboxRef } from '../import/ports.js';
-import { clientStateFor, notificationUrlFor } from './clientState.js';
+import { clientStateFor, clientStateHash, notificationUrlFor } from './clientState.js';
 import type { NotificationStore, SubscriptionClient, SubscriptionState } from './ports.js';
 
 /** Asked for on every create and renewal: under Graph's cap of 4 230 minutes for Outlook mail. */
@@ -30,10 +30,16 @@ export type SubscriptionAction = 'create' | 'recreate' | 'renew' | 'none';
 export function subscriptionAction(
   state: SubscriptionState | null,
   mailbox: Pick<MailboxSettings, 'userId' | 'folder'>,
+  clientStateHash: string,
   now: Date,
 ): SubscriptionAction {
   if (!state?.subscriptionId || !state.expiresAt) return 'create';
-  if (state.userId !== mailbox.userId || state.folder !== mailbox.folder) return 'recreate';
+  if (
+    state.userId !== mailbox.userId ||
+    state.folder !== mailbox.folder ||
+    state.clientStateHash !== clientStateHash
+  )
+    return 'recreate';
   if (Date.parse(state.expiresAt) <= now.getTime()) return 'create';
   return Date.parse(state.expiresAt) - now.getTime() < RENEW_WHEN_LEFT_MS ? 'renew' : 'none';
 }
@@ -63,7 +69,8 @@ export async function ensureSubscription(
 ): Promise<{ action: SubscriptionAction; state: SubscriptionState }> {
   const now = deps.clock();
   const stored = await deps.store.subscription(ref);
-  let action = subscriptionAction(stored, mailbox, now);
+  const clientState = clientStateFor(deps.secret, ref);
+  let action = subscriptionAction(stored, mailbox, clientStateHash(clientState), now);
   if (force === 'create' || (force === 'renew' && action === 'none')) action = force;
   const base: SubscriptionState = stored ?? {
     ...ref,
@@ -71,6 +78,7 @@ export async function ensureSubscription(
     userId: mailbox.userId,
     folder: mailbox.folder,
     expiresAt: null,
+    clientStateHash: null,
     renewedAt: null,
     lastError: null,
   };
@@ -96,7 +104,7 @@ export async function ensureSubscription(
         userId: mailbox.userId,
         folder: mailbox.folder,
         notificationUrl: notificationUrlFor(deps.notificationUrl, ref),
-        clientState: clientStateFor(deps.secret, ref),
+        clientState,
         expiresAt,
       });
     }
@@ -106,6 +114,7 @@ export async function ensureSubscription(
       userId: mailbox.userId,
       folder: mailbox.folder,
       expiresAt: subscription.expiresAt,
+      clientStateHash: action === 'renew' ? base.clientStateHash : clientStateHash(clientState),
       renewedAt: now.toISOString(),
       lastError: null,
     };
