@@ -915,7 +915,7 @@ describe('Graph emulator: delta and subscriptions', () => {
     const notes = received.notifications.flatMap((n) => n['value'] as Json[]);
     expect(notes).toHaveLength(3);
     expect(notes[0]).toMatchObject({ subscriptionId: id, clientState: 'state-1', changeType: 'created' });
-    expect((notes[0]?.['resourceData'] as Json)['id']).toBe(messageId);
+    expect(notes[0]).toMatchObject({ resourceData: { id: messageId } });
     expect(notes[1]).toEqual(notes[2]);
 
     const renewed = await client.call('PATCH', `/subscriptions/${id}`, {
