@@ -13,6 +13,8 @@ export async function importMailboxHandler(message: unknown, context: Invocation
     return;
   }
   const services = appServices();
+  // From here a new notification needs a job of its own: this run may read the mailbox before its mail.
+  if (job.data.reason === 'notification') await services.notificationStore.releaseImport(job.data);
   const result = await importMailbox(services.dependencies(invocationLog(context)), job.data, {
     trigger: job.data.reason,
     deadline: services.deadline(),

@@ -12,7 +12,7 @@ interface ImportClaimDocument {
   id: string;
   helpdeskId: string;
   docType: 'importClaim';
-  /** Epoch milliseconds until which the claimed job covers new notifications. */
+  /** Epoch milliseconds after which an unreleased claim counts as lost. */
   until: number;
 }
 
@@ -81,4 +81,15 @@ export class CosmosNotificationStore implements NotificationStore {
       throw error;
     }
   }
+
+  async releaseImport(ref: MailboxRef): Promise<void> {
+    try {
+      await this.helpdesks.item(claimId(ref), ref.helpdeskId).delete();
+    } catch (error) {
+      // Released already (a job retried, or two jobs of one claim).
+      if (cosmosStatus(error) !== 404) throw error;
+    }
+  }
 }
+
+const claimId = (ref: MailboxRef): string => `import-claim-${ref.mailboxId}`;

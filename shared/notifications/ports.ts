@@ -24,10 +24,13 @@ export interface NotificationStore {
   subscription(ref: MailboxRef): Promise<SubscriptionState | null>;
   saveSubscription(state: SubscriptionState): Promise<void>;
   /**
-   * Claims the mailbox's next import for `windowMs`: true for the first caller, false while an earlier
-   * claim's window is still open (its job, not yet started, covers this notification too).
+   * Claims the mailbox's next import: true for the first caller; false while an earlier claim's job has
+   * not started yet (it will read the mailbox after this notification, so it covers it). A claim older
+   * than `staleMs` counts as lost (its job failed or vanished) and is taken over.
    */
-  claimImport(ref: MailboxRef, windowMs: number): Promise<boolean>;
+  claimImport(ref: MailboxRef, staleMs: number): Promise<boolean>;
+  /** The claimed job starts: from now on a notification needs a job of its own. */
+  releaseImport(ref: MailboxRef): Promise<void>;
 }
 
 /** Graph's `/subscriptions`. */

@@ -6,11 +6,15 @@ import { clientStateMatches } from './clientState.js';
 import { ensureSubscription, type SubscriptionDependencies } from './subscriptions.js';
 
 /**
- * A burst of notifications for one mailbox gives one import job per window: the first notification
- * enqueues a job that becomes visible after the window, and the ones in between are covered by it (its
- * run reads the mailbox after they arrived).
+ * A burst of notifications for one mailbox gives a handful of import jobs, not one each: the first
+ * notification claims the mailbox's next import (a document in Cosmos DB) and enqueues a job that becomes
+ * visible DEBOUNCE_MS later; the job releases the claim when it starts, before it reads the mailbox. A
+ * notification that finds the claim taken is covered by that job. The queue's visibility delay and the
+ * claim are both durable: nothing is kept in an instance's memory, which Flex Consumption may drop.
  */
 export const DEBOUNCE_MS = 1_000;
+/** A claim whose job never started (lost, or poisoned) stops debouncing after this long. */
+const CLAIM_STALE_MS = 5 * 60_000;
 
 const notificationSchema = z.object({
   subscriptionId: z.string().min(1),
@@ -73,7 +77,7 @@ export async function receiveNotifications(
   if (fullScan) {
     await deps.queue.enqueue([job('missed')]);
     outcome.enqueued++;
-  } else if (importWanted && (await deps.store.claimImport(ref, DEBOUNCE_MS))) {
+  } else if (importWanted && (await deps.store.claimImport(ref, CLAIM_STALE_MS))) {
     await deps.queue.enqueue([job('notification')], { delaySeconds: DEBOUNCE_MS / 1000 });
     outcome.enqueued++;
   }
