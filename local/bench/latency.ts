@@ -6,7 +6,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { allFunctions } from '../../functions/definitions.js';
@@ -15,6 +14,7 @@ import { readEnvironment } from '../../shared/config/environment.js';
 import { container } from '../../shared/cosmos/containers.js';
 import { connectCosmos } from '../../shared/cosmos/cosmosClient.js';
 import { mailboxKey } from '../../shared/import/mailRecord.js';
+import { freePort } from '../freePort.js';
 import type { GraphEmulator } from '../graph-emulator/index.js';
 import { type LocalHost, startLocalHost } from '../host.js';
 import { mailboxCorpus } from './corpus.js';
@@ -54,15 +54,6 @@ const NEVER = '0 0 0 1 1 *';
 const OBSERVE_EVERY_MS = 50;
 const TIMEOUT_MS = 120_000;
 const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (!address || typeof address === 'string') throw new Error('no free port');
-  return address.port;
-}
 
 /** Nearest-rank percentile of sorted values. */
 function percentile(sorted: number[], share: number): number {

@@ -1,9 +1,9 @@
-import { createServer } from 'node:net';
 import { QueueClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allFunctions } from '../../functions/definitions.js';
 import { maintainSubscriptionsHandler } from '../../functions/maintainSubscriptions.js';
 import { pollMailboxesHandler } from '../../functions/pollMailboxes.js';
+import { freePort } from '../../local/freePort.js';
 import { type LocalHost, startLocalHost } from '../../local/host.js';
 import { appServices } from '../../shared/app/services.js';
 import type { Helpdesk } from '../../shared/helpdesk/settings.js';
@@ -40,15 +40,6 @@ let scenario: ImportScenario;
 let host: LocalHost;
 let notificationUrl: string;
 const lines: string[] = [];
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 async function deliver(subject: string): Promise<void> {
   const raw = await rawMail({
