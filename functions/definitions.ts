@@ -13,6 +13,8 @@ import {
   resolveMessageFunction,
   retryKeptAsideMessageFunction,
 } from './keptAsideMessages.js';
+import { maintainSubscriptionsFunction } from './maintainSubscriptions.js';
+import { notificationsFunction } from './notifications.js';
 import { pollMailboxesFunction } from './pollMailboxes.js';
 import { previewMessageFunction } from './previewMessage.js';
 import { sendAgentReplyFunction, sendAgentReplyPoisonFunction } from './sendAgentReply.js';
@@ -39,4 +41,6 @@ export const allFunctions: FunctionDefinition[] = [
   retryReplyFunction,
   sendAgentReplyFunction,
   sendAgentReplyPoisonFunction,
+  notificationsFunction,
+  maintainSubscriptionsFunction,
 ];

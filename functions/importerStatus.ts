@@ -10,7 +10,9 @@ export const importerStatusHandler = mappingErrors(
   async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const { helpdeskId } = routeParams(request, helpdeskParam);
     await authoriseManagement(request, context, helpdeskId);
-    return ok(await importerStatus(appServices().dependencies(invocationLog(context)), helpdeskId));
+    const services = appServices();
+    const deps = services.dependencies(invocationLog(context));
+    return ok(await importerStatus({ ...deps, subscriptions: services.notificationStore }, helpdeskId));
   },
 );
 

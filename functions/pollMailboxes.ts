@@ -6,7 +6,10 @@ import { pollMailboxes } from '../shared/import/pollMailboxes.js';
 export async function pollMailboxesHandler(timer: Timer, context: InvocationContext): Promise<void> {
   const services = appServices();
   const { helpdesks } = services.dependencies(invocationLog(context));
-  const jobs = await pollMailboxes(helpdesks, services.jobQueue, 'timer', new Date());
+  const safetyNet = services.notifications
+    ? { store: services.notifications.store, intervalMs: services.env.SAFETY_NET_POLL_MINUTES * 60_000 }
+    : undefined;
+  const jobs = await pollMailboxes(helpdesks, services.jobQueue, 'timer', new Date(), safetyNet);
   context.log(`pollMailboxes: ${jobs} mailbox job(s) enqueued${timer.isPastDue ? ' (timer past due)' : ''}`);
 }
 

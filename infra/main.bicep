@@ -56,6 +56,11 @@ param allowedMailboxes string
 @description('Client id of the Microsoft Entra app registration of the management API (see docs/deploy.md). App Service authentication admits only tokens issued in this tenant for api://<client id>; each helpdesk then admits its own administrators.')
 param managementApiClientId string
 
+@secure()
+@minLength(32)
+@description('The secret the clientState of every Graph change-notification subscription is derived from; kept in Key Vault. azd reads it from the vault on later runs, or makes a random one (main.parameters.json).')
+param notificationClientStateSecret string
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -147,6 +152,7 @@ module keyVault 'app/keyvault.bicep' = {
     name: '${abbrs.keyVaultVaults}${resourceToken}'
     location: location
     tags: tags
+    notificationClientStateSecret: notificationClientStateSecret
   }
 }
 
@@ -175,6 +181,8 @@ module api 'app/api.bicep' = {
     keptAsideContainerName: names.keptAsideContainer
     allowedMailboxes: allowedMailboxes
     managementApiClientId: managementApiClientId
+    keyVaultName: keyVault.outputs.name
+    notificationClientStateName: keyVault.outputs.clientStateName
   }
 }
 

@@ -27,6 +27,7 @@ import {
   mailboxCorpus,
   REPLY_SEPARATOR,
 } from './bench/corpus.js';
+import { type LatencyResults, measureLatency } from './bench/latency.js';
 import {
   type FromImporter,
   type ImporterOptions,
@@ -56,6 +57,10 @@ interface Options {
   largeMb: number;
   json: string | undefined;
   cpuProf: string | undefined;
+  /** --latency: also measure delivery-to-ticket latency with notifications and with polling. */
+  latency: boolean;
+  latencyMails: number;
+  latencyRate: number;
 }
 
 function positiveInteger(name: string, value: string): number {
@@ -75,6 +80,9 @@ function options(): Options {
       'large-mb': { type: 'string', default: '30' },
       json: { type: 'string' },
       'cpu-prof': { type: 'string' },
+      latency: { type: 'boolean', default: false },
+      'latency-mails': { type: 'string', default: '60' },
+      'latency-rate': { type: 'string', default: '2' },
     },
   });
   return {
@@ -85,6 +93,9 @@ function options(): Options {
     largeMb: positiveInteger('large-mb', values['large-mb']),
     json: values.json,
     cpuProf: values['cpu-prof'],
+    latency: values.latency,
+    latencyMails: positiveInteger('latency-mails', values['latency-mails']),
+    latencyRate: positiveInteger('latency-rate', values['latency-rate']),
   };
 }
 
@@ -271,6 +282,8 @@ function graphCounts(counters: Record<string, number>): GraphCounts {
 }
 
 interface Results {
+  /** With --latency: delivery to ticket stored, with notifications and with polling alone. */
+  latency?: LatencyResults;
   mails: number;
   messagesPerSecond: number;
   graphCallsPerMail: number;
@@ -288,7 +301,7 @@ interface Results {
     /** 1-minute load average when the import started and when it ended: other work on the machine skews times. */
     loadAverage: { importStart: number; importEnd: number };
   };
-  options: Omit<Options, 'json' | 'largeMb' | 'cpuProf'>;
+  options: Omit<Options, 'json' | 'largeMb' | 'cpuProf' | 'latency' | 'latencyMails' | 'latencyRate'>;
   corpus: CorpusSummary;
   importSeconds: number;
   importerCpuSeconds: number;
@@ -618,6 +631,46 @@ async function main(): Promise<void> {
       { sizeBytes: raw.length, measurement: large },
       loadAverage,
     );
+    if (opts.latency) {
+      const latencyEnv = await prepare(stack.env, 'bench-latency');
+      const latencySeeding = createServices(readEnvironment(latencyEnv)).dependencies({
+        info: log,
+        warn: log,
+        error: log,
+      });
+      results.latency = await measureLatency({
+        graph,
+        env: latencyEnv,
+        mails: opts.latencyMails,
+        ratePerSecond: opts.latencyRate,
+        seed: opts.seed,
+        seedHelpdesk: (id, userId) => seedHelpdesk(latencySeeding, benchHelpdesk(id, userId)),
+        log,
+      });
+      const { notifications, polling } = results.latency;
+      log('');
+      log(
+        table([
+          ['delivery → ticket stored', 'mails', 'p50 s', 'p95 s', 'max s'],
+          ...(
+            [
+              ['change notifications', notifications],
+              [`polling (${results.latency.pollingSchedule})`, polling],
+            ] as const
+          ).map(([label, stats]) => [
+            label,
+            String(stats.mails),
+            fixed(stats.p50Ms / 1000),
+            fixed(stats.p95Ms / 1000),
+            fixed(stats.maxMs / 1000),
+          ]),
+        ]),
+      );
+      if (notifications.mails !== opts.latencyMails || polling.mails !== opts.latencyMails) {
+        log(`latency: expected ${opts.latencyMails} mails stored in each mode`);
+        process.exitCode = 1;
+      }
+    }
     log('');
     log(`bench finished in ${fixed((performance.now() - benchStarted) / 1000, 0)} s`);
     if (opts.json) {

@@ -3,6 +3,7 @@
  * the Cosmos DB emulator and the Microsoft Graph mailbox emulator, provisions what infra/ would create,
  * seeds the demo helpdesk and its mailbox, and runs the functions the way the Functions host does.
  */
+import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -71,6 +72,11 @@ async function main(): Promise<void> {
 
   try {
     Object.assign(process.env, stack.env);
+    if (port !== 0 && !process.env.NOTIFICATION_URL) {
+      // Change notifications from the emulator to this host, with a secret of this run only.
+      process.env.NOTIFICATION_URL = `http://127.0.0.1:${port}/api/notifications`;
+      process.env.NOTIFICATION_CLIENT_STATE_SECRET ??= randomBytes(32).toString('base64url');
+    }
     const env = readEnvironment(process.env);
     await provisionLocalResources(env);
     const helpdesk = demoHelpdesk(DEMO_MAILBOX);
@@ -108,7 +114,9 @@ async function main(): Promise<void> {
       `try: curl -X POST ${host.httpUrl}/api/helpdesks/demo/import   ·   curl ${host.httpUrl}/api/helpdesks/demo/importer/status`,
     );
     log(`admin console: ${host.httpUrl}/api/console?helpdesk=${helpdesk.id} (no sign-in locally)`);
-    log(`timer schedule: ${env.IMPORT_SCHEDULE}; Ctrl-C stops everything`);
+    log(
+      `timer schedule: ${env.IMPORT_SCHEDULE}${env.NOTIFICATION_URL ? `; change notifications to ${env.NOTIFICATION_URL}` : ''}; Ctrl-C stops everything`,
+    );
   } catch (error) {
     console.error(error instanceof Error ? error.message : String(error));
     await stop(1);

@@ -48,6 +48,10 @@ param allowedMailboxes string
 @description('Client id of the management API\'s Entra app registration; App Service authentication admits tokens for it.')
 param managementApiClientId string
 
+@description('Key Vault holding the change notifications\' clientState secret, and its name there.')
+param keyVaultName string
+param notificationClientStateName string
+
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
 }
@@ -144,6 +148,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     ALLOWED_MAILBOXES: allowedMailboxes
     // Management calls are signed in by App Service authentication (below) and admitted per helpdesk.
     MANAGEMENT_AUTH: 'entra'
+    // Graph posts change notifications for new mail here; each one's clientState is checked against
+    // the secret, read from Key Vault with the app's identity.
+    NOTIFICATION_URL: 'https://${functionApp.properties.defaultHostName}/api/notifications'
+    NOTIFICATION_CLIENT_STATE_SECRET: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${notificationClientStateName})'
   }
 }
 
@@ -162,6 +170,10 @@ resource authentication 'Microsoft.Web/sites/config@2024-04-01' = {
     globalValidation: {
       requireAuthentication: true
       unauthenticatedClientAction: 'Return401'
+      // Graph sends change notifications without a token; the function checks their clientState.
+      excludedPaths: [
+        '/api/notifications'
+      ]
     }
     httpSettings: {
       requireHttps: true

@@ -2,9 +2,14 @@ param name string
 param location string
 param tags { *: string }
 
-// Home for any secret the app may need later (none today: every connection uses the managed identity).
-// Access is Azure RBAC only; the app reads secrets as Key Vault Secrets User (rbac.bicep), for example
-// through an app setting '@Microsoft.KeyVault(SecretUri=...)' resolved with keyVaultReferenceIdentity.
+@secure()
+@minLength(32)
+@description('The secret each change-notification subscription\'s clientState is derived from.')
+param notificationClientStateSecret string
+
+// The app's one secret: the clientState secret of Graph change notifications (every connection uses the
+// managed identity). Access is Azure RBAC only; the app reads it as Key Vault Secrets User (rbac.bicep)
+// through the app setting '@Microsoft.KeyVault(SecretUri=...)', resolved with keyVaultReferenceIdentity.
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
   location: location
@@ -22,5 +27,16 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   }
 }
 
+resource clientState 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'notification-client-state'
+  properties: {
+    value: notificationClientStateSecret
+    contentType: 'text/plain'
+  }
+}
+
 output name string = vault.name
+@description('Name of the clientState entry in the vault, for a Key Vault reference (its latest version is used).')
+output clientStateName string = clientState.name
 output uri string = vault.properties.vaultUri

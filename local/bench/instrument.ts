@@ -215,6 +215,8 @@ function trackedMailSource(source: MailSource, tracker: RunTracker): MailSource 
       }
       tracker.enter('run');
     },
+    deltaMessages: (mailbox, start, signal) =>
+      tracker.during('list', () => source.deltaMessages(mailbox, start, signal)),
     fetchMime: (userId: string, messageId: string, signal?: AbortSignal): Promise<Readable> => {
       tracker.startMessage();
       tracker.enter('fetch');

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runBatch } from './batch.js';
+import { DeltaTokens } from './delta.js';
 import { type Fault, FaultPlan, faultError } from './faults.js';
 import { badRequest, errorEnvelope, GraphErrorResponse } from './graphErrors.js';
 import { type DeliveryOptions, Mailbox, type StoredMessage } from './mailbox.js';
@@ -12,6 +13,7 @@ import {
 } from './mimeHeaders.js';
 import { parsePreferences } from './odataQuery.js';
 import { type EmulatedRequest, type EmulatedResponse, type MailRouting, matchRoute } from './routes.js';
+import { Subscriptions } from './subscriptions.js';
 
 export interface EmulatorSettings {
   deleteMovesToDeletedItems: boolean;
@@ -20,6 +22,8 @@ export interface EmulatorSettings {
   mailboxConcurrencyLimit: number | false;
   /** Graph usually answers a duplicate folder name with 400, some tenants with 409. */
   folderExistsStatus: 400 | 409;
+  /** Longest subscription lifetime in minutes (the reference: 4 230 for Outlook mail). */
+  maxSubscriptionMinutes: number;
 }
 
 const BATCH_KEY = 'POST /$batch';
@@ -29,12 +33,19 @@ export class GraphService implements MailRouting {
   readonly faults = new FaultPlan();
   latencyMs = 0;
   baseUrl = '';
+  readonly deltaTokens = new DeltaTokens();
+  readonly subscriptions: Subscriptions;
   private readonly mailboxes: Mailbox[] = [];
   private readonly counts = new Map<string, number>();
   private readonly inFlight = new Map<Mailbox, number>();
   private readonly peaks = new Map<Mailbox, number>();
 
-  constructor(private readonly settings: EmulatorSettings) {}
+  constructor(private readonly settings: EmulatorSettings) {
+    this.subscriptions = new Subscriptions(
+      { maxExpirationMinutes: settings.maxSubscriptionMinutes, validationTimeoutMs: 10_000 },
+      (reference) => this.mailbox(reference),
+    );
+  }
 
   get deleteMovesToDeletedItems(): boolean {
     return this.settings.deleteMovesToDeletedItems;
@@ -53,6 +64,7 @@ export class GraphService implements MailRouting {
     if (existing) return existing;
     const address = options.address ?? (userId.includes('@') ? userId : `${userId}@emulator.invalid`);
     const mailbox = new Mailbox(userId, address, options.displayName ?? address.split('@')[0] ?? userId);
+    mailbox.onCreated = (message) => this.subscriptions.messageCreated(mailbox, message);
     this.mailboxes.push(mailbox);
     return mailbox;
   }
@@ -178,6 +190,7 @@ export class GraphService implements MailRouting {
       await this.failIfFaulted(BATCH_KEY, request, inBatch);
       return runBatch(request.body, (inner) => this.handle(inner, true));
     }
+    if (segments[0]?.toLowerCase() === 'subscriptions') return this.subscriptionRequest(request, segments);
     const candidates = matchRoute(segments);
     const match = candidates.find(({ route }) => route.method === request.method);
     const routeKey = match?.route.key ?? `${request.method} (unknown route)`;
@@ -206,6 +219,38 @@ export class GraphService implements MailRouting {
     } finally {
       leave();
     }
+  }
+
+  /** `/subscriptions` and `/subscriptions/{id}`: not below a user, so outside the mailbox routes. */
+  private async subscriptionRequest(request: EmulatedRequest, segments: string[]): Promise<EmulatedResponse> {
+    const routeKey = `${request.method} /subscriptions${segments.length > 1 ? '/{id}' : ''}`;
+    this.count(routeKey, false);
+    await this.failIfFaulted(routeKey, request, false);
+    const body = (): unknown => {
+      try {
+        return JSON.parse(request.body.toString('utf8') || 'null');
+      } catch {
+        throw badRequest('The request body must be a JSON object.', 'InvalidRequest');
+      }
+    };
+    const id = segments[1];
+    if (segments.length === 1 && request.method === 'POST') {
+      return { status: 201, headers: {}, body: await this.subscriptions.create(body()) };
+    }
+    if (segments.length === 1 && request.method === 'GET') {
+      return { status: 200, headers: {}, body: { value: this.subscriptions.list() } };
+    }
+    if (segments.length === 2 && id !== undefined) {
+      if (request.method === 'GET') return { status: 200, headers: {}, body: this.subscriptions.get(id) };
+      if (request.method === 'PATCH') {
+        return { status: 200, headers: {}, body: this.subscriptions.renew(id, body()) };
+      }
+      if (request.method === 'DELETE') {
+        this.subscriptions.delete(id);
+        return { status: 204, headers: {} };
+      }
+    }
+    throw badRequest(`Resource not found for the segment '${segments.at(-1) ?? ''}'.`);
   }
 
   private enter(mailbox: Mailbox): () => void {

@@ -9,8 +9,10 @@ import { errorEnvelope } from './graphErrors.js';
 import { GraphService } from './graphService.js';
 import type { Mailbox, StoredMessage } from './mailbox.js';
 import type { EmulatedResponse } from './routes.js';
+import type { LifecycleEvent, NotificationFaults, Subscription } from './subscriptions.js';
 
 export type { Fault } from './faults.js';
+export type { LifecycleEvent, NotificationFaults, Subscription } from './subscriptions.js';
 
 export interface GraphEmulatorOptions {
   /** 0 (default) picks a free port. */
@@ -23,6 +25,10 @@ export interface GraphEmulatorOptions {
   mailboxConcurrencyLimit?: number | false;
   /** Status of ErrorFolderExists; default 400. */
   folderExistsStatus?: 400 | 409;
+  /** Longest subscription lifetime in minutes; default 4 230, as the reference gives for Outlook mail. */
+  maxSubscriptionMinutes?: number;
+  /** Largest delta page, whatever odata.maxpagesize asks for; default 1000. */
+  deltaPageSizeLimit?: number;
 }
 
 /** One message as the emulator holds it, for assertions. */
@@ -67,6 +73,18 @@ export interface GraphEmulator {
   injectFault(fault: Fault): void;
   /** Delay added to every Graph request (inside a $batch too). */
   setLatency(ms: number): void;
+  /** Every delta and skip token is forgotten: the next use of one answers 410 SyncStateNotFound. */
+  expireDeltaTokens(): void;
+  /** Active change-notification subscriptions. */
+  subscriptions(): Subscription[];
+  /** Drops or duplicates the next notifications. */
+  injectNotificationFaults(faults: NotificationFaults): void;
+  /** Sends a lifecycle event for the subscription (subscriptionRemoved also removes it). */
+  sendLifecycleEvent(subscriptionId: string, event: LifecycleEvent): void;
+  /** Ends the subscription now, as if it had expired. */
+  expireSubscription(subscriptionId: string): void;
+  /** Resolves once every notification sent so far was answered (or given up). */
+  notificationsSettled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -154,6 +172,11 @@ const faultSchema = z.object({
   inBatch: z.boolean().optional(),
 });
 
+const notificationFaultsSchema = z.object({
+  drop: z.number().int().nonnegative().optional(),
+  duplicate: z.number().int().nonnegative().optional(),
+});
+
 const mailboxSchema = z.object({
   userId: z.string().min(1),
   address: z.string().optional(),
@@ -201,6 +224,23 @@ function control(service: GraphService, method: string, url: URL, body: Buffer):
     service.injectFault(faultSchema.parse(jsonBody()));
     return ok(204);
   }
+  if (method === 'POST' && path === '/delta/expire') {
+    service.deltaTokens.expireAll();
+    return ok(204);
+  }
+  if (method === 'GET' && path === '/subscriptions') return ok(200, { value: service.subscriptions.list() });
+  if (method === 'POST' && path === '/notifications/faults') {
+    service.subscriptions.injectFaults(notificationFaultsSchema.parse(jsonBody()));
+    return ok(204);
+  }
+  const lifecycle = /^\/subscriptions\/([^/]+)\/lifecycle$/.exec(path);
+  if (method === 'POST' && lifecycle?.[1]) {
+    const { event } = z
+      .object({ event: z.enum(['reauthorizationRequired', 'subscriptionRemoved', 'missed']) })
+      .parse(jsonBody());
+    service.subscriptions.lifecycle(decodeURIComponent(lifecycle[1]), event);
+    return ok(202);
+  }
   if (method === 'POST' && path === '/latency') {
     service.latencyMs = z.object({ ms: z.number().nonnegative() }).parse(jsonBody()).ms;
     return ok(204);
@@ -214,7 +254,10 @@ export async function startGraphEmulator(options: GraphEmulatorOptions = {}): Pr
     sendMailMaxBytes: options.sendMailMaxBytes ?? DEFAULT_SEND_MAIL_MAX_BYTES,
     mailboxConcurrencyLimit: options.mailboxConcurrencyLimit ?? 4,
     folderExistsStatus: options.folderExistsStatus ?? 400,
+    maxSubscriptionMinutes: options.maxSubscriptionMinutes ?? 4230,
   });
+  if (options.deltaPageSizeLimit !== undefined)
+    service.deltaTokens.pageSizeLimit = options.deltaPageSizeLimit;
   const certificate = await selfSignedCertificate();
 
   const server = createServer(certificate, (request, response) => {
@@ -303,6 +346,12 @@ export async function startGraphEmulator(options: GraphEmulatorOptions = {}): Pr
     setLatency: (ms) => {
       service.latencyMs = ms;
     },
+    expireDeltaTokens: () => service.deltaTokens.expireAll(),
+    subscriptions: () => service.subscriptions.list().map((subscription) => ({ ...subscription })),
+    injectNotificationFaults: (faults) => service.subscriptions.injectFaults(faults),
+    sendLifecycleEvent: (id, event) => service.subscriptions.lifecycle(id, event),
+    expireSubscription: (id) => service.subscriptions.expire(id),
+    notificationsSettled: () => service.subscriptions.idle(),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

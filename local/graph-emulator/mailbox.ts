@@ -49,11 +49,21 @@ export interface StoredMessage {
   importance: 'low' | 'normal' | 'high';
   inferenceClassification: 'focused' | 'other';
   changeKey: string;
+  /** The mailbox's change counter when this message last changed; delta rounds read changes after a mark. */
+  changeSequence: number;
   readonly createdDateTime: string;
   lastModifiedDateTime: string;
   readonly receivedDateTime: string;
   readonly sentDateTime: string;
   body?: Promise<MessageBody>;
+}
+
+/** A message that left a folder (moved out or purged), for delta's `@removed` entries. */
+export interface RemovedMessage {
+  immutableId: string;
+  restId: string;
+  folderId: string;
+  changeSequence: number;
 }
 
 export interface DeliveryOptions {
@@ -96,6 +106,10 @@ export class Mailbox {
   private readonly messagesByImmutableId = new Map<string, StoredMessage>();
   private readonly messagesByRestId = new Map<string, StoredMessage>();
   private sequence = 0;
+  private changes = 0;
+  private readonly removed: RemovedMessage[] = [];
+  /** Called with every message that arrives in a folder (delivery, copy), for change notifications. */
+  onCreated: (message: StoredMessage) => void = () => undefined;
 
   constructor(
     readonly userId: string,
@@ -175,6 +189,7 @@ export class Mailbox {
       importance: headers.importance,
       inferenceClassification: 'focused',
       changeKey: newChangeKey(),
+      changeSequence: ++this.changes,
       createdDateTime: now,
       lastModifiedDateTime: now,
       receivedDateTime: received,
@@ -182,18 +197,39 @@ export class Mailbox {
     };
     this.messagesByImmutableId.set(message.immutableId, message);
     this.messagesByRestId.set(message.restId, message);
+    this.onCreated(message);
     return message;
+  }
+
+  /** The mark a delta round ends at: every change so far is at or below it. */
+  changeMark(): number {
+    return this.changes;
+  }
+
+  /** What changed in the folder after `mark`: messages now in it, and messages that left it. */
+  changesSince(folder: MailFolder, mark: number): { changed: StoredMessage[]; removed: RemovedMessage[] } {
+    const changed = this.messages(folder)
+      .filter((message) => message.changeSequence > mark)
+      .sort((a, b) => a.changeSequence - b.changeSequence);
+    const present = new Set(changed.map((message) => message.immutableId));
+    const removed = this.removed.filter(
+      (entry) =>
+        entry.folderId === folder.id && entry.changeSequence > mark && !present.has(entry.immutableId),
+    );
+    return { changed, removed };
   }
 
   /** Every change gets a new changeKey, so etags change as Graph's do. */
   touch(message: StoredMessage): void {
     message.changeKey = newChangeKey();
+    message.changeSequence = ++this.changes;
     message.lastModifiedDateTime = graphDateTime(new Date());
   }
 
   /** Moving gives the message a new REST id; the immutable id stays. */
   move(message: StoredMessage, destination: MailFolder): void {
     this.messagesByRestId.delete(message.restId);
+    this.recordRemoval(message);
     message.restId = opaqueId('AAMkAGUAAA');
     message.folderId = destination.id;
     this.messagesByRestId.set(message.restId, message);
@@ -212,8 +248,18 @@ export class Mailbox {
   }
 
   purge(message: StoredMessage): void {
+    this.recordRemoval(message);
     this.messagesByRestId.delete(message.restId);
     this.messagesByImmutableId.delete(message.immutableId);
+  }
+
+  private recordRemoval(message: StoredMessage): void {
+    this.removed.push({
+      immutableId: message.immutableId,
+      restId: message.restId,
+      folderId: message.folderId,
+      changeSequence: ++this.changes,
+    });
   }
 
   private addFolder(

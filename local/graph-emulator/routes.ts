@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { composeMime } from './composeMime.js';
+import type { DeltaTokens } from './delta.js';
 import { badRequest, GraphErrorResponse, itemNotFound } from './graphErrors.js';
 import type { Mailbox, MailFolder, StoredMessage } from './mailbox.js';
 import { parseMessageHeaders } from './mimeHeaders.js';
@@ -36,6 +37,7 @@ export interface MailRouting {
   readonly deleteMovesToDeletedItems: boolean;
   readonly sendMailMaxBytes: number;
   readonly folderExistsStatus: 400 | 409;
+  readonly deltaTokens: DeltaTokens;
   send(from: Mailbox, raw: Buffer, saveToSentItems: boolean): void;
 }
 
@@ -153,6 +155,56 @@ async function listMessages(
   );
   const path = folder ? `mailFolders('${folder.id}')/messages` : 'messages';
   return collectionPage(context, path, query.select, { value, total, nextSkip, count: query.count });
+}
+
+/** `messages/delta` of one folder: pages with `@odata.nextLink`, the last with `@odata.deltaLink`. */
+async function messagesDelta(context: MailboxContext): Promise<EmulatedResponse> {
+  const folder = folderParam(context);
+  const { mailbox, request, routing } = context;
+  const page = routing.deltaTokens.page(mailbox.userId, folder, context.query, context.preferences, {
+    mark: mailbox.changeMark(),
+    since: (mark) => {
+      const { changed, removed } = mailbox.changesSince(folder, mark);
+      return [
+        ...removed.map((entry) => ({ kind: 'removed' as const, entry })),
+        ...changed.map((message) => ({ kind: 'changed' as const, message })),
+      ];
+    },
+    all: () =>
+      mailbox
+        .messages(folder)
+        .sort((a, b) => a.changeSequence - b.changeSequence)
+        .map((message) => ({ kind: 'changed' as const, message })),
+  });
+  const immutableIds = context.preferences.immutableIds;
+  const value = await Promise.all(
+    page.entries.map(async (entry) =>
+      entry.kind === 'removed'
+        ? {
+            '@odata.type': '#microsoft.graph.message',
+            id: immutableIds ? entry.entry.immutableId : entry.entry.restId,
+            '@removed': { reason: 'deleted' },
+          }
+        : {
+            '@odata.type': '#microsoft.graph.message',
+            ...(await messageResource(entry.message, rendering(context, page.query.select))),
+          },
+    ),
+  );
+  const link = `${routing.baseUrl}${request.rawPath}?`;
+  return json(
+    200,
+    {
+      '@odata.context': `${routing.baseUrl}/$metadata#Collection(message)`,
+      ...('skipToken' in page.next
+        ? { '@odata.nextLink': `${link}$skiptoken=${page.next.skipToken}` }
+        : { '@odata.deltaLink': `${link}$deltatoken=${page.next.deltaToken}` }),
+      value,
+    },
+    context.preferences.maxPageSize !== undefined
+      ? { 'Preference-Applied': `odata.maxpagesize=${context.preferences.maxPageSize}` }
+      : {},
+  );
 }
 
 async function getMessage(context: MailboxContext): Promise<EmulatedResponse> {
@@ -440,6 +492,8 @@ const definitions: Array<[string, string, Handler]> = [
     (context) => listMessages(context, folderParam(context)),
   ],
   ['GET', '/users/{user}/messages', (context) => listMessages(context, undefined)],
+  // Before the message routes: `delta` would otherwise match as a message id.
+  ['GET', '/users/{user}/mailFolders/{folder}/messages/delta', messagesDelta],
   ['POST', '/users/{user}/sendMail', sendMail],
 ];
 

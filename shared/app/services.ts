@@ -8,11 +8,13 @@ import { connectCosmos } from '../cosmos/cosmosClient.js';
 import { CosmosContactDirectory } from '../cosmos/cosmosContactDirectory.js';
 import { CosmosHelpdeskStore } from '../cosmos/cosmosHelpdeskStore.js';
 import { CosmosMailRecordStore } from '../cosmos/cosmosMailRecordStore.js';
+import { CosmosNotificationStore } from '../cosmos/cosmosNotificationStore.js';
 import { CosmosReplyStore } from '../cosmos/cosmosReplyStore.js';
 import { CosmosTicketStore } from '../cosmos/cosmosTicketStore.js';
 import { createGraphClient } from '../graph/graphClient.js';
 import { GraphMailSource } from '../graph/graphMailSource.js';
 import type { ImportDependencies, ImportLog } from '../import/dependencies.js';
+import type { NotificationStore, SubscriptionClient } from '../notifications/ports.js';
 import { addressFreeLog, createTelemetry, type ImportTelemetry } from '../observability/telemetry.js';
 import { type JobQueue, StorageJobQueue } from '../queue/importJobs.js';
 import { StorageReplyJobQueue } from '../queue/replyJobs.js';
@@ -29,6 +31,17 @@ export interface AppServices {
   telemetry(context: InvocationContext): ImportTelemetry;
   /** Epoch milliseconds by which a run started now must stop starting new messages. */
   deadline(): number;
+  /** Change notifications; null when NOTIFICATION_URL is not set. */
+  notifications: NotificationServices | null;
+  /** Subscription state per mailbox, also read when notifications are off (status, safety net). */
+  notificationStore: NotificationStore;
+}
+
+export interface NotificationServices {
+  store: NotificationStore;
+  graph: SubscriptionClient;
+  notificationUrl: string;
+  secret: string;
 }
 
 export function invocationLog(context: InvocationContext): ImportLog {
@@ -53,6 +66,8 @@ export function createServices(env: Environment): AppServices {
     ...(env.GRAPH_CA_CERT_PATH ? { caCertPem: readFileSync(env.GRAPH_CA_CERT_PATH, 'utf8') } : {}),
     ...(env.AZURE_CLIENT_ID ? { clientId: env.AZURE_CLIENT_ID } : {}),
   });
+  const mailSource = new GraphMailSource(graph);
+  const notificationStore = new CosmosNotificationStore(database);
   const shared = {
     helpdesks: new CosmosHelpdeskStore(database),
     contacts: new CosmosContactDirectory(database),
@@ -60,7 +75,7 @@ export function createServices(env: Environment): AppServices {
     records: new CosmosMailRecordStore(database),
     images: new BlobImageStore(blobs, env.IMAGES_CONTAINER),
     rawMail: new BlobRawMailStore(blobs, env.RAW_MAIL_CONTAINER, env.KEPT_ASIDE_CONTAINER),
-    mailSource: new GraphMailSource(graph),
+    mailSource,
   };
   const replies = new CosmosReplyStore(database);
   const replyJobs = new StorageReplyJobQueue(queueServiceClient(env).getQueueClient(env.REPLY_QUEUE_NAME));
@@ -80,6 +95,16 @@ export function createServices(env: Environment): AppServices {
     jobQueue: new StorageJobQueue(queueServiceClient(env).getQueueClient(env.IMPORT_QUEUE_NAME)),
     telemetry: (context) => createTelemetry(invocationLog(context)),
     deadline: () => Date.now() + env.IMPORT_TIME_BUDGET_SECONDS * 1000,
+    notificationStore,
+    notifications:
+      env.NOTIFICATION_URL && env.NOTIFICATION_CLIENT_STATE_SECRET
+        ? {
+            store: notificationStore,
+            graph: mailSource,
+            notificationUrl: env.NOTIFICATION_URL,
+            secret: env.NOTIFICATION_CLIENT_STATE_SECRET,
+          }
+        : null,
   };
 }
 

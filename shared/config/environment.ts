@@ -34,6 +34,12 @@ const storageQueueName = z
 
 const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https URL' });
 
+/** Graph posts notifications to https only; the local host listens on http loopback, which the emulator takes. */
+const notificationUrl = z.url({ protocol: /^https?$/, error: 'must be an https URL' }).refine((url) => {
+  const { protocol, hostname } = new URL(url);
+  return protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(hostname);
+}, 'must be an https URL (http only on loopback, for the local emulator)');
+
 export const environmentSchema = z
   .object({
     AzureWebJobsStorage: optionalText,
@@ -93,6 +99,21 @@ export const environmentSchema = z
         return z.NEVER;
       }
     }),
+    /**
+     * Where Graph posts change notifications for new mail: the `notifications` function's URL. Unset:
+     * no subscriptions, the timer alone finds new mail.
+     */
+    NOTIFICATION_URL: notificationUrl.optional(),
+    /**
+     * The secret each subscription's clientState is derived from (HMAC per mailbox). In Azure a Key Vault
+     * reference; required with NOTIFICATION_URL.
+     */
+    NOTIFICATION_CLIENT_STATE_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+    /**
+     * With healthy notifications the timer enqueues a mailbox only when its last run is older than this:
+     * the safety net for a notification Graph dropped.
+     */
+    SAFETY_NET_POLL_MINUTES: z.coerce.number().int().min(5).max(1440).default(30),
     /** Set by App Service on every app it runs; tells a deployed app from a local one. */
     WEBSITE_SITE_NAME: optionalText,
     /** Set by App Service to True when its authentication (Easy Auth) is on. */
@@ -104,6 +125,13 @@ export const environmentSchema = z
         code: 'custom',
         path: ['MANAGEMENT_AUTH'],
         message: 'none is for local runs only; on App Service use entra with App Service authentication',
+      });
+    }
+    if (env.NOTIFICATION_URL && !env.NOTIFICATION_CLIENT_STATE_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['NOTIFICATION_CLIENT_STATE_SECRET'],
+        message: 'required with NOTIFICATION_URL (a Key Vault reference in Azure)',
       });
     }
     if (

@@ -60,6 +60,7 @@ function emptyStatus(helpdeskId: string, mailboxId: string): MailboxStatus {
     lastCounts: null,
     lastError: null,
     resolvedAddress: null,
+    delta: null,
   };
 }
 
@@ -335,6 +336,7 @@ function toStatus(document: StatusDocument): MailboxStatus {
     lastError: document.lastError,
     // Statuses written before it existed lack it.
     resolvedAddress: document.resolvedAddress ?? null,
+    delta: document.delta ?? null,
   };
 }
 

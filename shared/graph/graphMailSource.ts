@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { GraphRequestError } from './graphRequestError.js';
 import { directFolder, mailFolderReference } from './mailFolders.js';
 import type {
+  DeltaRound,
+  DeltaStart,
   ListOptions,
   MailboxLocation,
   MailSource,
@@ -36,6 +38,10 @@ const PREFER_IMMUTABLE_IDS = 'IdType="ImmutableId"';
 /** Filtering on receivedDateTime first lets Exchange sort by it (else InefficientFilter). */
 const BEGINNING_OF_TIME = '1900-01-01T00:00:00Z';
 const SUMMARY_FIELDS = 'id,internetMessageId,receivedDateTime,isRead,categories';
+/** Delta pages as large as Graph will give; the round is read whole anyway. */
+const DELTA_PAGE_SIZE = 200;
+/** The codes Graph answers a delta token it no longer knows with (compared without case). */
+const EXPIRED_DELTA_CODES = new Set(['syncstatenotfound', 'resyncrequired', 'syncstateinvalid']);
 /** This class owns retries (deadline, sendMail only on 429); the SDK's RetryHandler would multiply them. */
 const NO_SDK_RETRIES = [new RetryHandlerOptions(0, 0)];
 
@@ -43,7 +49,7 @@ type RetryPolicy = 'transient' | 'throttlingOnly';
 
 interface GraphCall {
   userId: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** Relative to the version root, or an absolute `@odata.nextLink`. */
   path: string;
   body?: unknown;
@@ -52,6 +58,8 @@ interface GraphCall {
   retry: RetryPolicy;
   /** Mailbox request slots the call occupies; a $batch runs up to 4 of its requests at once. */
   slots?: number;
+  /** Preferences besides the immutable ids, e.g. `odata.maxpagesize=200`. */
+  prefer?: string;
 }
 
 interface BatchStep {
@@ -76,6 +84,12 @@ const summarySchema = z.object({
   categories: z.array(z.string()).nullish(),
 });
 const listPageSchema = z.object({ value: z.array(summarySchema), '@odata.nextLink': z.string().optional() });
+const deltaPageSchema = z.object({
+  value: z.array(z.union([z.object({ id: z.string(), '@removed': z.object({}).loose() }), summarySchema])),
+  '@odata.nextLink': z.string().optional(),
+  '@odata.deltaLink': z.string().optional(),
+});
+const subscriptionSchema = z.object({ id: z.string(), expirationDateTime: z.string() });
 const idListSchema = z.object({ value: z.array(z.object({ id: z.string() })) });
 const folderSchema = z.object({ id: z.string() });
 const userAddressSchema = z.object({
@@ -111,6 +125,37 @@ function parseJson(text: string): unknown {
     return undefined;
   }
 }
+
+/** Graph no longer knows the delta round's token: start a fresh round (reference §5, "Expired token"). */
+export function deltaTokenExpired(error: unknown): boolean {
+  return (
+    error instanceof GraphRequestError &&
+    (error.status === 410 || EXPIRED_DELTA_CODES.has(error.code.toLowerCase()))
+  );
+}
+
+/** A change-notification subscription on `created` messages of one mailbox folder. */
+export interface SubscriptionRequest {
+  userId: string;
+  /** Well-known name, id or display name, as in the mailbox settings. */
+  folder: string;
+  notificationUrl: string;
+  clientState: string;
+  expiresAt: string;
+}
+
+export interface GraphSubscription {
+  id: string;
+  expiresAt: string;
+}
+
+const toSummary = (message: z.infer<typeof summarySchema>): MailSummary => ({
+  id: message.id,
+  internetMessageId: message.internetMessageId ?? null,
+  receivedDateTime: message.receivedDateTime,
+  isRead: message.isRead,
+  categories: message.categories ?? [],
+});
 
 const errorCode = (body: unknown): string | undefined => errorBodySchema.safeParse(body).data?.error.code;
 
@@ -256,18 +301,127 @@ export class GraphMailSource implements MailSource {
         listPageSchema,
         signal,
       );
-      pages.push(
-        page.value.map((message) => ({
-          id: message.id,
-          internetMessageId: message.internetMessageId ?? null,
-          receivedDateTime: message.receivedDateTime,
-          isRead: message.isRead,
-          categories: message.categories ?? [],
-        })),
-      );
+      pages.push(page.value.map(toSummary));
       link = page['@odata.nextLink'];
     }
     for (const page of pages) if (page.length > 0) yield page;
+  }
+
+  /**
+   * Reads every page of the round before answering: the deltaLink comes only with the last page.
+   * An item may come back more than once within a round; the last copy counts.
+   */
+  async deltaMessages(
+    mailbox: MailboxLocation,
+    start: DeltaStart,
+    signal?: AbortSignal,
+  ): Promise<DeltaRound> {
+    let link: string | undefined;
+    if ('deltaLink' in start) link = start.deltaLink;
+    else {
+      const folder = await this.resolveFolder(mailbox.userId, mailbox.folder, signal);
+      link =
+        `${userPath(mailbox.userId)}/mailFolders/${encodeURIComponent(folder)}/messages/delta?` +
+        query({
+          $select: SUMMARY_FIELDS,
+          $filter: `receivedDateTime ge ${new Date(start.receivedSince).toISOString()}`,
+        });
+    }
+    const messages = new Map<string, MailSummary>();
+    for (;;) {
+      const page: z.infer<typeof deltaPageSchema> = await this.callJson(
+        {
+          userId: mailbox.userId,
+          method: 'GET',
+          path: link,
+          retry: 'transient',
+          prefer: `odata.maxpagesize=${DELTA_PAGE_SIZE}`,
+        },
+        deltaPageSchema,
+        signal,
+      );
+      for (const item of page.value) {
+        messages.delete(item.id);
+        if (!('@removed' in item)) messages.set(item.id, toSummary(item));
+      }
+      const deltaLink = page['@odata.deltaLink'];
+      if (deltaLink) {
+        const oldestFirst = [...messages.values()].sort((a, b) =>
+          a.receivedDateTime.localeCompare(b.receivedDateTime),
+        );
+        return { messages: oldestFirst, deltaLink };
+      }
+      link = page['@odata.nextLink'];
+      if (!link) {
+        throw new GraphRequestError(
+          `Graph delta of ${mailbox.folder}: a page with neither nextLink nor deltaLink`,
+          200,
+          'UnexpectedResponse',
+          false,
+        );
+      }
+    }
+  }
+
+  /**
+   * Creates a subscription on new mail in the folder; Graph calls the URL to validate it first. Not
+   * retried after an outage answer: a retry could leave two subscriptions.
+   */
+  async createSubscription(request: SubscriptionRequest, signal?: AbortSignal): Promise<GraphSubscription> {
+    const folder = await this.resolveFolder(request.userId, request.folder, signal);
+    const created = await this.callJson(
+      {
+        userId: request.userId,
+        method: 'POST',
+        path: '/subscriptions',
+        body: {
+          changeType: 'created',
+          notificationUrl: request.notificationUrl,
+          lifecycleNotificationUrl: request.notificationUrl,
+          resource: `users/${request.userId}/mailFolders('${folder}')/messages`,
+          expirationDateTime: request.expiresAt,
+          clientState: request.clientState,
+          latestSupportedTlsVersion: 'v1_2',
+        },
+        retry: 'throttlingOnly',
+      },
+      subscriptionSchema,
+      signal,
+    );
+    return { id: created.id, expiresAt: created.expirationDateTime };
+  }
+
+  async renewSubscription(
+    userId: string,
+    subscriptionId: string,
+    expiresAt: string,
+    signal?: AbortSignal,
+  ): Promise<GraphSubscription> {
+    const renewed = await this.callJson(
+      {
+        userId,
+        method: 'PATCH',
+        path: `/subscriptions/${encodeURIComponent(subscriptionId)}`,
+        body: { expirationDateTime: expiresAt },
+        retry: 'transient',
+      },
+      subscriptionSchema,
+      signal,
+    );
+    return { id: renewed.id, expiresAt: renewed.expirationDateTime };
+  }
+
+  async deleteSubscription(userId: string, subscriptionId: string, signal?: AbortSignal): Promise<void> {
+    const { release } = await this.exchange(
+      {
+        userId,
+        method: 'DELETE',
+        path: `/subscriptions/${encodeURIComponent(subscriptionId)}`,
+        retry: 'transient',
+      },
+      signal,
+    );
+    release();
   }
 
   /**
@@ -638,12 +792,19 @@ export class GraphMailSource implements MailSource {
   private async send(call: GraphCall, signal: AbortSignal | undefined): Promise<Response> {
     const request = this.client()
       .api(call.path)
-      .header('Prefer', PREFER_IMMUTABLE_IDS)
+      .header('Prefer', call.prefer ? `${PREFER_IMMUTABLE_IDS}, ${call.prefer}` : PREFER_IMMUTABLE_IDS)
       .responseType(ResponseType.RAW)
       .middlewareOptions(NO_SDK_RETRIES);
     if (call.contentType) request.header('Content-Type', call.contentType);
     if (signal) request.option('signal', signal);
-    const response: unknown = call.method === 'GET' ? await request.get() : await request.post(call.body);
+    const response: unknown =
+      call.method === 'GET'
+        ? await request.get()
+        : call.method === 'PATCH'
+          ? await request.patch(call.body)
+          : call.method === 'DELETE'
+            ? await request.delete()
+            : await request.post(call.body);
     if (!(response instanceof Response)) {
       throw new GraphRequestError(
         `Graph ${call.method} ${call.path}: no HTTP response`,

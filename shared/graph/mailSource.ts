@@ -24,6 +24,15 @@ export interface ListOptions {
   since?: string;
 }
 
+/** Where a delta round starts: the stored deltaLink of the last round, or a fresh round over mail received since. */
+export type DeltaStart = { deltaLink: string } | { receivedSince: string };
+
+/** One whole delta round of a folder: the mail that is new or changed (oldest first) and the link for the next round. */
+export interface DeltaRound {
+  messages: MailSummary[];
+  deltaLink: string;
+}
+
 /** What to do with a source message once its ticket or supplement is stored, or when it is kept aside. */
 export type SourceOperation =
   | (({ kind: 'markRead' } | { kind: 'move'; folderId: string } | { kind: 'delete' }) & {
@@ -50,6 +59,12 @@ export interface MailSource {
     options: ListOptions,
     signal?: AbortSignal,
   ): AsyncIterable<MailSummary[]>;
+  /**
+   * A delta round of the folder (R5 scan type delta), read to its end: new and changed messages, read
+   * or not, without the ones that left the folder. Fails with a GraphRequestError that
+   * `deltaTokenExpired` recognises when Graph no longer knows the round's token.
+   */
+  deltaMessages(mailbox: MailboxLocation, start: DeltaStart, signal?: AbortSignal): Promise<DeltaRound>;
   /** The raw RFC 822 message as a stream. */
   fetchMime(userId: string, messageId: string, signal?: AbortSignal): Promise<Readable>;
   /** Applies operations to many messages with as few HTTP calls as possible ($batch). */

@@ -2,6 +2,7 @@ import { type MailboxAllowList, mailboxAllowed } from '../config/mailboxAllowLis
 import { ApiError } from '../http/errors.js';
 import type { MailRecordStore } from '../import/mailRecord.js';
 import type { ContactDirectory, HelpdeskStore, MailboxStatus } from '../import/ports.js';
+import type { NotificationStore } from '../notifications/ports.js';
 import { numberPatternProblem, patternProblems } from '../rules/ruleSettings.js';
 import { fieldValueProblem } from './helpdeskLists.js';
 import type { Helpdesk, ImporterSettings } from './settings.js';
@@ -95,15 +96,29 @@ function ruleProblem(
   return null;
 }
 
+type MailboxStatusView = Omit<MailboxStatus, 'delta'> & { delta: { folder: string; at: string } | null };
+
+/** A mailbox's change-notification subscription; `lastError` is a failed create or renewal. */
+interface NotificationStatus {
+  subscriptionId: string | null;
+  expiresAt: string | null;
+  renewedAt: string | null;
+  lastError: { at: string; message: string } | null;
+}
+
 /** R4: per mailbox, the last successful check, the last error and the counts of the last run. */
 /** Each mailbox's status with `needsAttention`: its kept-aside and flagged mail, for the helpdesk's alert. */
 export async function importerStatus(
-  stores: { helpdesks: HelpdeskStore; records: Pick<MailRecordStore, 'countNeedingAttention'> },
+  stores: {
+    helpdesks: HelpdeskStore;
+    records: Pick<MailRecordStore, 'countNeedingAttention'>;
+    subscriptions: Pick<NotificationStore, 'subscription'>;
+  },
   helpdeskId: string,
 ): Promise<{
   helpdeskId: string;
   enabled: boolean;
-  mailboxes: Array<MailboxStatus & { needsAttention: number }>;
+  mailboxes: Array<MailboxStatusView & { needsAttention: number; notifications: NotificationStatus | null }>;
 }> {
   const helpdesk = await stores.helpdesks.get(helpdeskId);
   if (!helpdesk) throw new ApiError('notFound', `helpdesk ${helpdeskId} does not exist`);
@@ -112,10 +127,21 @@ export async function importerStatus(
     helpdeskId,
     enabled: helpdesk.importer.enabled,
     mailboxes: await Promise.all(
-      statuses.map(async (status) => ({
-        ...status,
-        needsAttention: await stores.records.countNeedingAttention(helpdeskId, status.mailboxId),
-      })),
+      statuses.map(async ({ delta, ...status }) => {
+        const subscription = await stores.subscriptions.subscription(status);
+        return {
+          ...status,
+          // The deltaLink itself is Graph's opaque token: when and for which folder is what a person needs.
+          delta: delta ? { folder: delta.folder, at: delta.at } : null,
+          needsAttention: await stores.records.countNeedingAttention(helpdeskId, status.mailboxId),
+          notifications: subscription && {
+            subscriptionId: subscription.subscriptionId,
+            expiresAt: subscription.expiresAt,
+            renewedAt: subscription.renewedAt,
+            lastError: subscription.lastError,
+          },
+        };
+      }),
     ),
   };
 }

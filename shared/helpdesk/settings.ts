@@ -42,8 +42,12 @@ export const mailboxSettingsSchema = z.strictObject({
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     })
     .default('inbox'),
-  /** unread: unread mail only; sinceLastScan: every mail received since the last successful scan (R5). */
-  scan: z.enum(['unread', 'sinceLastScan']).default('unread'),
+  /**
+   * unread: unread mail only; sinceLastScan: every mail received since the last successful scan; delta:
+   * every mail new or changed in the folder since the last round of Graph's messages/delta, read or not
+   * (R5).
+   */
+  scan: z.enum(['unread', 'sinceLastScan', 'delta']).default('unread'),
   postProcessing: postProcessingSchema.default({ action: 'markRead' }),
   /** Rules for this mailbox's mail, evaluated in order (R19); see shared/rules/ruleSettings.ts. */
   rules: rulesSchema,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { deltaTokenExpired } from '../graph/graphMailSource.js';
 import type { MailSummary, SourceOperation } from '../graph/mailSource.js';
 import type { Helpdesk, MailboxSettings } from '../helpdesk/settings.js';
 import { fallbackMessageIdDomain } from '../mail/classify.js';
@@ -40,6 +41,11 @@ export interface RunOptions {
    * lease, but no check of the whole mailbox, so the last check and the scan position stay (R4, R5).
    */
   only?: MailSummary[];
+  /**
+   * Scan type delta: start a fresh round over mail received since the last scan instead of the stored
+   * deltaLink (Graph said notifications were missed).
+   */
+  fullScan?: boolean;
 }
 
 /** Post-processing goes out in groups this large: one Graph $batch call each. */
@@ -225,6 +231,8 @@ export async function importMailbox(
   let resolvedAddress: ResolvedAddress = null;
   /** A message failed or was left to another run: a "since last scan" listing must reach it again. */
   let leftBehind = false;
+  /** The delta round this run read; stored only once the whole round is imported. */
+  let delta: DeltaState | null = null;
   try {
     const operations = await resolveOperations(deps, helpdesk, mailbox, stop.signal);
     resolvedAddress = await resolveAddress(deps, mailbox, status.resolvedAddress, stop.signal);
@@ -240,14 +248,11 @@ export async function importMailbox(
       signal: stop.signal,
       confirmLease,
     };
-    const since =
-      mailbox.scan === 'sinceLastScan'
-        ? new Date(
-            status.lastScanStartedAt
-              ? Date.parse(status.lastScanStartedAt) - SCAN_OVERLAP_MS
-              : Date.now() - FIRST_SCAN_LOOKBACK_MS,
-          ).toISOString()
-        : undefined;
+    const since = new Date(
+      status.lastScanStartedAt
+        ? Date.parse(status.lastScanStartedAt) - SCAN_OVERLAP_MS
+        : Date.now() - FIRST_SCAN_LOOKBACK_MS,
+    ).toISOString();
     const pending: Array<{ messageId: string; operation: SourceOperation }> = [];
     const flush = async () => {
       if (pending.length === 0) return;
@@ -262,11 +267,9 @@ export async function importMailbox(
 
     const listing = options.only
       ? [options.only]
-      : deps.mailSource.listMessages(
-          mailbox,
-          { scan: mailbox.scan, ...(since ? { since } : {}) },
-          stop.signal,
-        );
+      : scanPages(deps, mailbox, status, since, options.fullScan ?? false, stop.signal, (d) => {
+          delta = d;
+        });
     pages: for await (const page of listing) {
       for (const summary of page) {
         if (stop.signal.aborted || Date.now() >= options.deadline) {
@@ -314,7 +317,8 @@ export async function importMailbox(
         }
         record(result, outcome);
         if (outcome.outcome === 'failed') leftBehind = true;
-        if (outcome.operation) pending.push({ messageId: summary.id, operation: outcome.operation });
+        if (outcome.operation && operationNeeded(outcome, summary))
+          pending.push({ messageId: summary.id, operation: outcome.operation });
         if (pending.length >= OPERATION_GROUP) await flush();
       }
     }
@@ -344,6 +348,7 @@ export async function importMailbox(
       lastScanStartedAt: checked && !leftBehind ? scanStartedAt : status.lastScanStartedAt,
       lastError: runError ? { at: now, message: runError } : checked ? null : status.lastError,
       resolvedAddress: resolvedAddress ?? status.resolvedAddress,
+      delta: complete && !leftBehind && delta ? delta : status.delta,
     });
     options.telemetry.mailboxRun({
       helpdeskId: ref.helpdeskId,
@@ -359,6 +364,66 @@ export async function importMailbox(
     await lease.release();
   }
   return result;
+}
+
+type DeltaState = NonNullable<MailboxStatus['delta']>;
+
+/**
+ * Scan type delta: the round from the stored deltaLink, or a fresh one over mail received since `since`
+ * when there is none (first run, folder changed, full scan asked for) or Graph no longer knows it.
+ */
+async function deltaScan(
+  deps: ImportDependencies,
+  mailbox: MailboxSettings,
+  stored: MailboxStatus['delta'],
+  since: string,
+  fullScan: boolean,
+  signal: AbortSignal,
+): Promise<{ messages: MailSummary[]; delta: DeltaState }> {
+  const at = deps.clock().toISOString();
+  const fresh = async () => {
+    const round = await deps.mailSource.deltaMessages(mailbox, { receivedSince: since }, signal);
+    return { messages: round.messages, delta: { folder: mailbox.folder, link: round.deltaLink, at } };
+  };
+  if (!stored || stored.folder !== mailbox.folder || fullScan) return fresh();
+  try {
+    const round = await deps.mailSource.deltaMessages(mailbox, { deltaLink: stored.link }, signal);
+    return { messages: round.messages, delta: { folder: mailbox.folder, link: round.deltaLink, at } };
+  } catch (error) {
+    if (!deltaTokenExpired(error)) throw error;
+    deps.log.warn(
+      `mailbox ${mailbox.id}: Graph no longer knows the delta token (${error instanceof Error ? error.message : String(error)}); full scan of mail received since ${since}, and a fresh token`,
+    );
+    return fresh();
+  }
+}
+
+/** Its mail, oldest first, in pages, as the mailbox's scan type reads it. */
+async function* scanPages(
+  deps: ImportDependencies,
+  mailbox: MailboxSettings,
+  status: MailboxStatus,
+  since: string,
+  fullScan: boolean,
+  signal: AbortSignal,
+  onDelta: (delta: DeltaState) => void,
+): AsyncIterable<MailSummary[]> {
+  if (mailbox.scan !== 'delta') {
+    yield* deps.mailSource.listMessages(
+      mailbox,
+      { scan: mailbox.scan, ...(mailbox.scan === 'sinceLastScan' ? { since } : {}) },
+      signal,
+    );
+    return;
+  }
+  const round = await deltaScan(deps, mailbox, status.delta, since, fullScan, signal);
+  onDelta(round.delta);
+  if (round.messages.length > 0) yield round.messages;
+}
+
+/** Marking a message read that is read already only makes a change that the next delta round reads back. */
+function operationNeeded(outcome: MessageResult, summary: MailSummary): boolean {
+  return !(outcome.outcome === 'alreadyImported' && outcome.operation?.kind === 'markRead' && summary.isRead);
 }
 
 function record(result: MailboxRunResult, outcome: MessageResult): void {

@@ -25,6 +25,8 @@ export interface MailboxStatus {
   lastError: { at: string; message: string } | null;
   /** The primary SMTP address of a mailbox configured by Graph user id, resolved once for that id. */
   resolvedAddress: { userId: string; address: string } | null;
+  /** Scan type delta: the deltaLink of the last complete round, for the folder it was read from. */
+  delta: { folder: string; link: string; at: string } | null;
 }
 
 export interface MailboxRef {

@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type GraphEmulator, startGraphEmulator } from '../../local/graph-emulator/index.js';
@@ -775,5 +777,160 @@ describe('Graph emulator', () => {
       expect(fault.status).toBe(204);
       expect((await client.call('GET', '/users/ops@contoso.test/messages')).status).toBe(504);
     });
+  });
+});
+
+describe('Graph emulator: delta and subscriptions', () => {
+  let emulator: GraphEmulator;
+  let client: ReturnType<typeof graph>;
+  let receiver: Server;
+  let receiverUrl: string;
+  /** What the receiver got: validation tokens and notification bodies. */
+  const received: { validations: string[]; notifications: Json[] } = { validations: [], notifications: [] };
+  let answerValidation = true;
+  const DESK = 'delta@contoso.test';
+  const folder = `/users/${encodeURIComponent(DESK)}/mailFolders/inbox`;
+
+  beforeAll(async () => {
+    emulator = await startGraphEmulator({ maxSubscriptionMinutes: 60 });
+    client = graph(emulator);
+    receiver = createServer((request, response) => {
+      const token = new URL(request.url ?? '/', 'http://127.0.0.1').searchParams.get('validationToken');
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        if (token !== null) {
+          received.validations.push(token);
+          response.writeHead(answerValidation ? 200 : 500, { 'Content-Type': 'text/plain' });
+          response.end(answerValidation ? token : '');
+          return;
+        }
+        received.notifications.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Json);
+        response.writeHead(202);
+        response.end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/notify`;
+    emulator.addMailbox(DESK);
+  });
+
+  afterAll(async () => {
+    await client.close();
+    await emulator.close();
+    await new Promise((resolve) => receiver.close(resolve));
+  });
+
+  it('pages a delta round with $select and odata.maxpagesize, then gives only what changed, with @removed', async () => {
+    const ids = Array.from({ length: 5 }, (_, i) =>
+      emulator.deliver(DESK, mime({ subject: `Delta ${i}` }), { isRead: i === 0 }),
+    );
+    const prefer = { Prefer: 'odata.maxpagesize=2, IdType="ImmutableId"' };
+    let reply = await client.call('GET', `${folder}/messages/delta?$select=subject,isRead`, {
+      headers: prefer,
+    });
+    const seen: Json[] = [];
+    let pages = 0;
+    while (json(reply)['@odata.nextLink']) {
+      expect(reply.headers.get('preference-applied')).toBe('odata.maxpagesize=2');
+      seen.push(...values(reply));
+      pages++;
+      expect(String(json(reply)['@odata.nextLink'])).toContain('$skiptoken=');
+      reply = await client.call('GET', String(json(reply)['@odata.nextLink']), { headers: prefer });
+    }
+    seen.push(...values(reply));
+    expect(pages).toBe(2);
+    expect(seen.map((m) => m['id'])).toEqual(ids);
+    expect(Object.keys(seen[0] ?? {}).sort()).toEqual([
+      '@odata.etag',
+      '@odata.type',
+      'id',
+      'isRead',
+      'subject',
+    ]);
+    const deltaLink = String(json(reply)['@odata.deltaLink']);
+    expect(deltaLink).toContain('$deltatoken=');
+
+    const moved = ids[1] ?? '';
+    expect(
+      (await client.call('PATCH', `/users/${DESK}/messages/${ids[2]}`, { body: { isRead: true } })).status,
+    ).toBe(200);
+    await client.call('POST', `/users/${DESK}/messages/${moved}/move`, {
+      body: { destinationId: 'archive' },
+    });
+    const added = emulator.deliver(DESK, mime({ subject: 'Delta new' }));
+    // The round's query (page size included) came with the token: two pages again.
+    const next = await client.call('GET', deltaLink, { headers: prefer });
+    const last = await client.call('GET', String(json(next)['@odata.nextLink']), { headers: prefer });
+    expect(json(last)['@odata.deltaLink']).toBeDefined();
+    const changes = [...values(next), ...values(last)];
+    expect(changes.find((m) => m['id'] === moved)).toMatchObject({ '@removed': { reason: 'deleted' } });
+    expect(changes.find((m) => m['id'] === ids[2])).toMatchObject({ isRead: true, subject: 'Delta 2' });
+    expect(changes.find((m) => m['id'] === added)).toMatchObject({ subject: 'Delta new' });
+    expect(changes).toHaveLength(3);
+  });
+
+  it('answers an unknown or expired token with 410 SyncStateNotFound', async () => {
+    const round = await client.call('GET', `${folder}/messages/delta`);
+    expect(round.status).toBe(200);
+    const unknown = await client.call('GET', `${folder}/messages/delta?$deltatoken=nothing-like-it`);
+    expect(unknown.status).toBe(410);
+    expect(errorCode(unknown)).toBe('SyncStateNotFound');
+    emulator.expireDeltaTokens();
+    const expired = await client.call('GET', String(json(round)['@odata.deltaLink']));
+    expect(expired.status).toBe(410);
+    expect((await client.call('GET', `${folder}/messages/delta?$filter=isRead eq false`)).status).toBe(400);
+  });
+
+  it('validates the URL on create, caps the lifetime, notifies on new mail, renews and deletes', async () => {
+    const soon = new Date(Date.now() + 30 * 60_000).toISOString();
+    const body = {
+      changeType: 'created',
+      notificationUrl: receiverUrl,
+      resource: `users/${DESK}/mailFolders('inbox')/messages`,
+      expirationDateTime: soon,
+      clientState: 'state-1',
+    };
+    answerValidation = false;
+    const refused = await client.call('POST', '/subscriptions', { body });
+    expect(refused.status).toBe(400);
+    expect(errorCode(refused)).toBe('ValidationError');
+    answerValidation = true;
+    const tooLong = await client.call('POST', '/subscriptions', {
+      body: { ...body, expirationDateTime: new Date(Date.now() + 61 * 60_000).toISOString() },
+    });
+    expect(tooLong.status).toBe(400);
+    const created = await client.call('POST', '/subscriptions', { body });
+    expect(created.status).toBe(201);
+    const id = String(json(created)['id']);
+    expect(received.validations.length).toBe(3 - 1);
+
+    const messageId = emulator.deliver(DESK, mime({ subject: 'Notify me' }));
+    emulator.deliver(DESK, mime({ subject: 'Elsewhere' }), { folder: 'archive' });
+    emulator.injectNotificationFaults({ duplicate: 1 });
+    emulator.deliver(DESK, mime({ subject: 'Twice' }));
+    emulator.injectNotificationFaults({ drop: 1 });
+    emulator.deliver(DESK, mime({ subject: 'Never' }));
+    await emulator.notificationsSettled();
+    const notes = received.notifications.flatMap((n) => n['value'] as Json[]);
+    expect(notes).toHaveLength(3);
+    expect(notes[0]).toMatchObject({ subscriptionId: id, clientState: 'state-1', changeType: 'created' });
+    expect(notes[0]).toMatchObject({ resourceData: { id: messageId } });
+    expect(notes[1]).toEqual(notes[2]);
+
+    const renewed = await client.call('PATCH', `/subscriptions/${id}`, {
+      body: { expirationDateTime: new Date(Date.now() + 50 * 60_000).toISOString() },
+    });
+    expect(renewed.status).toBe(200);
+    emulator.sendLifecycleEvent(id, 'missed');
+    await emulator.notificationsSettled();
+    expect(received.notifications.at(-1)).toMatchObject({
+      value: [{ subscriptionId: id, lifecycleEvent: 'missed' }],
+    });
+    expect((await client.call('DELETE', `/subscriptions/${id}`)).status).toBe(204);
+    expect(
+      (await client.call('PATCH', `/subscriptions/${id}`, { body: { expirationDateTime: soon } })).status,
+    ).toBe(404);
+    expect(emulator.subscriptions()).toEqual([]);
   });
 });

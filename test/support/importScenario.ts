@@ -1,4 +1,5 @@
 import type { Database } from '@azure/cosmos';
+import type { GraphEmulatorOptions } from '../../local/graph-emulator/index.js';
 import { provisionLocalResources } from '../../local/provision.js';
 import { type LocalGraph, startLocalGraph } from '../../local/stack.js';
 import { appServices } from '../../shared/app/services.js';
@@ -25,8 +26,11 @@ export interface ImportScenario {
 }
 
 /** `overrides` change app settings (before the app reads them: once per test file). */
-export async function startImportScenario(overrides: Record<string, string> = {}): Promise<ImportScenario> {
-  const local = await startLocalGraph();
+export async function startImportScenario(
+  overrides: Record<string, string> = {},
+  graphOptions: GraphEmulatorOptions = {},
+): Promise<ImportScenario> {
+  const local = await startLocalGraph(graphOptions);
   const env = { ...testEnvironment(overrides), ...local.env };
   Object.assign(process.env, env);
   const environment = readEnvironment(env);
