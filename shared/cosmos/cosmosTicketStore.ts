@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Container, Database } from '@azure/cosmos';
+import { BulkOperationType, type Container, type Database, type JSONObject } from '@azure/cosmos';
 import type { TicketStore } from '../import/ports.js';
 import { type HistoryEntry, type Supplement, type Ticket, ticketKey } from '../tickets/model.js';
 import type { TicketChangeOnSupplement } from '../tickets/ticketFields.js';
@@ -20,6 +20,11 @@ function threadId(messageId: string): string {
 }
 
 const MAX_THREAD_LOOKUPS = 20;
+
+/** The batch API types its bodies as JSON; the documents are plain JSON data, only typed more narrowly. */
+function asJson(document: Ticket | Supplement | HistoryEntry): JSONObject {
+  return document as unknown as JSONObject;
+}
 
 export class CosmosTicketStore implements TicketStore {
   private readonly tickets: Container;
@@ -45,15 +50,43 @@ export class CosmosTicketStore implements TicketStore {
     }
   }
 
+  /**
+   * One transactional batch in the ticket's partition: the document created, the entry upserted. Used for
+   * the single round trip, not for atomicity: every caller also copes with either write made alone (the
+   * local emulator runs a batch operation by operation, keeping what went through before a failure), so
+   * anything short of both succeeding is false, whatever the service did.
+   */
+  async createWithHistory(document: Ticket | Supplement, history: HistoryEntry): Promise<boolean> {
+    try {
+      // Each operation names the partition too: the batch's own would do for the service, not the emulator.
+      const partitionKey = document.ticketKey;
+      const { result } = await this.tickets.items.batch(
+        [
+          { operationType: BulkOperationType.Create, partitionKey, resourceBody: asJson(document) },
+          { operationType: BulkOperationType.Upsert, partitionKey, resourceBody: asJson(history) },
+        ],
+        partitionKey,
+      );
+      return result?.every((operation) => operation.statusCode < 400) ?? false;
+    } catch {
+      // A failed batch as a whole (the SDK drops its status): the one-by-one writes find out why.
+      return false;
+    }
+  }
+
   async addSupplement(supplement: Supplement, change: TicketChangeOnSupplement): Promise<void> {
     try {
       await this.tickets.items.create(supplement);
     } catch (error) {
       if (cosmosStatus(error) !== 409) throw error;
     }
+    await this.changeOnSupplement(supplement.ticketKey, change);
+  }
+
+  async changeOnSupplement(ticketKey: string, change: TicketChangeOnSupplement): Promise<void> {
     // Setting values (not adding to them) keeps a repeated change harmless. At most 10 operations, the
     // most one patch may hold: 5 fixed, the 4 fields a rule may set besides the status, and the links.
-    await this.tickets.item('ticket', supplement.ticketKey).patch([
+    await this.tickets.item('ticket', ticketKey).patch([
       { op: 'set', path: '/statusId', value: change.statusId },
       ...Object.entries(change.fields).map(([field, value]) => ({
         op: 'set' as const,

@@ -86,6 +86,13 @@ export interface TicketStore {
   createTicket(ticket: Ticket): Promise<'created' | 'exists'>;
   /** Creates the supplement when missing and applies its change to the ticket (idempotent). */
   addSupplement(supplement: Supplement, change: TicketChangeOnSupplement): Promise<void>;
+  /**
+   * Creates a new ticket or supplement together with its history entry in one round trip; false unless
+   * both were written that way (the document existed already, say), and the caller writes them one by one.
+   */
+  createWithHistory(document: Ticket | Supplement, history: HistoryEntry): Promise<boolean>;
+  /** Applies a supplement's change to its ticket (idempotent: values are set, not added to). */
+  changeOnSupplement(ticketKey: string, change: TicketChangeOnSupplement): Promise<void>;
   /** Writes a history entry; writing the same entry twice leaves one. */
   putHistory(entry: HistoryEntry): Promise<void>;
   /** Everything stored for a ticket: the ticket, its supplements and history. */
