@@ -7,6 +7,7 @@ import type { ImportTelemetry } from '../observability/telemetry.js';
 import type { ImportDependencies } from './dependencies.js';
 import { importMessage, type MailboxContext, type MessageResult } from './importMessage.js';
 import type { MailboxRef, MailboxStatus, RunCounts } from './ports.js';
+import { RunContacts } from './runContacts.js';
 
 export interface MailboxRunResult {
   helpdeskId: string;
@@ -234,6 +235,8 @@ export async function importMailbox(
       ownMessageIdDomain: messageIdDomain(helpdesk, address),
       signal: stop.signal,
       confirmLease,
+      contacts: new RunContacts(deps.contacts, helpdesk.id),
+      lastRunAt: status.lastRunAt,
     };
     const since =
       mailbox.scan === 'sinceLastScan'

@@ -589,6 +589,15 @@ describe('Graph throttling', () => {
 /** The app's deps, but with ticket writes rejected for mail whose subject matches (a Cosmos 413, say). */
 function rejecting(method: 'createTicket' | 'putHistory', subject: RegExp): ImportDependencies {
   const tickets: TicketStore = Object.create(deps.tickets);
+  // A write too large fails its batch as a whole, which the store reports as not written together.
+  tickets.createWithHistory = async (document, history) => {
+    const ticket =
+      document.docType === 'ticket'
+        ? document
+        : await deps.tickets.getTicket(history.helpdeskId, history.ticketNumber);
+    if (ticket && subject.test(ticket.title)) return false;
+    return deps.tickets.createWithHistory(document, history);
+  };
   if (method === 'createTicket') {
     tickets.createTicket = async (ticket) => {
       if (subject.test(ticket.title)) throw new Error('Request size is too large');
@@ -746,6 +755,40 @@ describe('poison mail', () => {
     const ticket = (await deps.tickets.listTickets('record-down')).find((t) => t.source.messageKey === key);
     const everything = await deps.tickets.ticketWithEverything('record-down', ticket?.number ?? 0);
     expect(everything?.history.map((h) => h.event)).toEqual(['createdByMailImport']);
+  });
+
+  it('a mail listed as new whose record exists (a failed attempt of a run that recorded no end) is imported by its record, without losing a ticket number', async () => {
+    const { userId, ref } = await mailbox('seen-unhinted', 3);
+    const key = messageKey('<seen-unhinted-1@customer.example>');
+    const source = scenario.local.graph.messages(userId, 'inbox').find((m) => m.subject === 'Request 1');
+    const at = '2026-11-23T09:00:00.000Z';
+    await deps.records.create({
+      id: key,
+      docType: 'mail',
+      mailboxKey: mailboxKey(ref.helpdeskId, ref.mailboxId),
+      helpdeskId: ref.helpdeskId,
+      mailboxId: ref.mailboxId,
+      graphMessageId: source?.id ?? '',
+      internetMessageId: '<seen-unhinted-1@customer.example>',
+      receivedDateTime: '2026-11-23T08:01:00Z',
+      state: 'pending',
+      attempts: 1,
+      lastError: 'Error: Service unavailable',
+      plan: null,
+      classification: null,
+      subject: null,
+      senderDomain: null,
+      keptAside: null,
+      acknowledgement: null,
+      createdAt: at,
+      updatedAt: at,
+    });
+    expect((await deps.helpdesks.mailboxStatus(ref.helpdeskId, ref.mailboxId)).lastRunAt).toBeNull();
+
+    const run = await importMailbox(deps, ref, runOptions());
+    expect(run).toMatchObject({ status: 'done', counts: { created: 3, failed: 0 }, created: [1, 2, 3] });
+    expect(await record(ref, key)).toMatchObject({ state: 'stored', attempts: 1, plan: { ticketNumber: 2 } });
+    await expectAllImported('seen-unhinted', userId, 3);
   });
 
   it('defect: a mail still kept aside writes its per-message telemetry record on every later run', async () => {
