@@ -236,7 +236,7 @@ export async function importMailbox(
       signal: stop.signal,
       confirmLease,
       contacts: new RunContacts(deps.contacts, helpdesk.id),
-      lastRunAt: status.lastRunAt,
+      maybeSeenBefore: lease.tookOver ? scanStartedAt : status.lastRunAt,
     };
     const since =
       mailbox.scan === 'sinceLastScan'

@@ -108,8 +108,11 @@ export interface MailboxContext {
   budget?: ProcessingBudget;
   /** The run's contacts, each looked up once per run. */
   contacts: RunContacts;
-  /** When the mailbox's last recorded run ended; mail received before it may have been seen. */
-  lastRunAt: string | null;
+  /**
+   * Mail received before this may have been listed by an earlier run: when the mailbox's last recorded
+   * run ended, or when this run began if it took the mailbox over from a run that died.
+   */
+  maybeSeenBefore: string | null;
 }
 
 /**
@@ -221,17 +224,17 @@ type Found = { record: MailRecord; etag: string } | null;
 /**
  * Whether the listing hints that the mail was seen before: it is read (imported mail is marked read, and
  * a since-last-scan overlap lists it again), it carries the keep-aside category (a person put it back), or
- * it was received before the mailbox's last run ended (that run may have listed it: its import or its
- * post-processing failed). Only then is its record read first. Any other mail is most likely new: its
- * record is created with its plan, and a conflict there is the sign that it was seen after all (a run
- * that died, which recorded no end). The hint only saves requests; exactly-once never depends on it.
+ * an earlier run may have listed it (its import or its post-processing failed, or that run died). Only
+ * then is its record read first. Any other mail is most likely new: its record is created with its plan,
+ * and a conflict there is the sign that it was seen after all. The hint saves requests and keeps ticket
+ * numbers from being allocated for mail that has one already; exactly-once never depends on it.
  */
 function maybeSeen(context: MailboxContext, summary: MailSummary): boolean {
   if (summary.isRead) return true;
   const keepAside = context.keepAsideOperation;
   if (keepAside.kind === 'keepAside' && summary.categories.includes(keepAside.category)) return true;
-  const lastRun = context.lastRunAt;
-  return !!lastRun && Date.parse(summary.receivedDateTime) < Date.parse(lastRun);
+  const before = context.maybeSeenBefore;
+  return !!before && Date.parse(summary.receivedDateTime) < Date.parse(before);
 }
 
 async function importOrFail(

@@ -69,6 +69,11 @@ export interface HelpdeskStore {
 }
 
 export interface Lease {
+  /**
+   * Taken over from a run that never released it (it died, or stalled until the lease lapsed): that run
+   * may have left mail half-imported.
+   */
+  readonly tookOver: boolean;
   /** Extends the lease; false when it was lost (expired and taken over). */
   renew(ttlMs: number): Promise<boolean>;
   release(): Promise<void>;

@@ -63,14 +63,15 @@ describe('CosmosHelpdeskStore', () => {
   it('gives a mailbox lease to one run at a time and hands it over after expiry', async () => {
     const mailbox = { helpdeskId: 'lease-test', mailboxId: 'main' };
     const first = await helpdesks.acquireLease(mailbox, 'run-a', 60_000);
-    expect(first).not.toBeNull();
+    expect(first).toMatchObject({ tookOver: false });
     expect(await helpdesks.acquireLease(mailbox, 'run-b', 60_000)).toBeNull();
     await first?.release();
     const second = await helpdesks.acquireLease(mailbox, 'run-b', 1);
-    expect(second).not.toBeNull();
+    // Released before: handed over, not taken over.
+    expect(second).toMatchObject({ tookOver: false });
     await new Promise((resolve) => setTimeout(resolve, 10));
     const third = await helpdesks.acquireLease(mailbox, 'run-c', 60_000);
-    expect(third).not.toBeNull();
+    expect(third).toMatchObject({ tookOver: true });
     expect(await second?.renew(60_000)).toBe(false);
     await third?.release();
   });
