@@ -237,6 +237,14 @@ function maybeSeen(context: MailboxContext, summary: MailSummary): boolean {
   return !!before && Date.parse(summary.receivedDateTime) < Date.parse(before);
 }
 
+/**
+ * Another source message under a known Message-ID is the same mail delivered twice, or a different mail
+ * reusing the id: only its content can tell, so it is parsed before anything is settled.
+ */
+function isOtherSource(existing: Found | undefined, summary: MailSummary): boolean {
+  return !!existing?.record.fingerprint && existing.record.graphMessageId !== summary.id;
+}
+
 async function importOrFail(
   deps: ImportDependencies,
   context: MailboxContext,
@@ -249,9 +257,7 @@ async function importOrFail(
   let key = summary.internetMessageId ? messageKey(summary.internetMessageId) : null;
   /** undefined: not read, the mail is taken to be new until its record's creation says otherwise. */
   let existing: Found | undefined = key && readFirst ? await deps.records.get(partition, key) : undefined;
-  // Another source message under a known Message-ID is the same mail delivered twice, or a different
-  // mail reusing the id: only its content can tell, so it is parsed before anything is settled.
-  const otherSource = !!existing?.record.fingerprint && existing.record.graphMessageId !== summary.id;
+  let otherSource = isOtherSource(existing, summary);
   const settled = existing && !otherSource ? settledResult(existing.record, context, summary) : null;
   if (settled) return settled;
 
@@ -268,16 +274,20 @@ async function importOrFail(
     await reached(deps, 'parsed');
   } catch (error) {
     if (passesThrough(error, context)) throw error;
-    if (!key || otherSource) {
+    if (key && existing === undefined) {
+      // Not read before parsing: a mail kept aside earlier fails again here, and is left as it is.
+      const found = await deps.records.get(partition, key);
+      otherSource = isOtherSource(found, summary);
+      const settledNow = found && !otherSource ? settledResult(found.record, context, summary) : null;
+      if (settledNow) return settledNow;
+      existing = found;
+    }
+    // existing is still unread only without a key.
+    if (!key || otherSource || existing === undefined) {
       // Without a Message-ID and unparsed, only the Graph id names the message; its earlier failures count.
       // Another source message under a known id too: its failures are not the imported mail's.
       key = messageKey(null, `graph:${summary.id}`);
       existing = await deps.records.get(partition, key);
-    } else if (existing === undefined) {
-      // Not read before parsing: a mail kept aside earlier fails again here, and is left as it is.
-      existing = await deps.records.get(partition, key);
-      const settledNow = existing ? settledResult(existing.record, context, summary) : null;
-      if (settledNow) return settledNow;
     }
     const keepAsideNow = error instanceof MailLimitError || error instanceof ProcessingTimeExceeded;
     return failed(deps, context, summary, key, existing, error, keepAsideNow);
