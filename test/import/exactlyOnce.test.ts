@@ -757,37 +757,26 @@ describe('poison mail', () => {
     expect(everything?.history.map((h) => h.event)).toEqual(['createdByMailImport']);
   });
 
-  it('a mail listed as new whose record exists (a failed attempt of a run that recorded no end) is imported by its record, without losing a ticket number', async () => {
+  it('a mail listed as new whose record exists (a failed attempt, its run recorded no end) is imported by its record, without losing a ticket number', async () => {
     const { userId, ref } = await mailbox('seen-unhinted', 3);
     const key = messageKey('<seen-unhinted-1@customer.example>');
-    const source = scenario.local.graph.messages(userId, 'inbox').find((m) => m.subject === 'Request 1');
-    const at = '2026-11-23T09:00:00.000Z';
-    await deps.records.create({
-      id: key,
-      docType: 'mail',
-      mailboxKey: mailboxKey(ref.helpdeskId, ref.mailboxId),
-      helpdeskId: ref.helpdeskId,
-      mailboxId: ref.mailboxId,
-      graphMessageId: source?.id ?? '',
-      internetMessageId: '<seen-unhinted-1@customer.example>',
-      receivedDateTime: '2026-11-23T08:01:00Z',
-      state: 'pending',
-      attempts: 1,
-      lastError: 'Error: Service unavailable',
-      plan: null,
-      classification: null,
-      subject: null,
-      senderDomain: null,
-      keptAside: null,
-      acknowledgement: null,
-      createdAt: at,
-      updatedAt: at,
-    });
-    expect((await deps.helpdesks.mailboxStatus(ref.helpdeskId, ref.mailboxId)).lastRunAt).toBeNull();
+    // The second number cannot be had: that mail fails before its plan, and its record says so.
+    const helpdesks = Object.create(deps.helpdesks) as typeof deps.helpdesks;
+    let allocations = 0;
+    helpdesks.allocateTicketNumber = async (helpdeskId) => {
+      if (++allocations === 2) throw new Error('Service unavailable');
+      return deps.helpdesks.allocateTicketNumber(helpdeskId);
+    };
+    const first = await importMailbox({ ...deps, helpdesks }, ref, runOptions());
+    expect(first).toMatchObject({ counts: { created: 2, failed: 1 }, created: [1, 2] });
+    expect(await record(ref, key)).toMatchObject({ state: 'pending', attempts: 1, plan: null });
+    // As if that run had died before recording its end: nothing tells the next run the mail was seen.
+    const status = await deps.helpdesks.mailboxStatus(ref.helpdeskId, ref.mailboxId);
+    await deps.helpdesks.saveMailboxStatus({ ...status, lastRunAt: null });
 
-    const run = await importMailbox(deps, ref, runOptions());
-    expect(run).toMatchObject({ status: 'done', counts: { created: 3, failed: 0 }, created: [1, 2, 3] });
-    expect(await record(ref, key)).toMatchObject({ state: 'stored', attempts: 1, plan: { ticketNumber: 2 } });
+    const second = await importMailbox(deps, ref, runOptions());
+    expect(second).toMatchObject({ status: 'done', counts: { created: 1, failed: 0 }, created: [3] });
+    expect(await record(ref, key)).toMatchObject({ state: 'stored', attempts: 1, plan: { ticketNumber: 3 } });
     await expectAllImported('seen-unhinted', userId, 3);
   });
 
