@@ -780,6 +780,20 @@ describe('poison mail', () => {
     await expectAllImported('seen-unhinted', userId, 3);
   });
 
+  it('a run that takes the mailbox over from a run that died reads records first: the crash costs no ticket number', async () => {
+    const { userId, ref } = await mailbox('taken-over', 2);
+    const dying = crashingProcess(deps, { atStep: (step) => step === 'planned' });
+    await expect(importMailbox(dying.deps, ref, runOptions())).rejects.toThrow(SimulatedCrash);
+    expect(await record(ref, messageKey('<taken-over-0@customer.example>'))).toMatchObject({
+      state: 'planned',
+      plan: { ticketNumber: 1 },
+    });
+    // The redelivery takes the lapsed lease over: its hint says every mail may have been seen.
+    const redelivered = await redeliver(ref);
+    expect(redelivered).toMatchObject({ status: 'done', created: [1, 2] });
+    await expectAllImported('taken-over', userId, 2);
+  });
+
   it('defect: a mail still kept aside writes its per-message telemetry record on every later run', async () => {
     const { ref } = await mailbox('still-aside', 2, { attachments: { maxMessageBytes: 10_000 } });
     const { graph } = scenario.local;
