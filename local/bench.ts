@@ -289,6 +289,10 @@ interface Results {
   graphCallsPerMail: number;
   graphRequestsPerMail: number;
   cosmosRequestsPerMail: number;
+  /** The requests charged to the messages that became a new ticket, per such message (run overhead not included). */
+  cosmosRequestsPerNewTicket: number;
+  /** The same for the messages that became a supplement. */
+  cosmosRequestsPerSupplement: number;
   blobWritesPerMail: number;
   peakRssMb: number;
   importToParseRatio: number;
@@ -323,6 +327,11 @@ interface Results {
   gbSecondsPer1000Mails: number;
 }
 
+/** Cosmos requests charged to the messages of one outcome, per message of it. */
+function perOutcome(main: RunMeasurement, outcome: string): number {
+  return sum(main.cosmos.byOutcome[outcome] ?? {}) / (main.outcomes[outcome] ?? 0);
+}
+
 function isWrite(operation: string): boolean {
   return /\b(PUT|POST|DELETE|PATCH)\b/.test(operation);
 }
@@ -348,6 +357,8 @@ function report(
     graphCallsPerMail: graph.httpCalls / mails,
     graphRequestsPerMail: graph.requests / mails,
     cosmosRequestsPerMail: cosmosTotal / mails,
+    cosmosRequestsPerNewTicket: perOutcome(main, 'created'),
+    cosmosRequestsPerSupplement: perOutcome(main, 'supplemented'),
     blobWritesPerMail: blobWrites / mails,
     peakRssMb: mb(main.peakRssBytes),
     importToParseRatio: main.wallMs / parseMs,
@@ -407,6 +418,8 @@ function report(
       ['Graph HTTP calls per mail', fixed(results.graphCallsPerMail, 3)],
       ['Graph requests per mail (throttling count)', fixed(results.graphRequestsPerMail, 3)],
       ['Cosmos requests per mail (all)', fixed(results.cosmosRequestsPerMail)],
+      ['— per new ticket', fixed(results.cosmosRequestsPerNewTicket)],
+      ['— per supplement', fixed(results.cosmosRequestsPerSupplement)],
       ['Blob writes per mail', fixed(results.blobWritesPerMail)],
       [
         'importer peak RSS',

@@ -198,13 +198,22 @@ export class CosmosHelpdeskStore implements HelpdeskStore {
       if (status === 409 || status === 412) return null;
       throw error;
     }
-    return this.lease(mailbox, id, owner, etag);
+    // A released lease is deleted: one still there was never released, unless it is this owner's own.
+    const tookOver = !!found && found.resource.owner !== owner;
+    return this.lease(mailbox, id, owner, etag, tookOver);
   }
 
-  private lease(mailbox: MailboxRef, id: string, owner: string, initialEtag: string | undefined): Lease {
+  private lease(
+    mailbox: MailboxRef,
+    id: string,
+    owner: string,
+    initialEtag: string | undefined,
+    tookOver: boolean,
+  ): Lease {
     let etag = initialEtag ?? '';
     const item = this.helpdesks.item(id, mailbox.helpdeskId);
     return {
+      tookOver,
       renew: async (ttlMs) => {
         try {
           const response = await item.replace<LeaseDocument>(

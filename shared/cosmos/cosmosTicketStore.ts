@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { Container, Database, PatchOperation } from '@azure/cosmos';
+import {
+  BulkOperationType,
+  type Container,
+  type Database,
+  type JSONObject,
+  type PatchOperation,
+} from '@azure/cosmos';
 import type { TicketStore } from '../import/ports.js';
 import { type HistoryEntry, type Supplement, type Ticket, ticketKey } from '../tickets/model.js';
 import type { TicketChangeOnSupplement } from '../tickets/ticketFields.js';
@@ -22,6 +28,11 @@ function threadId(messageId: string): string {
 const MAX_THREAD_LOOKUPS = 20;
 /** The most operations Cosmos DB takes in one patch. */
 const MAX_PATCH_OPERATIONS = 10;
+
+/** The batch API types its bodies as JSON; the documents are plain JSON data, only typed more narrowly. */
+function asJson(document: Ticket | Supplement | HistoryEntry): JSONObject {
+  return document as unknown as JSONObject;
+}
 
 export class CosmosTicketStore implements TicketStore {
   private readonly tickets: Container;
@@ -47,12 +58,40 @@ export class CosmosTicketStore implements TicketStore {
     }
   }
 
+  /**
+   * One transactional batch in the ticket's partition: the document created, the entry upserted. Used for
+   * the single round trip, not for atomicity: every caller also copes with either write made alone (the
+   * local emulator runs a batch operation by operation, keeping what went through before a failure), so
+   * anything short of both succeeding is false, whatever the service did.
+   */
+  async createWithHistory(document: Ticket | Supplement, history: HistoryEntry): Promise<boolean> {
+    try {
+      // Each operation names the partition too: the batch's own would do for the service, not the emulator.
+      const partitionKey = document.ticketKey;
+      const { result } = await this.tickets.items.batch(
+        [
+          { operationType: BulkOperationType.Create, partitionKey, resourceBody: asJson(document) },
+          { operationType: BulkOperationType.Upsert, partitionKey, resourceBody: asJson(history) },
+        ],
+        partitionKey,
+      );
+      return result?.every((operation) => operation.statusCode < 400) ?? false;
+    } catch {
+      // A failed batch as a whole (the SDK drops its status): the one-by-one writes find out why.
+      return false;
+    }
+  }
+
   async addSupplement(supplement: Supplement, change: TicketChangeOnSupplement): Promise<void> {
     try {
       await this.tickets.items.create(supplement);
     } catch (error) {
       if (cosmosStatus(error) !== 409) throw error;
     }
+    await this.changeOnSupplement(supplement.ticketKey, change);
+  }
+
+  async changeOnSupplement(ticketKey: string, change: TicketChangeOnSupplement): Promise<void> {
     // Setting values (not adding to them) keeps a repeated change harmless. A patch holds at most 10
     // operations: 6 fixed ones and the fields rules change. Only when rules change five or more fields at
     // once does it take a second patch; a crash between the two is repaired by the retry setting all again.
@@ -71,7 +110,7 @@ export class CosmosTicketStore implements TicketStore {
     ];
     for (let start = 0; start < operations.length; start += MAX_PATCH_OPERATIONS) {
       await this.tickets
-        .item('ticket', supplement.ticketKey)
+        .item('ticket', ticketKey)
         .patch(operations.slice(start, start + MAX_PATCH_OPERATIONS));
     }
   }

@@ -8,6 +8,7 @@ import type { ImportTelemetry } from '../observability/telemetry.js';
 import type { ImportDependencies } from './dependencies.js';
 import { importMessage, type MailboxContext, type MessageResult } from './importMessage.js';
 import type { MailboxRef, MailboxStatus, RunCounts } from './ports.js';
+import { RunContacts } from './runContacts.js';
 
 export interface MailboxRunResult {
   helpdeskId: string;
@@ -247,6 +248,8 @@ export async function importMailbox(
       ownMessageIdDomain: messageIdDomain(helpdesk, address),
       signal: stop.signal,
       confirmLease,
+      contacts: new RunContacts(deps.contacts, helpdesk.id),
+      maybeSeenBefore: lease.tookOver ? scanStartedAt : status.lastRunAt,
     };
     const since = new Date(
       status.lastScanStartedAt

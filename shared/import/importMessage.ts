@@ -29,7 +29,12 @@ import type {
   StoredImage,
   Ticket,
 } from '../tickets/model.js';
-import { decideTarget, referencedMessageIds, type TicketFacts } from '../tickets/threading.js';
+import {
+  decideTarget,
+  needsThreadMatch,
+  referencedMessageIds,
+  type TicketFacts,
+} from '../tickets/threading.js';
 import {
   describeAttachments,
   historyEntry,
@@ -53,6 +58,7 @@ import {
   messageKey,
   type RuleDecision,
 } from './mailRecord.js';
+import type { RunContacts } from './runContacts.js';
 
 /** Steps of one message's import, reported to `checkpoint` (crash tests, stage timing). */
 export type ImportStep =
@@ -103,6 +109,28 @@ export interface MailboxContext {
   confirmLease: () => Promise<boolean>;
   /** This message's processing budget; a fresh default one when absent. */
   budget?: ProcessingBudget;
+  /** The run's contacts, each looked up once per run. */
+  contacts: RunContacts;
+  /**
+   * Mail received before this may have been listed by an earlier run: when the mailbox's last recorded
+   * run ended, or when this run began if it took the mailbox over from a run that died.
+   */
+  maybeSeenBefore: string | null;
+}
+
+/**
+ * The record of a mail taken to be new existed already: it was seen before. Carries the ticket number the
+ * attempt allocated, if any, so that deciding again from the record does not take a second one.
+ */
+class SeenBefore extends Error {
+  override readonly name = 'SeenBefore';
+
+  constructor(
+    key: string,
+    readonly allocated: number | null,
+  ) {
+    super(`message ${key} has a record already`);
+  }
 }
 
 class RecordConflictError extends Error {
@@ -193,6 +221,33 @@ export async function importMessage(
   }
 }
 
+/** A record as read: null when there is none. */
+type Found = { record: MailRecord; etag: string } | null;
+
+/**
+ * Whether the listing hints that the mail was seen before: it is read (imported mail is marked read, and
+ * a since-last-scan overlap lists it again), it carries the keep-aside category (a person put it back), or
+ * an earlier run may have listed it (its import or its post-processing failed, or that run died). Only
+ * then is its record read first. Any other mail is most likely new: its record is created with its plan,
+ * and a conflict there is the sign that it was seen after all. The hint saves requests and keeps ticket
+ * numbers from being allocated for mail that has one already; exactly-once never depends on it.
+ */
+function maybeSeen(context: MailboxContext, summary: MailSummary): boolean {
+  if (summary.isRead) return true;
+  const keepAside = context.keepAsideOperation;
+  if (keepAside.kind === 'keepAside' && summary.categories.includes(keepAside.category)) return true;
+  const before = context.maybeSeenBefore;
+  return !!before && Date.parse(summary.receivedDateTime) < Date.parse(before);
+}
+
+/**
+ * Another source message under a known Message-ID is the same mail delivered twice, or a different mail
+ * reusing the id: only its content can tell, so it is parsed before anything is settled.
+ */
+function isOtherSource(existing: Found | undefined, summary: MailSummary): boolean {
+  return !!existing?.record.fingerprint && existing.record.graphMessageId !== summary.id;
+}
+
 async function importOrFail(
   deps: ImportDependencies,
   context: MailboxContext,
@@ -201,11 +256,11 @@ async function importOrFail(
   const { helpdesk, mailbox } = context;
   const budget = context.budget ?? new ProcessingBudget();
   const partition = mailboxKey(helpdesk.id, mailbox.id);
+  const readFirst = maybeSeen(context, summary);
   let key = summary.internetMessageId ? messageKey(summary.internetMessageId) : null;
-  let existing = key ? await deps.records.get(partition, key) : null;
-  // Another source message under a known Message-ID is the same mail delivered twice, or a different
-  // mail reusing the id: only its content can tell, so it is parsed before anything is settled.
-  const otherSource = !!existing?.record.fingerprint && existing.record.graphMessageId !== summary.id;
+  /** undefined: not read, the mail is taken to be new until its record's creation says otherwise. */
+  let existing: Found | undefined = key && readFirst ? await deps.records.get(partition, key) : undefined;
+  let otherSource = isOtherSource(existing, summary);
   const settled = existing && !otherSource ? settledResult(existing.record, context, summary) : null;
   if (settled) return settled;
 
@@ -222,7 +277,16 @@ async function importOrFail(
     await reached(deps, 'parsed');
   } catch (error) {
     if (passesThrough(error, context)) throw error;
-    if (!key || otherSource) {
+    if (key && existing === undefined) {
+      // Not read before parsing: a mail kept aside earlier fails again here, and is left as it is.
+      const found = await deps.records.get(partition, key);
+      otherSource = isOtherSource(found, summary);
+      const settledNow = found && !otherSource ? settledResult(found.record, context, summary) : null;
+      if (settledNow) return settledNow;
+      existing = found;
+    }
+    // existing is still unread only without a key.
+    if (!key || otherSource || existing === undefined) {
       // Without a Message-ID and unparsed, only the Graph id names the message; its earlier failures count.
       // Another source message under a known id too: its failures are not the imported mail's.
       key = messageKey(null, `graph:${summary.id}`);
@@ -235,42 +299,52 @@ async function importOrFail(
   const fingerprint = contentFingerprint(parsed);
   if (!key) {
     key = messageKey(parsed.messageId, parsed.rawSha256);
-    existing = await deps.records.get(partition, key);
+    existing = readFirst ? await deps.records.get(partition, key) : undefined;
   }
-  if (existing?.record.fingerprint && existing.record.fingerprint !== fingerprint) {
-    key = derivedMessageKey(key, fingerprint);
-    existing = await deps.records.get(partition, key);
-  }
-  const settledLate = existing ? settledResult(existing.record, context, summary) : null;
-  if (settledLate) return settledLate;
-
   const progress = { written: false };
-  try {
-    return await importParsed(
-      deps,
-      { ...context, budget },
-      summary,
-      key,
-      parsed,
-      fingerprint,
-      existing,
-      progress,
-    );
-  } catch (error) {
-    if (passesThrough(error, context)) throw error;
-    const fresh = await deps.records.get(partition, key);
-    if (fresh && isStored(fresh.record)) {
-      // Imported by an earlier run; only resuming its acknowledgement failed, which the next run tries
-      // again. Not the mail's fault: no attempt counted, never kept aside, never a failure.
-      return resultFromRecord(key, fresh.record, 'alreadyImported', errorMessage(error));
+  /** A ticket number allocated by a first attempt that found the record existing: the next attempt's. */
+  let allocated: number | null = null;
+  for (;;) {
+    if (existing?.record.fingerprint && existing.record.fingerprint !== fingerprint) {
+      key = derivedMessageKey(key, fingerprint);
+      existing = await deps.records.get(partition, key);
     }
-    if (progress.written && fresh) {
-      // The ticket or supplement is written; only its record could not say so. No attempt counted, never
-      // kept aside: the next run finds the plan on the record and completes it without writing twice.
-      const reason = `written, but its record is not updated yet: ${errorMessage(error)}`;
-      return resultFromRecord(key, fresh.record, 'failed', reason);
+    const settledLate = existing ? settledResult(existing.record, context, summary) : null;
+    if (settledLate) return settledLate;
+    try {
+      return await importParsed(
+        deps,
+        { ...context, budget },
+        summary,
+        key,
+        parsed,
+        fingerprint,
+        existing,
+        progress,
+        allocated,
+      );
+    } catch (error) {
+      if (error instanceof SeenBefore && existing === undefined) {
+        // The mail has a record after all: decided again from what it says, with the number already taken.
+        allocated = error.allocated;
+        existing = await deps.records.get(partition, key);
+        continue;
+      }
+      if (passesThrough(error, context)) throw error;
+      const fresh = await deps.records.get(partition, key);
+      if (fresh && isStored(fresh.record)) {
+        // Imported by an earlier run; only resuming its acknowledgement failed, which the next run tries
+        // again. Not the mail's fault: no attempt counted, never kept aside, never a failure.
+        return resultFromRecord(key, fresh.record, 'alreadyImported', errorMessage(error));
+      }
+      if (progress.written && fresh) {
+        // The ticket or supplement is written; only its record could not say so. No attempt counted, never
+        // kept aside: the next run finds the plan on the record and completes it without writing twice.
+        const reason = `written, but its record is not updated yet: ${errorMessage(error)}`;
+        return resultFromRecord(key, fresh.record, 'failed', reason);
+      }
+      return failed(deps, context, summary, key, fresh, error, error instanceof ProcessingTimeExceeded);
     }
-    return failed(deps, context, summary, key, fresh, error, error instanceof ProcessingTimeExceeded);
   }
 }
 
@@ -459,14 +533,23 @@ async function importParsed(
   key: string,
   parsed: ParsedMail,
   fingerprint: string,
-  existing: { record: MailRecord; etag: string } | null,
+  /** The record as read; undefined when the mail is taken to be new and its record was not read. */
+  existing: Found | undefined,
   /** Set once the ticket or supplement is written: from then on a failure is no fault of the mail. */
   progress: { written: boolean },
+  /** A ticket number an earlier attempt at this message allocated, used before allocating another. */
+  allocated: number | null,
 ): Promise<MessageResult> {
   const { helpdesk } = context;
   const now = deps.clock();
-  let sender = await resolveSender(deps, helpdesk, parsed);
-  let current = existing ?? (await save(deps, newRecord(context, summary, key, now.toISOString()), null));
+  let sender = await resolveSender(context, parsed);
+  // A new mail's record is first written with its plan (or as kept aside): one write, not two.
+  const start = existing ?? { record: newRecord(context, summary, key, now.toISOString()), etag: null };
+  /** The first write of a record not read conflicted: the mail was seen before after all. */
+  const seenBefore = (error: unknown, allocatedNumber: number | null) =>
+    existing === undefined && error instanceof RecordConflictError
+      ? new SeenBefore(key, allocatedNumber)
+      : error;
   // The reply text is costly on a hostile mail: worked out at most once, and only when something needs it.
   let replyResult: ReplyResult | null = null;
   const reply = () => {
@@ -477,13 +560,18 @@ async function importParsed(
     return replyResult;
   };
 
-  if (!current.record.plan) {
+  /** Tickets read while planning, by number: a supplement's own ticket is not read a second time. */
+  const ticketsRead = new Map<number, Ticket>();
+  let current: { record: MailRecord; etag: string };
+  if (start.record.plan && start.etag !== null) {
+    current = { record: start.record, etag: start.etag };
+  } else {
     const classification = classifyMail(parsed, {
       ownAddresses: context.ownAddresses,
       ownMessageIdDomain: context.ownMessageIdDomain,
     });
     const described = {
-      ...current.record,
+      ...start.record,
       fingerprint,
       classification,
       subject: parsed.subject.slice(0, 255),
@@ -492,18 +580,26 @@ async function importParsed(
     };
     // Rules stored without a plan were those of a mail a rule kept aside, now retried by a person: the
     // same actions again, but not keeping it aside a second time.
-    const stored = current.record.rules;
+    const stored = start.record.rules;
     const rules = stored
       ? { ...stored, keepAside: null }
       : await decideRules(deps, context, parsed, reply, sender, classification.kind);
     if (rules.keepAside !== null) {
-      return keptAsideByRule(deps, context, summary, { record: { ...described, rules }, etag: current.etag });
+      const keep = { record: { ...described, rules }, etag: start.etag };
+      return await keptAsideByRule(deps, context, summary, keep).catch((error: unknown) => {
+        throw seenBefore(error, allocated);
+      });
     }
     const plan: MailPlan =
       rules.ignore !== null
         ? { action: 'skip', reason: `ignored by rule ${rules.ignore}` }
-        : await decidePlan(deps, context, parsed, sender, classification.kind);
-    current = await save(deps, { ...described, state: 'planned', plan, rules }, current.etag);
+        : await decidePlan(deps, context, parsed, sender, classification.kind, ticketsRead, allocated);
+    const allocatedNow = plan.action === 'createTicket' ? plan.ticketNumber : allocated;
+    current = await save(deps, { ...described, state: 'planned', plan, rules }, start.etag).catch(
+      (error: unknown) => {
+        throw seenBefore(error, allocatedNow);
+      },
+    );
     await reached(deps, 'planned');
   }
   const plan = current.record.plan as MailPlan;
@@ -528,7 +624,7 @@ async function importParsed(
     };
   }
   if (rules?.createContact && sender.isDefault && sender.senderAddress) {
-    sender = await createContact(deps, helpdesk, parsed, sender.senderAddress);
+    sender = await createContact(context, parsed, sender.senderAddress);
   }
 
   const event = plan.action === 'createTicket' ? 'newTicket' : 'supplement';
@@ -555,6 +651,7 @@ async function importParsed(
       now,
       problems,
       current.record.resolution ?? null,
+      ticketsRead.get(plan.ticketNumber) ?? null,
     );
     progress.written = true;
     // Decided in the same write that says stored: a crash right after must not skip it.
@@ -621,6 +718,8 @@ async function writeTicketOrSupplement(
   problems: string[],
   /** A person's decision on this mail (R20: link it to a ticket, or make a new one), named in its history. */
   resolution: MailRecord['resolution'] | null,
+  /** The ticket to supplement, when planning read it already. */
+  readWhilePlanning: Ticket | null,
 ): Promise<Ticket> {
   const { helpdesk } = context;
   const ruleChanges = rules ? { setFields: rules.setFields, links: rules.links } : undefined;
@@ -663,7 +762,18 @@ async function writeTicketOrSupplement(
       importedAt,
       rules: ruleChanges,
     });
-    if ((await deps.tickets.createTicket(ticket)) === 'exists') {
+    const entry = historyEntry({
+      ticket,
+      event: 'createdByMailImport',
+      at: importedAt,
+      by: helpdesk.importer.defaultEmployee,
+      text: `Ticket created by mail import from ${sender.senderAddress ?? 'an unknown sender'}.${resolution ? ` Created from this mail by ${resolution.by}.` : ''}${ruleNote}${describeAttachments(content.attachmentsNotStored)}`,
+      messageKey: key,
+      attachmentsNotStored: content.attachmentsNotStored,
+    });
+    // One round trip for a new ticket; a retry (the ticket exists) or a failed batch writes one by one.
+    const together = await deps.tickets.createWithHistory(ticket, entry);
+    if (!together && (await deps.tickets.createTicket(ticket)) === 'exists') {
       const stored = await deps.tickets.getTicket(helpdesk.id, plan.ticketNumber);
       if (stored?.source.messageKey !== key) {
         throw new Error(`ticket ${plan.ticketNumber} already belongs to another mail`);
@@ -671,21 +781,13 @@ async function writeTicketOrSupplement(
       ticket = stored;
     }
     await reached(deps, 'ticketWritten');
-    await afterWritten(deps, context, key, problems, 'no history entry written', () =>
-      deps.tickets.putHistory(
-        historyEntry({
-          ticket,
-          event: 'createdByMailImport',
-          at: importedAt,
-          by: helpdesk.importer.defaultEmployee,
-          text: `Ticket created by mail import from ${sender.senderAddress ?? 'an unknown sender'}.${resolution ? ` Created from this mail by ${resolution.by}.` : ''}${ruleNote}${describeAttachments(content.attachmentsNotStored)}`,
-          messageKey: key,
-          attachmentsNotStored: content.attachmentsNotStored,
-        }),
-      ),
-    );
+    if (!together) {
+      await afterWritten(deps, context, key, problems, 'no history entry written', () =>
+        deps.tickets.putHistory(entry),
+      );
+    }
   } else {
-    const stored = await deps.tickets.getTicket(helpdesk.id, plan.ticketNumber);
+    const stored = readWhilePlanning ?? (await deps.tickets.getTicket(helpdesk.id, plan.ticketNumber));
     if (!stored) throw new Error(`ticket ${plan.ticketNumber} no longer exists`);
     ticket = stored;
     const supplement = supplementFields({
@@ -698,36 +800,38 @@ async function writeTicketOrSupplement(
       automatic: plan.automatic,
       internal: plan.internal === true,
     });
-    await deps.tickets.addSupplement(
-      supplement,
-      ticketChangeOnSupplement({
-        helpdesk,
-        ticket,
-        sender,
-        receivedAt,
-        importedAt,
-        // An unrelated or automatic sender does not become related by writing once.
-        addSender: !plan.flagged && !plan.automatic,
-        internal: plan.internal === true,
-        rules: ruleChanges,
-      }),
-    );
-    await reached(deps, 'supplementWritten');
+    const change = ticketChangeOnSupplement({
+      helpdesk,
+      ticket,
+      sender,
+      receivedAt,
+      importedAt,
+      // An unrelated or automatic sender does not become related by writing once.
+      addSender: !plan.flagged && !plan.automatic,
+      internal: plan.internal === true,
+      rules: ruleChanges,
+    });
     const byPerson = resolution ? `Linked to this ticket by ${resolution.by}.` : null;
     const notes = [plan.flagged, plan.automatic, byPerson].filter((note): note is string => !!note);
-    await afterWritten(deps, context, key, problems, 'no history entry written', () =>
-      deps.tickets.putHistory(
-        historyEntry({
-          ticket,
-          event: 'supplementedByMailImport',
-          at: importedAt,
-          by: helpdesk.importer.defaultEmployee,
-          text: `Ticket supplemented by mail import from ${sender.senderAddress ?? 'an unknown sender'}.${notes.map((n) => ` ${n}`).join('')}${ruleNote}${describeAttachments(content.attachmentsNotStored)}`,
-          messageKey: key,
-          attachmentsNotStored: content.attachmentsNotStored,
-        }),
-      ),
-    );
+    const entry = historyEntry({
+      ticket,
+      event: 'supplementedByMailImport',
+      at: importedAt,
+      by: helpdesk.importer.defaultEmployee,
+      text: `Ticket supplemented by mail import from ${sender.senderAddress ?? 'an unknown sender'}.${notes.map((n) => ` ${n}`).join('')}${ruleNote}${describeAttachments(content.attachmentsNotStored)}`,
+      messageKey: key,
+      attachmentsNotStored: content.attachmentsNotStored,
+    });
+    // The ticket's change is a patch, which a batch on the local emulator cannot hold: its own request.
+    const together = await deps.tickets.createWithHistory(supplement, entry);
+    if (together) await deps.tickets.changeOnSupplement(supplement.ticketKey, change);
+    else await deps.tickets.addSupplement(supplement, change);
+    await reached(deps, 'supplementWritten');
+    if (!together) {
+      await afterWritten(deps, context, key, problems, 'no history entry written', () =>
+        deps.tickets.putHistory(entry),
+      );
+    }
   }
   await reached(deps, 'historyWritten');
   await afterWritten(deps, context, key, problems, 'its Message-ID is not remembered for threading', () =>
@@ -782,7 +886,7 @@ async function keptAsideByRule(
   deps: ImportDependencies,
   context: MailboxContext,
   summary: MailSummary,
-  current: { record: MailRecord & { rules: RuleDecision }; etag: string },
+  current: { record: MailRecord & { rules: RuleDecision }; etag: string | null },
 ): Promise<MessageResult> {
   const { record } = current;
   const reason = `kept aside by rule ${record.rules.keepAside} for manual handling`;
@@ -810,11 +914,11 @@ async function keptAsideByRule(
  * the address, so a retry writes the same contact again rather than a second one.
  */
 async function createContact(
-  deps: ImportDependencies,
-  helpdesk: Helpdesk,
+  context: MailboxContext,
   parsed: ParsedMail,
   address: string,
 ): Promise<ResolvedContact> {
+  const { helpdesk } = context;
   const emailLower = address.toLowerCase();
   const contact: Contact = {
     id: `mail-${createHash('sha256').update(emailLower).digest('hex').slice(0, 24)}`,
@@ -826,19 +930,16 @@ async function createContact(
     emailLower,
     organisation: null,
   };
-  await deps.contacts.put(contact);
+  await context.contacts.put(contact);
   return { contact, senderAddress: address, isDefault: false };
 }
 
-async function resolveSender(
-  deps: ImportDependencies,
-  helpdesk: Helpdesk,
-  parsed: ParsedMail,
-): Promise<ResolvedContact> {
+async function resolveSender(context: MailboxContext, parsed: ParsedMail): Promise<ResolvedContact> {
+  const { helpdesk } = context;
   const address = parsed.from?.address || null;
-  const known = address ? await deps.contacts.findByAddress(helpdesk.id, address) : null;
+  const known = address ? await context.contacts.findByAddress(address) : null;
   if (known) return { contact: known, senderAddress: address, isDefault: false };
-  const fallback = await deps.contacts.get(helpdesk.id, helpdesk.importer.defaultContactId);
+  const fallback = await context.contacts.get(helpdesk.importer.defaultContactId);
   if (!fallback) throw new Error(`default contact ${helpdesk.importer.defaultContactId} does not exist`);
   return { contact: fallback, senderAddress: address, isDefault: true };
 }
@@ -849,6 +950,10 @@ async function decidePlan(
   parsed: ParsedMail,
   sender: ResolvedContact,
   kind: ReturnType<typeof classifyMail>['kind'],
+  /** Receives the tickets read on the way, so the supplement does not read its ticket again. */
+  read: Map<number, Ticket>,
+  /** A number this message allocated before: a new ticket gets it rather than another. */
+  allocated: number | null,
 ): Promise<MailPlan> {
   const { helpdesk } = context;
   const subjectNumbers = findTicketNumbers(parsed.subject, {
@@ -859,6 +964,7 @@ async function decidePlan(
   for (const number of subjectNumbers) {
     const ticket = await deps.tickets.getTicket(helpdesk.id, number);
     if (ticket) {
+      read.set(number, ticket);
       knownTickets.set(number, {
         number,
         contactAddresses: [ticket.contact.email, ...ticket.participants],
@@ -866,14 +972,9 @@ async function decidePlan(
       });
     }
   }
-  // Looked up even when the subject names a ticket: a reply-all from someone on the thread is related.
-  const references = referencedMessageIds(parsed);
-  const threadMatch =
-    references.length > 0 ? await deps.tickets.ticketForMessageIds(helpdesk.id, references) : null;
-  const decision = decideTarget({
+  const facts = {
     subjectNumbers,
     knownTickets,
-    threadMatch,
     sender: sender.senderAddress ?? '',
     senderOrganisationId: sender.isDefault ? null : (sender.contact.organisation?.id ?? null),
     classification: kind,
@@ -881,7 +982,13 @@ async function decidePlan(
       unrelatedSender: helpdesk.importer.unrelatedSender,
       autoReplies: helpdesk.importer.autoReplies,
     },
-  });
+  };
+  // Looked up even when the subject names a ticket (a reply-all from someone on the thread is related),
+  // unless the sender is related to that ticket anyway.
+  const references = needsThreadMatch(facts) ? referencedMessageIds(parsed) : [];
+  const threadMatch =
+    references.length > 0 ? await deps.tickets.ticketForMessageIds(helpdesk.id, references) : null;
+  const decision = decideTarget({ ...facts, threadMatch });
   if (decision.action === 'skip') return { action: 'skip', reason: decision.reason };
   if (decision.action === 'supplement') {
     return {
@@ -893,6 +1000,7 @@ async function decidePlan(
       ...(decision.internal ? { internal: true } : {}),
     };
   }
+  if (allocated !== null) return { action: 'createTicket', ticketNumber: allocated };
   const ticketNumber = await deps.helpdesks.allocateTicketNumber(helpdesk.id);
   await reached(deps, 'ticketNumberAllocated');
   return { action: 'createTicket', ticketNumber };

@@ -28,9 +28,10 @@ export type RuleDecision = RuleOutcome & {
 };
 
 /**
- * The per-message record: the final guard of exactly-once. Its id is the message key; it moves
- * pending → planned → stored (or flagged / keptAside / skipped) and is never deleted by the import.
- * flagged is stored, with a supplement a person should review (an unrelated sender, R18).
+ * The per-message record: the final guard of exactly-once. Its id is the message key; it is created
+ * planned (pending when an attempt failed before its plan), moves on to stored (or flagged / keptAside /
+ * skipped) and is never deleted by the import. flagged is stored, with a supplement a person should
+ * review (an unrelated sender, R18).
  */
 export interface MailRecord {
   id: string;

@@ -71,6 +71,11 @@ export interface HelpdeskStore {
 }
 
 export interface Lease {
+  /**
+   * Taken over from a run that never released it (it died, or stalled until the lease lapsed): that run
+   * may have left mail half-imported.
+   */
+  readonly tookOver: boolean;
   /** Extends the lease; false when it was lost (expired and taken over). */
   renew(ttlMs: number): Promise<boolean>;
   release(): Promise<void>;
@@ -101,6 +106,13 @@ export interface TicketStore {
   removeSupplement(helpdeskId: string, ticketNumber: number, supplementId: string): Promise<void>;
   /** Adds an address to the ticket's participants once (R18: a person approved the sender). */
   addParticipant(helpdeskId: string, ticketNumber: number, address: string): Promise<void>;
+  /**
+   * Creates a new ticket or supplement together with its history entry in one round trip; false unless
+   * both were written that way (the document existed already, say), and the caller writes them one by one.
+   */
+  createWithHistory(document: Ticket | Supplement, history: HistoryEntry): Promise<boolean>;
+  /** Applies a supplement's change to its ticket (idempotent: values are set, not added to). */
+  changeOnSupplement(ticketKey: string, change: TicketChangeOnSupplement): Promise<void>;
   /** Writes a history entry; writing the same entry twice leaves one. */
   putHistory(entry: HistoryEntry): Promise<void>;
   /** Everything stored for a ticket: the ticket, its supplements and history. */

@@ -69,6 +69,25 @@ function isRelated(ticket: TicketFacts, sender: string, senderOrganisationId: st
   return senderOrganisationId !== null && senderOrganisationId === ticket.organisationId;
 }
 
+/** The first subject number that names a known ticket (R6). */
+function subjectTicket(input: Pick<TargetInput, 'subjectNumbers' | 'knownTickets'>): TicketFacts | undefined {
+  return input.subjectNumbers
+    .map((number) => input.knownTickets.get(number))
+    .find((facts) => facts !== undefined);
+}
+
+/**
+ * Whether decideTarget's answer can depend on threadMatch: not for mail it skips by its kind, nor for a
+ * sender related to the subject's known ticket. The caller saves the thread lookup then.
+ */
+export function needsThreadMatch(input: Omit<TargetInput, 'threadMatch'>): boolean {
+  const { classification, settings } = input;
+  if (classification === 'bounce' || classification === 'ownMail') return false;
+  if (classification === 'autoReply' && settings.autoReplies === 'skip') return false;
+  const ticket = subjectTicket(input);
+  return ticket === undefined || !isRelated(ticket, input.sender, input.senderOrganisationId);
+}
+
 /**
  * - bounce and ownMail: skipped, they would only loop or add noise.
  * - autoReply: supplements a known ticket when the helpdesk wants that, otherwise skipped; it
@@ -92,10 +111,7 @@ export function decideTarget(input: TargetInput): TargetDecision {
     return { action: 'skip', reason: 'automatic reply: the helpdesk skips auto-replies' };
   }
 
-  const ticket = input.subjectNumbers
-    .map((number) => input.knownTickets.get(number))
-    .find((facts) => facts !== undefined);
-
+  const ticket = subjectTicket(input);
   if (ticket !== undefined) {
     const related =
       input.threadMatch === ticket.number || isRelated(ticket, input.sender, input.senderOrganisationId);

@@ -7,7 +7,8 @@ import { CosmosHelpdeskStore } from '../../shared/cosmos/cosmosHelpdeskStore.js'
 import { CosmosMailRecordStore } from '../../shared/cosmos/cosmosMailRecordStore.js';
 import { CosmosTicketStore } from '../../shared/cosmos/cosmosTicketStore.js';
 import type { MailRecord } from '../../shared/import/mailRecord.js';
-import { newTicketFields } from '../../shared/tickets/ticketFields.js';
+import { ticketKey } from '../../shared/tickets/model.js';
+import { historyEntry, newTicketFields } from '../../shared/tickets/ticketFields.js';
 import { testContacts, testHelpdesk } from '../support/helpdeskFixtures.js';
 import { testEnvironment } from '../support/testEnvironment.js';
 
@@ -62,14 +63,15 @@ describe('CosmosHelpdeskStore', () => {
   it('gives a mailbox lease to one run at a time and hands it over after expiry', async () => {
     const mailbox = { helpdeskId: 'lease-test', mailboxId: 'main' };
     const first = await helpdesks.acquireLease(mailbox, 'run-a', 60_000);
-    expect(first).not.toBeNull();
+    expect(first).toMatchObject({ tookOver: false });
     expect(await helpdesks.acquireLease(mailbox, 'run-b', 60_000)).toBeNull();
     await first?.release();
     const second = await helpdesks.acquireLease(mailbox, 'run-b', 1);
-    expect(second).not.toBeNull();
+    // Released before: handed over, not taken over.
+    expect(second).toMatchObject({ tookOver: false });
     await new Promise((resolve) => setTimeout(resolve, 10));
     const third = await helpdesks.acquireLease(mailbox, 'run-c', 60_000);
-    expect(third).not.toBeNull();
+    expect(third).toMatchObject({ tookOver: true });
     expect(await second?.renew(60_000)).toBe(false);
     await third?.release();
   });
@@ -138,6 +140,7 @@ describe('CosmosTicketStore', () => {
   const helpdesk = testHelpdesk('tickets-test', 'desk@tickets.test');
   const contact = testContacts('tickets-test')[0];
   if (!contact) throw new Error('testContacts gives at least one contact');
+  const employee = helpdesk.importer.defaultEmployee;
   const ticket = newTicketFields({
     helpdesk,
     ticketNumber: 1,
@@ -169,6 +172,25 @@ describe('CosmosTicketStore', () => {
     expect(await tickets.createTicket(ticket)).toBe('exists');
     expect((await tickets.getTicket('tickets-test', 1))?.title).toBe('s');
     expect(await tickets.getTicket('tickets-test', 2)).toBeNull();
+  });
+
+  it('creates a ticket with its history entry in one request, and only when the ticket is new', async () => {
+    const second = { ...ticket, number: 2, ticketKey: ticketKey('tickets-test', 2), title: 'second' };
+    const entry = (event: 'createdByMailImport' | 'supplementedByMailImport', messageKey: string) =>
+      historyEntry({
+        ticket: second,
+        event,
+        at: '2026-01-01T00:00:02.000Z',
+        by: employee,
+        text: event,
+        messageKey,
+      });
+    expect(await tickets.createWithHistory(second, entry('createdByMailImport', 'k2'))).toBe(true);
+    // Exists already: false, and the other entry is not written either (the caller writes one by one).
+    expect(await tickets.createWithHistory(second, entry('supplementedByMailImport', 'k3'))).toBe(false);
+    const stored = await tickets.ticketWithEverything('tickets-test', 2);
+    expect(stored?.ticket.title).toBe('second');
+    expect(stored?.history.map((h) => h.event)).toEqual(['createdByMailImport']);
   });
 
   it('finds a ticket by any remembered Message-ID, ignoring brackets and case', async () => {

@@ -583,6 +583,15 @@ describe('Graph throttling', () => {
 /** The app's deps, but with ticket writes rejected for mail whose subject matches (a Cosmos 413, say). */
 function rejecting(method: 'createTicket' | 'putHistory', subject: RegExp): ImportDependencies {
   const tickets: TicketStore = Object.create(deps.tickets);
+  // A write too large fails its batch as a whole, which the store reports as not written together.
+  tickets.createWithHistory = async (document, history) => {
+    const ticket =
+      document.docType === 'ticket'
+        ? document
+        : await deps.tickets.getTicket(history.helpdeskId, history.ticketNumber);
+    if (ticket && subject.test(ticket.title)) return false;
+    return deps.tickets.createWithHistory(document, history);
+  };
   if (method === 'createTicket') {
     tickets.createTicket = async (ticket) => {
       if (subject.test(ticket.title)) throw new Error('Request size is too large');
@@ -740,6 +749,43 @@ describe('poison mail', () => {
     const ticket = (await deps.tickets.listTickets('record-down')).find((t) => t.source.messageKey === key);
     const everything = await deps.tickets.ticketWithEverything('record-down', ticket?.number ?? 0);
     expect(everything?.history.map((h) => h.event)).toEqual(['createdByMailImport']);
+  });
+
+  it('a mail listed as new whose record exists (a failed attempt, its run recorded no end) is imported by its record, without losing a ticket number', async () => {
+    const { userId, ref } = await mailbox('seen-unhinted', 3);
+    const key = messageKey('<seen-unhinted-1@customer.example>');
+    // The second number cannot be had: that mail fails before its plan, and its record says so.
+    const helpdesks = Object.create(deps.helpdesks) as typeof deps.helpdesks;
+    let allocations = 0;
+    helpdesks.allocateTicketNumber = async (helpdeskId) => {
+      if (++allocations === 2) throw new Error('Service unavailable');
+      return deps.helpdesks.allocateTicketNumber(helpdeskId);
+    };
+    const first = await importMailbox({ ...deps, helpdesks }, ref, runOptions());
+    expect(first).toMatchObject({ counts: { created: 2, failed: 1 }, created: [1, 2] });
+    expect(await record(ref, key)).toMatchObject({ state: 'pending', attempts: 1, plan: null });
+    // As if that run had died before recording its end: nothing tells the next run the mail was seen.
+    const status = await deps.helpdesks.mailboxStatus(ref.helpdeskId, ref.mailboxId);
+    await deps.helpdesks.saveMailboxStatus({ ...status, lastRunAt: null });
+
+    const second = await importMailbox(deps, ref, runOptions());
+    expect(second).toMatchObject({ status: 'done', counts: { created: 1, failed: 0 }, created: [3] });
+    expect(await record(ref, key)).toMatchObject({ state: 'stored', attempts: 1, plan: { ticketNumber: 3 } });
+    await expectAllImported('seen-unhinted', userId, 3);
+  });
+
+  it('a run that takes the mailbox over from a run that died reads records first: the crash costs no ticket number', async () => {
+    const { userId, ref } = await mailbox('taken-over', 2);
+    const dying = crashingProcess(deps, { atStep: (step) => step === 'planned' });
+    await expect(importMailbox(dying.deps, ref, runOptions())).rejects.toThrow(SimulatedCrash);
+    expect(await record(ref, messageKey('<taken-over-0@customer.example>'))).toMatchObject({
+      state: 'planned',
+      plan: { ticketNumber: 1 },
+    });
+    // The redelivery takes the lapsed lease over: its hint says every mail may have been seen.
+    const redelivered = await redeliver(ref);
+    expect(redelivered).toMatchObject({ status: 'done', created: [1, 2] });
+    await expectAllImported('taken-over', userId, 2);
   });
 
   it('defect: a mail still kept aside writes its per-message telemetry record on every later run', async () => {

@@ -16,24 +16,6 @@ import { rawMail } from '../support/mail.js';
  * delivered twice is one. Through the whole import: timer, queue, Graph emulator, Cosmos DB.
  */
 
-const DESK = 'desk@reuse.test';
-const REUSED = '<notification@scanner.customer.example>';
-const helpdesk: Helpdesk = testHelpdesk('reuse', DESK);
-
-let scenario: ImportScenario;
-let minute = 0;
-
-function deliver(raw: Buffer): string {
-  minute += 1;
-  return scenario.local.graph.deliver(DESK, raw, {
-    receivedDateTime: new Date(Date.parse('2026-11-23T08:00:00Z') + minute * 60_000).toISOString(),
-  });
-}
-
-function scannerMail(subject: string, text: string): Promise<Buffer> {
-  return rawMail({ from: 'Scanner <scanner@customer.example>', to: DESK, subject, text, messageId: REUSED });
-}
-
 /** The same mail as it arrives along another path: one more transport header on top. */
 function viaAnotherPath(raw: Buffer): Buffer {
   return Buffer.concat([
@@ -44,24 +26,57 @@ function viaAnotherPath(raw: Buffer): Buffer {
   ]);
 }
 
-async function ticketTitles(): Promise<string[]> {
-  return (await scenario.deps.tickets.listTickets(helpdesk.id)).map((t) => t.title).sort();
-}
+const REUSED = '<notification@scanner.customer.example>';
+
+let scenario: ImportScenario;
 
 beforeAll(async () => {
   scenario = await startImportScenario();
-  await seedHelpdesk(scenario, helpdesk);
 });
 
 afterAll(async () => {
   await scenario?.local.close();
 });
 
-describe('Message-ID reuse', () => {
+/**
+ * Both ways the import meets a mail: received before the mailbox's last run ended, its record is read
+ * first; received after every run, it is taken to be new and its record created first, a conflict there
+ * sending it down the same path.
+ */
+describe.each([
+  { path: 'record read first', id: 'reuse', receivedFrom: '2026-11-23T08:00:00Z' },
+  { path: 'record created first', id: 'reuse-new', receivedFrom: '2099-11-23T08:00:00Z' },
+])('Message-ID reuse ($path)', ({ id, receivedFrom }) => {
+  const DESK = `desk@${id}.test`;
+  const helpdesk: Helpdesk = testHelpdesk(id, DESK);
+  let minute = 0;
+
+  function deliver(raw: Buffer): string {
+    minute += 1;
+    return scenario.local.graph.deliver(DESK, raw, {
+      receivedDateTime: new Date(Date.parse(receivedFrom) + minute * 60_000).toISOString(),
+    });
+  }
+
+  function scannerMail(subject: string, text: string): Promise<Buffer> {
+    return rawMail({
+      from: 'Scanner <scanner@customer.example>',
+      to: DESK,
+      subject,
+      text,
+      messageId: REUSED,
+    });
+  }
+
+  async function ticketTitles(): Promise<string[]> {
+    return (await scenario.deps.tickets.listTickets(helpdesk.id)).map((t) => t.title).sort();
+  }
+
   let first: Buffer;
   let second: Buffer;
 
   beforeAll(async () => {
+    await seedHelpdesk(scenario, helpdesk);
     first = await scannerMail('Scan 0001', 'Scanned document 1.\n');
     second = await scannerMail('Scan 0002', 'Scanned document 2.\n');
     deliver(first);

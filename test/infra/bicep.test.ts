@@ -354,15 +354,16 @@ const settings: ValueRecord = isRecord(appSettings) ? appSettings : {};
 describe('Function App', () => {
   const site = bodyOf(onlyResource(api.target, 'Microsoft.Web/sites'), api.scope);
 
-  it('puts App Service authentication in front of every route, the admin console included', () => {
+  it('puts App Service authentication in front of every route but the change notifications webhook, the admin console included', () => {
     const auth = resourcesOf(api.target, 'Microsoft.Web/sites/config').find(
       (r) => prop(bodyOf(r, api.scope), 'name') === 'authsettingsV2',
     );
     const validation = auth ? prop(bodyOf(auth, api.scope), 'properties', 'globalValidation') : undefined;
     expect(prop(validation, 'requireAuthentication')).toBe(true);
     expect(prop(validation, 'unauthenticatedClientAction')).toBe('Return401');
-    // No path is let through unauthenticated: /api/console and the API alike need a signed-in caller.
-    expect(prop(validation, 'excludedPaths')).toBeUndefined();
+    // Only Graph's webhook is let through unauthenticated (it checks clientState itself): /api/console and
+    // the management API alike need a signed-in caller.
+    expect(prop(validation, 'excludedPaths')).toEqual(['/api/notifications']);
   });
 
   it('sets every setting the app requires in Azure', () => {

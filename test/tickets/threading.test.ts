@@ -4,6 +4,7 @@ import type { MailKind } from '../../shared/mail/classify.js';
 import type { ParsedMail } from '../../shared/mail/parsedMail.js';
 import {
   decideTarget,
+  needsThreadMatch,
   referencedMessageIds,
   type TargetInput,
   type TicketFacts,
@@ -260,5 +261,41 @@ describe('decideTarget', () => {
     expect(decideTarget(input({ classification: 'bulk', subjectNumbers: [7] }))).toMatchObject({
       action: 'supplement',
     });
+  });
+});
+
+describe('needsThreadMatch', () => {
+  const kinds: MailKind[] = ['normal', 'bulk', 'autoReply', 'bounce', 'ownMail'];
+  const senders = [{}, stranger, { sender: 'new.person@customer.example' }];
+  const subjects = [[], [7], [404], [9, 7]];
+  const unrelatedSenders = ['internalAndFlag', 'accept', 'acceptAndFlag', 'newTicket'] as const;
+  const cases = kinds.flatMap((classification) =>
+    senders.flatMap((sender) =>
+      subjects.flatMap((subjectNumbers) =>
+        unrelatedSenders.flatMap((unrelatedSender) =>
+          (['supplement', 'skip'] as const).map((autoReplies) =>
+            input({ classification, ...sender, subjectNumbers, settings: { unrelatedSender, autoReplies } }),
+          ),
+        ),
+      ),
+    ),
+  );
+
+  it('says no only where the decision is the same whatever the thread matches', () => {
+    let saved = 0;
+    for (const { threadMatch: _, ...facts } of cases) {
+      if (needsThreadMatch(facts)) continue;
+      saved++;
+      const without = decideTarget({ ...facts, threadMatch: null });
+      for (const threadMatch of [7, 9, 12]) expect(decideTarget({ ...facts, threadMatch })).toEqual(without);
+    }
+    expect(saved).toBeGreaterThan(0);
+  });
+
+  it('asks for the thread when the sender is unrelated to the subject ticket, or there is none', () => {
+    expect(needsThreadMatch(input({ subjectNumbers: [7] }))).toBe(false);
+    expect(needsThreadMatch(input({ subjectNumbers: [7], ...stranger }))).toBe(true);
+    expect(needsThreadMatch(input({ subjectNumbers: [404] }))).toBe(true);
+    expect(needsThreadMatch(input({ classification: 'bounce' }))).toBe(false);
   });
 });
