@@ -15,7 +15,11 @@ import {
 } from './keptAsideMessages.js';
 import { pollMailboxesFunction } from './pollMailboxes.js';
 import { previewMessageFunction } from './previewMessage.js';
-import { sendAgentReplyFunction, sendAgentReplyPoisonFunction } from './sendAgentReply.js';
+import {
+  requeueLostRepliesFunction,
+  sendAgentReplyFunction,
+  sendAgentReplyPoisonFunction,
+} from './sendAgentReply.js';
 import { ticketImageFunction } from './ticketImages.js';
 
 /** Every function of the app: registered with the Functions host by index.ts, run by local/host.ts. */
@@ -39,4 +43,5 @@ export const allFunctions: FunctionDefinition[] = [
   retryReplyFunction,
   sendAgentReplyFunction,
   sendAgentReplyPoisonFunction,
+  requeueLostRepliesFunction,
 ];
