@@ -32,16 +32,13 @@ export class CosmosReplyStore implements ReplyStore {
   }
 
   async queuedUnchangedSince(before: string, limit: number) {
+    // fetchAll: across partitions one page may come back empty while later ones hold matches.
     const { resources } = await this.tickets.items
-      .query<AgentReply & { _etag: string }>(
-        {
-          query:
-            "SELECT * FROM c WHERE c.supplementType = 'agentReply' AND c.delivery.status = 'queued' AND c.lastModifiedAt <= @before",
-          parameters: [{ name: '@before', value: before }],
-        },
-        { maxItemCount: limit },
-      )
-      .fetchNext();
+      .query<AgentReply & { _etag: string }>({
+        query: `SELECT TOP ${Math.max(1, Math.trunc(limit))} * FROM c WHERE c.supplementType = 'agentReply' AND c.delivery.status = 'queued' AND c.lastModifiedAt <= @before`,
+        parameters: [{ name: '@before', value: before }],
+      })
+      .fetchAll();
     return resources.map(({ _etag, ...reply }) => ({ reply, etag: _etag }));
   }
 

@@ -273,8 +273,9 @@ export async function postReply(
   const etag = await deps.replies.create(reply);
   if (etag === null) {
     // Only a post with the same key makes the same id: it stored first, meanwhile.
+    if (idempotencyKey === undefined) throw new Error(`reply ${replyId} exists already`);
     const first = await existingReply(deps, { helpdeskId: helpdesk.id, ticketNumber, replyId });
-    return repeatedPost(deps, first, { ticketNumber, request, idempotencyKey: idempotencyKey ?? '' });
+    return repeatedPost(deps, first, { ticketNumber, request, idempotencyKey });
   }
   await replyHistory(
     deps,
