@@ -51,11 +51,9 @@ const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 let crashedAt: string | null = null;
 /** Reply telemetry of the sends this file runs itself, as parsed records. */
 const replyRecords: Array<Record<string, unknown>> = [];
-const telemetry = createReplyTelemetry({
-  info: (line) => replyRecords.push(JSON.parse(String(line).slice(REPLY_RECORD_PREFIX.length + 1))),
-  warn: (line) => replyRecords.push(JSON.parse(String(line).slice(REPLY_RECORD_PREFIX.length + 1))),
-  error: (line) => replyRecords.push(JSON.parse(String(line).slice(REPLY_RECORD_PREFIX.length + 1))),
-});
+const keepRecord = (line: unknown) =>
+  replyRecords.push(JSON.parse(String(line).slice(REPLY_RECORD_PREFIX.length + 1)));
+const telemetry = createReplyTelemetry({ info: keepRecord, warn: keepRecord, error: keepRecord });
 
 /** The send function, but its first delivery of a job runs in a process that dies right after sendMail. */
 const crashingSend: FunctionDefinition = {
