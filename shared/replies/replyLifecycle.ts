@@ -39,8 +39,9 @@ export const STALE_AFTER_MINUTES = 5;
 
 /** Whether a job holds the reply to send it right now. */
 export function isClaimed(reply: AgentReply, now: Date): boolean {
-  const { claim } = reply.delivery;
-  return claim !== null && Date.parse(claim.until) > now.getTime();
+  // Read with ?. : a reply stored before claims existed has none.
+  const until = reply.delivery.claim?.until;
+  return until !== undefined && Date.parse(until) > now.getTime();
 }
 
 /** Queued, not being sent, and untouched for STALE_AFTER_MINUTES: its send job was lost. */
