@@ -2,10 +2,16 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import { z } from 'zod';
 import { appServices, invocationLog } from '../shared/app/services.js';
 import type { HttpFunction } from '../shared/host/functionDefinition.js';
-import { accepted, mappingErrors, ok } from '../shared/http/errors.js';
+import { accepted, invalidInput, mappingErrors, ok } from '../shared/http/errors.js';
 import { helpdeskParam, jsonBody, routeParams } from '../shared/http/input.js';
 import { authoriseManagement } from '../shared/http/management.js';
-import { postReply, replyRequestSchema, replyStatus, retryReply } from '../shared/replies/agentReplies.js';
+import {
+  idempotencyKeySchema,
+  postReply,
+  replyRequestSchema,
+  replyStatus,
+  retryReply,
+} from '../shared/replies/agentReplies.js';
 
 const ticketParams = {
   ...helpdeskParam,
@@ -13,14 +19,34 @@ const ticketParams = {
 };
 const replyParams = { ...ticketParams, replyId: z.uuid('a reply id as POST …/replies answered it') };
 
-/** An agent's answer to the customer (R21): stored and queued at once; the mail goes out from a queue job. */
+/** The optional `Idempotency-Key` header, validated; undefined when the request has none. */
+function idempotencyKey(request: HttpRequest): string | undefined {
+  const header = request.headers.get('idempotency-key');
+  if (header === null) return undefined;
+  const key = idempotencyKeySchema.safeParse(header);
+  if (!key.success) throw invalidInput(key.error, 'headers.idempotency-key');
+  return key.data;
+}
+
+/**
+ * An agent's answer to the customer (R21): stored and queued at once; the mail goes out from a queue job.
+ * With an Idempotency-Key, posting again answers the reply the first post made.
+ */
 export const postReplyHandler = mappingErrors(
   async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const { helpdeskId, ticketNumber } = routeParams(request, ticketParams);
     await authoriseManagement(request, context, helpdeskId);
+    const key = idempotencyKey(request);
     const body = await jsonBody(request, replyRequestSchema);
     const deps = appServices().replyDependencies(invocationLog(context));
-    return accepted(await postReply(deps, { helpdeskId, ticketNumber, request: body }));
+    return accepted(
+      await postReply(deps, {
+        helpdeskId,
+        ticketNumber,
+        request: body,
+        ...(key === undefined ? {} : { idempotencyKey: key }),
+      }),
+    );
   },
 );
 
@@ -32,7 +58,7 @@ export const replyStatusHandler = mappingErrors(
   },
 );
 
-/** A failed reply sent again (same mail, same Message-ID); 409 unless it failed. */
+/** A failed reply, or a queued one whose send job was lost, sent again (same mail, same Message-ID); else 409. */
 export const retryReplyHandler = mappingErrors(
   async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const params = routeParams(request, replyParams);

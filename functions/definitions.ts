@@ -17,7 +17,11 @@ import { maintainSubscriptionsFunction } from './maintainSubscriptions.js';
 import { notificationsFunction } from './notifications.js';
 import { pollMailboxesFunction } from './pollMailboxes.js';
 import { previewMessageFunction } from './previewMessage.js';
-import { sendAgentReplyFunction, sendAgentReplyPoisonFunction } from './sendAgentReply.js';
+import {
+  requeueLostRepliesFunction,
+  sendAgentReplyFunction,
+  sendAgentReplyPoisonFunction,
+} from './sendAgentReply.js';
 import { ticketImageFunction } from './ticketImages.js';
 
 /** Every function of the app: registered with the Functions host by index.ts, run by local/host.ts. */
@@ -43,4 +47,5 @@ export const allFunctions: FunctionDefinition[] = [
   sendAgentReplyPoisonFunction,
   notificationsFunction,
   maintainSubscriptionsFunction,
+  requeueLostRepliesFunction,
 ];

@@ -1,6 +1,8 @@
-import type { InvocationContext } from '@azure/functions';
+import type { InvocationContext, Timer } from '@azure/functions';
 import { appServices, invocationLog } from '../shared/app/services.js';
-import type { QueueFunction } from '../shared/host/functionDefinition.js';
+import type { QueueFunction, TimerFunction } from '../shared/host/functionDefinition.js';
+import { createReplyTelemetry } from '../shared/observability/telemetry.js';
+import { requeueLostReplies } from '../shared/replies/lostReplies.js';
 import { replyJobSchema } from '../shared/replies/replyJob.js';
 import { recordPoisonedReply, sendReply } from '../shared/replies/sendReply.js';
 
@@ -12,7 +14,13 @@ export async function sendAgentReplyHandler(message: unknown, context: Invocatio
     context.error(`sendAgentReply: invalid job ${JSON.stringify(message)}: ${job.error.issues[0]?.message}`);
     return;
   }
-  const outcome = await sendReply(appServices().replyDependencies(invocationLog(context)), job.data);
+  const log = invocationLog(context);
+  const outcome = await sendReply(
+    appServices().replyDependencies(log),
+    // Redeliveries of one queue message share its id: a redelivery takes over its own claim on the reply.
+    { ...job.data, messageId: String(context.triggerMetadata?.id ?? context.invocationId) },
+    createReplyTelemetry(log),
+  );
   context.log(
     `sendAgentReply ${job.data.helpdeskId}/${job.data.ticketNumber}/${job.data.replyId}: ${outcome}`,
   );
@@ -27,10 +35,21 @@ export async function sendAgentReplyPoisonHandler(
     context.error(`sendAgentReplyPoison: unreadable poison message ${JSON.stringify(message)}`);
     return;
   }
-  const failed = await recordPoisonedReply(appServices().replyDependencies(invocationLog(context)), job.data);
+  const log = invocationLog(context);
+  const failed = await recordPoisonedReply(
+    appServices().replyDependencies(log),
+    job.data,
+    createReplyTelemetry(log),
+  );
   context.error(
     `sendAgentReply job for ${job.data.helpdeskId}/${job.data.ticketNumber}/${job.data.replyId} failed on every delivery (poison queue)${failed ? '; the reply is failed' : ''}`,
   );
+}
+
+export async function requeueLostRepliesHandler(_timer: Timer, context: InvocationContext): Promise<void> {
+  const requeued = await requeueLostReplies(appServices().replyDependencies(invocationLog(context)));
+  if (requeued > 0)
+    context.warn(`requeueLostReplies: ${requeued} reply(ies) whose send job was lost queued again`);
 }
 
 export const sendAgentReplyFunction: QueueFunction = {
@@ -47,4 +66,12 @@ export const sendAgentReplyPoisonFunction: QueueFunction = {
   queueName: '%REPLY_QUEUE_NAME%-poison',
   connection: 'AzureWebJobsStorage',
   handler: sendAgentReplyPoisonHandler,
+};
+
+/** Every 5 minutes, as often as a reply can become stale (STALE_AFTER_MINUTES): a lost reply waits at most twice that. */
+export const requeueLostRepliesFunction: TimerFunction = {
+  trigger: 'timer',
+  name: 'requeueLostReplies',
+  schedule: '0 */5 * * * *',
+  handler: requeueLostRepliesHandler,
 };

@@ -12,8 +12,13 @@ export class CosmosReplyStore implements ReplyStore {
     this.tickets = container(database, 'tickets');
   }
 
-  async create(reply: AgentReply): Promise<string> {
-    return (await this.tickets.items.create(reply)).etag;
+  async create(reply: AgentReply): Promise<string | null> {
+    try {
+      return (await this.tickets.items.create(reply)).etag;
+    } catch (error) {
+      if (cosmosStatus(error) === 409) return null;
+      throw error;
+    }
   }
 
   async get(helpdeskId: string, ticketNumber: number, replyId: string) {
@@ -24,6 +29,17 @@ export class CosmosReplyStore implements ReplyStore {
     );
     if (found?.resource.supplementType !== 'agentReply') return null;
     return { reply: found.resource, etag: found.etag };
+  }
+
+  async queuedUnchangedSince(before: string, limit: number) {
+    // fetchAll: across partitions one page may come back empty while later ones hold matches.
+    const { resources } = await this.tickets.items
+      .query<AgentReply & { _etag: string }>({
+        query: `SELECT TOP ${Math.max(1, Math.trunc(limit))} * FROM c WHERE c.supplementType = 'agentReply' AND c.delivery.status = 'queued' AND c.lastModifiedAt <= @before`,
+        parameters: [{ name: '@before', value: before }],
+      })
+      .fetchAll();
+    return resources.map(({ _etag, ...reply }) => ({ reply, etag: _etag }));
   }
 
   async replace(reply: AgentReply, etag: string): Promise<string | null> {

@@ -2,11 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { deltaTokenExpired } from '../graph/graphMailSource.js';
 import type { MailSummary, SourceOperation } from '../graph/mailSource.js';
 import type { Helpdesk, MailboxSettings } from '../helpdesk/settings.js';
-import { fallbackMessageIdDomain } from '../mail/classify.js';
 import { DEFAULT_MESSAGE_BUDGET_MS, ProcessingBudget } from '../mail/processingBudget.js';
 import type { ImportTelemetry } from '../observability/telemetry.js';
 import type { ImportDependencies } from './dependencies.js';
 import { importMessage, type MailboxContext, type MessageResult } from './importMessage.js';
+import {
+  knownMailboxAddresses,
+  messageIdDomain,
+  ownAddress,
+  type ResolvedAddress,
+} from './mailboxAddresses.js';
 import type { MailboxRef, MailboxStatus, RunCounts } from './ports.js';
 import { RunContacts } from './runContacts.js';
 
@@ -64,18 +69,6 @@ function emptyCounts(): RunCounts {
   return { created: 0, supplemented: 0, skipped: 0, keptAside: 0, failed: 0, alreadyImported: 0 };
 }
 
-type ResolvedAddress = MailboxStatus['resolvedAddress'];
-
-/** A mailbox given by address is that address; one given by Graph user id, the address Graph gave for it. */
-function ownAddress(mailbox: MailboxSettings, resolved: ResolvedAddress): string | null {
-  if (mailbox.userId.includes('@')) return mailbox.userId.toLowerCase();
-  return resolved?.userId === mailbox.userId ? resolved.address : null;
-}
-
-function messageIdDomain(helpdesk: Helpdesk, address: string | null): string {
-  return address ? address.slice(address.indexOf('@') + 1) : fallbackMessageIdDomain(helpdesk.id);
-}
-
 /**
  * R1 allows a mailbox by Graph user id, but acknowledgements (their From) and the loop checks need its
  * address: read from Graph once per user id, then kept on the mailbox's status. Null when Graph gives
@@ -111,13 +104,10 @@ async function helpdeskAddresses(
   signal: AbortSignal,
 ): Promise<string[]> {
   const others = helpdesk.importer.mailboxes.filter((m) => m.id !== mailbox.id);
-  const statuses = others.some((m) => !m.userId.includes('@'))
-    ? await deps.helpdesks.mailboxStatuses(helpdesk.id)
-    : [];
+  const known = await knownMailboxAddresses(deps.helpdesks, helpdesk.id, others);
   const addresses = [address];
   for (const other of others) {
-    const cached = statuses.find((s) => s.mailboxId === other.id)?.resolvedAddress ?? null;
-    addresses.push(ownAddress(other, await resolveAddress(deps, other, cached, signal)));
+    addresses.push(known.get(other.id) ?? ownAddress(other, await resolveAddress(deps, other, null, signal)));
   }
   return addresses.filter((a): a is string => a !== null);
 }

@@ -1,5 +1,6 @@
 /**
- * Telemetry of the mail import (R23): one structured record per message and one summary per mailbox run.
+ * Telemetry of the mail import (R23): one structured record per message and one summary per mailbox run;
+ * and of agent replies (R21): one record per delivery of a send job.
  *
  * In the Functions Node.js worker, `context.log` text reaches Application Insights as `traces.message`
  * and nothing else of ours, so a record is a single line: a stable prefix, a space, and a JSON object.
@@ -55,15 +56,50 @@ export interface MailboxRunSummary {
   error: string | null;
 }
 
+/**
+ * What one delivery of an agent reply's send job (R21) came to: `sent`; `alreadySent` (found in Sent
+ * Items: an earlier attempt did send it); `failed` (for good, until retried); `retrying` (this attempt
+ * failed, the host delivers the job again); `inProgressElsewhere` (another job is sending it);
+ * `nothingToDo` (no longer queued: sent or failed before).
+ */
+export type ReplyOutcome =
+  | 'sent'
+  | 'alreadySent'
+  | 'failed'
+  | 'retrying'
+  | 'inProgressElsewhere'
+  | 'nothingToDo';
+
+export interface ReplyOutcomeRecord {
+  helpdeskId: string;
+  /** Null when the reply does not exist (any more). */
+  mailboxId: string | null;
+  ticketNumber: number;
+  replyId: string;
+  outcome: ReplyOutcome;
+  /** Send attempts started so far, this one included. */
+  attempts: number;
+  /** Times the reply was queued (1, one more per retry). */
+  round: number;
+  durationMs: number;
+  reason: string | null;
+}
+
 export interface ImportTelemetry {
   messageOutcome(record: MessageOutcomeRecord): void;
   mailboxRun(summary: MailboxRunSummary): void;
+}
+
+export interface ReplyTelemetry {
+  replyOutcome(record: ReplyOutcomeRecord): void;
 }
 
 /** Prefix of a per-message line in `traces.message`. */
 export const MESSAGE_RECORD_PREFIX = 'mail-import.message';
 /** Prefix of a per-run line in `traces.message`. */
 export const RUN_RECORD_PREFIX = 'mail-import.run';
+/** Prefix of a per-delivery line of an agent reply's send job in `traces.message`. */
+export const REPLY_RECORD_PREFIX = 'agent-reply.send';
 /** Version of the record shape (`v`), raised when a field changes meaning. */
 const RECORD_VERSION = 1;
 
@@ -183,16 +219,33 @@ function runFields(summary: MailboxRunSummary) {
   };
 }
 
+interface TelemetryLog {
+  info(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+
+function replyFields(record: ReplyOutcomeRecord) {
+  return {
+    v: RECORD_VERSION,
+    helpdeskId: identifier(record.helpdeskId),
+    mailboxId: record.mailboxId === null ? null : identifier(record.mailboxId),
+    ticketNumber: record.ticketNumber,
+    replyId: identifier(record.replyId),
+    outcome: record.outcome,
+    attempts: count(record.attempts),
+    round: count(record.round),
+    durationMs: count(record.durationMs),
+    reason: freeText(record.reason),
+  };
+}
+
 /**
  * Telemetry written through a log (an InvocationContext in Azure). Only the fields above are written,
  * whatever else the objects passed in carry. A message that failed or was kept aside logs as a warning;
  * a run that did not complete logs as a warning, one that ended in an error as an error.
  */
-export function createTelemetry(log: {
-  info(...args: unknown[]): void;
-  warn(...args: unknown[]): void;
-  error(...args: unknown[]): void;
-}): ImportTelemetry {
+export function createTelemetry(log: TelemetryLog): ImportTelemetry {
   return {
     messageOutcome(record) {
       const line = `${MESSAGE_RECORD_PREFIX} ${JSON.stringify(messageFields(record))}`;
@@ -203,6 +256,18 @@ export function createTelemetry(log: {
       const line = `${RUN_RECORD_PREFIX} ${JSON.stringify(runFields(summary))}`;
       if (summary.error !== null) log.error(line);
       else if (!summary.complete) log.warn(line);
+      else log.info(line);
+    },
+  };
+}
+
+/** Reply telemetry through a log, like createTelemetry: `failed` as an error, `retrying` as a warning. */
+export function createReplyTelemetry(log: TelemetryLog): ReplyTelemetry {
+  return {
+    replyOutcome(record) {
+      const line = `${REPLY_RECORD_PREFIX} ${JSON.stringify(replyFields(record))}`;
+      if (record.outcome === 'failed') log.error(line);
+      else if (record.outcome === 'retrying') log.warn(line);
       else log.info(line);
     },
   };

@@ -1,8 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { type Helpdesk, identifier, type MailboxSettings } from '../helpdesk/settings.js';
 import { ApiError } from '../http/errors.js';
-import { createOwnMessageId, fallbackMessageIdDomain } from '../mail/classify.js';
+import { knownMailboxAddresses, messageIdDomain } from '../import/mailboxAddresses.js';
+import { createOwnMessageId } from '../mail/classify.js';
 import { toSafeHtml } from '../mail/safeHtml.js';
 import type { ReplyDelivery, StoredImage, Supplement, Ticket } from '../tickets/model.js';
 import { IMAGE_NAME } from '../tickets/ticketImages.js';
@@ -10,7 +11,16 @@ import { formatTicketReference } from '../tickets/ticketNumber.js';
 import type { AgentReply, ReplyDependencies } from './ports.js';
 import { chooseRecipients, ticketContact } from './recipients.js';
 import { replyDocumentId } from './replyJob.js';
-import { enqueueSend, replyHistory, type StoredReply, saveDelivery } from './replyLifecycle.js';
+import {
+  describeRecipients,
+  enqueueSend,
+  isStale,
+  replyHistory,
+  replyIdOf,
+  requeue,
+  STALE_AFTER_MINUTES,
+  type StoredReply,
+} from './replyLifecycle.js';
 import { renderReply } from './replyTemplate.js';
 import { replyThreading } from './replyThreading.js';
 
@@ -58,28 +68,6 @@ export function sendingMailbox(helpdesk: Helpdesk, ticket: Ticket): MailboxSetti
   return chosen;
 }
 
-/** Addresses of the helpdesk's mailboxes as far as known without Graph: given, or resolved by an import. */
-async function knownMailboxAddresses(
-  deps: ReplyDependencies,
-  helpdesk: Helpdesk,
-): Promise<Map<string, string>> {
-  const { mailboxes } = helpdesk.importer;
-  const statuses = mailboxes.some((m) => !m.userId.includes('@'))
-    ? await deps.helpdesks.mailboxStatuses(helpdesk.id)
-    : [];
-  const addresses = new Map<string, string>();
-  for (const mailbox of mailboxes) {
-    const resolved = statuses.find((s) => s.mailboxId === mailbox.id)?.resolvedAddress;
-    const address = mailbox.userId.includes('@')
-      ? mailbox.userId.toLowerCase()
-      : resolved?.userId === mailbox.userId
-        ? resolved.address
-        : undefined;
-    if (address) addresses.set(mailbox.id, address);
-  }
-  return addresses;
-}
-
 async function helpdeskAndTicket(deps: ReplyDependencies, helpdeskId: string, ticketNumber: number) {
   const helpdesk = await deps.helpdesks.get(helpdeskId);
   if (!helpdesk) throw new ApiError('notFound', `helpdesk ${helpdeskId} does not exist`);
@@ -108,17 +96,76 @@ function requestedImages(
   });
 }
 
+/** The `Idempotency-Key` header: what a client may use to post one reply safely more than once. */
+export const idempotencyKeySchema = z
+  .string()
+  .regex(/^[\x20-\x7e]{1,200}$/, '1 to 200 printable ASCII characters')
+  .refine((key) => key.trim() !== '', 'not only spaces');
+
+/**
+ * The reply id of a post with an Idempotency-Key: the same for the same helpdesk, ticket and key, so a
+ * repeated post (also one after a crash half-way through the first) finds the reply the first one made.
+ * A version 8 (custom) UUID from a SHA-256 of the three.
+ */
+export function replyIdForKey(helpdeskId: string, ticketNumber: number, key: string): string {
+  const hex = createHash('sha256')
+    .update(JSON.stringify([helpdeskId, ticketNumber, key]))
+    .digest('hex');
+  const variant = ((Number.parseInt(hex.charAt(16), 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** Of the validated request, whose keys zod writes in the schema's order: equal requests, equal hashes. */
+function requestHash(request: ReplyRequest): string {
+  return createHash('sha256').update(JSON.stringify(request)).digest('base64url');
+}
+
+/**
+ * A post with a key that made a reply before: the same answer if it is the same request, and a reply
+ * whose send job was never queued (the first post died between storing and queuing) is queued now.
+ */
+async function repeatedPost(
+  deps: ReplyDependencies,
+  existing: StoredReply,
+  input: { ticketNumber: number; request: ReplyRequest; idempotencyKey: string },
+): Promise<PostedReply> {
+  const replyId = replyIdOf(existing.reply);
+  if (existing.reply.delivery.requestHash !== requestHash(input.request)) {
+    throw new ApiError(
+      'conflict',
+      `headers.idempotency-key: key ${input.idempotencyKey} was used for another reply to ticket ${input.ticketNumber} (${replyId}); a new reply needs a new key`,
+      'headers.idempotency-key',
+    );
+  }
+  const current = isStale(existing.reply, deps.clock())
+    ? await requeue(deps, existing, 'Reply queued again (its send job was lost)')
+    : existing;
+  return { replyId, status: current.reply.delivery.status };
+}
+
+export interface PostedReply {
+  replyId: string;
+  status: ReplyDelivery['status'];
+}
+
 /**
  * Stores the reply (a supplement of type agentReply, with a history entry), remembers its Message-ID for
  * threading (R17) and queues its send job; Graph is not called. Every check comes before anything is
- * stored, so a refused reply changes nothing.
+ * stored, so a refused reply changes nothing. With an idempotency key, a repeated post answers what the
+ * first made.
  */
 export async function postReply(
   deps: ReplyDependencies,
-  input: { helpdeskId: string; ticketNumber: number; request: ReplyRequest },
-): Promise<{ replyId: string; status: 'queued' }> {
-  const { request, ticketNumber } = input;
+  input: { helpdeskId: string; ticketNumber: number; request: ReplyRequest; idempotencyKey?: string },
+): Promise<PostedReply> {
+  const { request, ticketNumber, idempotencyKey } = input;
   const { helpdesk, ticket, supplements } = await helpdeskAndTicket(deps, input.helpdeskId, ticketNumber);
+  const replyId =
+    idempotencyKey === undefined ? randomUUID() : replyIdForKey(helpdesk.id, ticketNumber, idempotencyKey);
+  if (idempotencyKey !== undefined) {
+    const existing = await deps.replies.get(helpdesk.id, ticketNumber, replyId);
+    if (existing) return repeatedPost(deps, existing, { ticketNumber, request, idempotencyKey });
+  }
   const settings = helpdesk.importer.replies;
   const template =
     request.template === undefined
@@ -128,7 +175,7 @@ export async function postReply(
     throw new ApiError('badRequest', `body.template: no reply template ${request.template}`, 'body.template');
   }
   const mailbox = sendingMailbox(helpdesk, ticket);
-  const addresses = await knownMailboxAddresses(deps, helpdesk);
+  const addresses = await knownMailboxAddresses(deps.helpdesks, helpdesk.id, helpdesk.importer.mailboxes);
   const recipients = chooseRecipients({
     contact: ticketContact(ticket, helpdesk.importer.defaultContactId),
     ...(request.to ? { to: request.to } : {}),
@@ -140,11 +187,10 @@ export async function postReply(
   }
   const images = requestedImages(request, ticket, supplements, ticketNumber);
 
-  const replyId = randomUUID();
   const address = addresses.get(mailbox.id);
   const messageId = createOwnMessageId(
     `agentReply:${helpdesk.id}:${ticketNumber}:${replyId}`,
-    address ? address.slice(address.indexOf('@') + 1) : fallbackMessageIdDomain(helpdesk.id),
+    messageIdDomain(helpdesk, address ?? null),
   );
   // The ticket view shows stored images by their URL; the mail carries them inline (cid:NAME).
   const urls = new Map(images.map((image) => [imageName(image), deps.imageUrl(image.blobName)]));
@@ -218,11 +264,19 @@ export async function postReply(
       attempts: 0,
       sentAt: null,
       error: null,
+      claim: null,
+      ...(idempotencyKey === undefined ? {} : { requestHash: requestHash(request) }),
     },
   };
   // Known before it can go out, so even a very quick answer threads into the ticket (R17).
   await deps.tickets.rememberMessageIds(helpdesk.id, ticketNumber, [messageId]);
   const etag = await deps.replies.create(reply);
+  if (etag === null) {
+    // Only a post with the same key makes the same id: it stored first, meanwhile.
+    if (idempotencyKey === undefined) throw new Error(`reply ${replyId} exists already`);
+    const first = await existingReply(deps, { helpdeskId: helpdesk.id, ticketNumber, replyId });
+    return repeatedPost(deps, first, { ticketNumber, request, idempotencyKey });
+  }
   await replyHistory(
     deps,
     reply,
@@ -231,12 +285,6 @@ export async function postReply(
   );
   await enqueueSend(deps, { reply, etag });
   return { replyId, status: 'queued' };
-}
-
-export function describeRecipients(reply: AgentReply): string {
-  const { to, cc } = reply.delivery;
-  const list = (addresses: { address: string }[]) => addresses.map((a) => a.address).join(', ');
-  return cc.length > 0 ? `${list(to)} (cc ${list(cc)})` : list(to);
 }
 
 async function existingReply(
@@ -270,8 +318,9 @@ export async function replyStatus(
 }
 
 /**
- * Sends a failed reply again: the same mail with the same Message-ID, so a mail that did go out after
- * all is found in Sent Items instead of sent twice. 409 unless it failed.
+ * Sends a reply again: the same mail with the same Message-ID, so a mail that did go out after all is
+ * found in Sent Items instead of sent twice. A failed reply, or a queued one that nothing has happened to
+ * for a while (its send job was lost: see isStale); 409 otherwise.
  */
 export async function retryReply(
   deps: ReplyDependencies,
@@ -279,20 +328,17 @@ export async function retryReply(
 ): Promise<ReplyView> {
   const current = await existingReply(deps, input);
   const { status } = current.reply.delivery;
-  if (status !== 'failed') {
-    throw new ApiError('conflict', `reply ${input.replyId} is ${status}; only a failed reply is sent again`);
+  if (status === 'failed') {
+    await requeue(deps, current, 'Reply queued again');
+  } else if (status === 'queued' && isStale(current.reply, deps.clock())) {
+    await requeue(deps, current, 'Reply queued again (its send job was lost)');
+  } else {
+    throw new ApiError(
+      'conflict',
+      status === 'queued'
+        ? `reply ${input.replyId} is queued and its send job may still run; a queued reply is queued again only when nothing has happened to it for ${STALE_AFTER_MINUTES} minutes`
+        : `reply ${input.replyId} is ${status}; only a failed reply is sent again`,
+    );
   }
-  const queued = await saveDelivery(deps, current, {
-    status: 'queued',
-    error: null,
-    round: current.reply.delivery.round + 1,
-  });
-  await replyHistory(
-    deps,
-    queued.reply,
-    'agentReplyQueued',
-    `Reply queued again for ${describeRecipients(queued.reply)}.`,
-  );
-  await enqueueSend(deps, queued);
   return replyStatus(deps, input);
 }

@@ -6,8 +6,8 @@ import type { ReplyJob } from './replyJob.js';
 export type AgentReply = Supplement & { supplementType: 'agentReply'; delivery: ReplyDelivery };
 
 export interface ReplyStore {
-  /** Stores a new reply with the ticket's documents; its version. */
-  create(reply: AgentReply): Promise<string>;
+  /** Stores a new reply with the ticket's documents; its version, or null when a reply with its id exists. */
+  create(reply: AgentReply): Promise<string | null>;
   /** The reply with its version; null when the ticket has no such reply. */
   get(
     helpdeskId: string,
@@ -16,6 +16,8 @@ export interface ReplyStore {
   ): Promise<{ reply: AgentReply; etag: string } | null>;
   /** Replaces the reply if it is still at `etag`; its new version, or null when it changed meanwhile. */
   replace(reply: AgentReply, etag: string): Promise<string | null>;
+  /** Up to `limit` queued replies of every helpdesk not changed since `before` (ISO), with their versions. */
+  queuedUnchangedSince(before: string, limit: number): Promise<Array<{ reply: AgentReply; etag: string }>>;
 }
 
 export interface ReplyJobQueue {

@@ -23,6 +23,36 @@ export function replyIdOf(reply: AgentReply): string {
   return reply.id.replace(/^reply-/, '');
 }
 
+export function describeRecipients(reply: AgentReply): string {
+  const { to, cc } = reply.delivery;
+  const list = (addresses: { address: string }[]) => addresses.map((a) => a.address).join(', ');
+  return cc.length > 0 ? `${list(to)} (cc ${list(cc)})` : list(to);
+}
+
+/**
+ * A queued reply nothing has happened to for this long has lost its send job (the process died between
+ * storing it and queuing the job, or the job's last delivery died while sending): it may be queued again.
+ * A live job touches its reply within seconds of being queued and on every attempt (the host retries at
+ * once); a longer wait only delays a lost reply, a shorter one only adds a harmless second job.
+ */
+export const STALE_AFTER_MINUTES = 5;
+
+/** Whether a job holds the reply to send it right now. */
+export function isClaimed(reply: AgentReply, now: Date): boolean {
+  // Read with ?. : a reply stored before claims existed has none.
+  const until = reply.delivery.claim?.until;
+  return until !== undefined && Date.parse(until) > now.getTime();
+}
+
+/** Queued, not being sent, and untouched for STALE_AFTER_MINUTES: its send job was lost. */
+export function isStale(reply: AgentReply, now: Date): boolean {
+  return (
+    reply.delivery.status === 'queued' &&
+    !isClaimed(reply, now) &&
+    Date.parse(reply.lastModifiedAt) <= now.getTime() - STALE_AFTER_MINUTES * 60_000
+  );
+}
+
 /** Writes the reply's new delivery state if nobody changed the reply meanwhile; else throws (a retry reads it again). */
 export async function saveDelivery(
   deps: ReplyDependencies,
@@ -66,7 +96,7 @@ export async function markFailed(
   reason: string,
 ): Promise<StoredReply> {
   await replyHistory(deps, current.reply, 'agentReplyFailed', `Reply not sent: ${reason}`);
-  return saveDelivery(deps, current, { status: 'failed', error: reason });
+  return saveDelivery(deps, current, { status: 'failed', error: reason, claim: null });
 }
 
 /** Puts the send job on the queue; a reply whose job cannot be queued is failed, so that it can be retried. */
@@ -77,4 +107,26 @@ export async function enqueueSend(deps: ReplyDependencies, current: StoredReply)
     await markFailed(deps, current, `the send job could not be queued: ${errorText(error)}`);
     throw error;
   }
+}
+
+/** Queued once more, in a new round (its own history entry), with a new send job. */
+export async function requeue(
+  deps: ReplyDependencies,
+  current: StoredReply,
+  why: string,
+): Promise<StoredReply> {
+  const queued = await saveDelivery(deps, current, {
+    status: 'queued',
+    error: null,
+    claim: null,
+    round: current.reply.delivery.round + 1,
+  });
+  await replyHistory(
+    deps,
+    queued.reply,
+    'agentReplyQueued',
+    `${why} for ${describeRecipients(queued.reply)}.`,
+  );
+  await enqueueSend(deps, queued);
+  return queued;
 }

@@ -2,16 +2,30 @@ import type { Readable } from 'node:stream';
 import { HeaderInjectionError } from '../acknowledgement/headerSafety.js';
 import { GraphRequestError } from '../graph/graphRequestError.js';
 import type { Helpdesk, MailboxSettings } from '../helpdesk/settings.js';
+import { ownAddress } from '../import/mailboxAddresses.js';
 import { OWN_MAIL_HEADER } from '../mail/classify.js';
 import { composeOutgoingMime, type InlineImage } from '../mail/outgoingMime.js';
-import { describeRecipients } from './agentReplies.js';
-import type { ReplyDependencies } from './ports.js';
+import type { ReplyOutcome, ReplyTelemetry } from '../observability/telemetry.js';
+import type { AgentReply, ReplyDependencies } from './ports.js';
 import type { ReplyJob } from './replyJob.js';
-import { errorText, markFailed, replyHistory, type StoredReply, saveDelivery } from './replyLifecycle.js';
+import {
+  describeRecipients,
+  errorText,
+  isClaimed,
+  markFailed,
+  replyHistory,
+  type StoredReply,
+  saveDelivery,
+} from './replyLifecycle.js';
 
 /** Sending the mail of an agent reply (R21), exactly once, from a queue job. */
 
-export type SendOutcome = 'sent' | 'foundInSentItems' | 'failed' | 'nothingToDo';
+/**
+ * How long a send job's claim on its reply holds: far longer than one send takes (Graph calls give up
+ * within a minute or two), so it lapses only when the process holding it died. The job's own redelivery
+ * takes its claim over at once; another job waits for the claim to lapse.
+ */
+const CLAIM_MINUTES = 10;
 
 /** A failure that no retry mends: the reply fails now instead of after the host's retries. */
 class PermanentSendFailure extends Error {}
@@ -30,9 +44,10 @@ async function fromAddress(
   helpdesk: Helpdesk,
   mailbox: MailboxSettings,
 ): Promise<string> {
-  if (mailbox.userId.includes('@')) return mailbox.userId.toLowerCase();
-  const { resolvedAddress } = await deps.helpdesks.mailboxStatus(helpdesk.id, mailbox.id);
-  if (resolvedAddress?.userId === mailbox.userId) return resolvedAddress.address;
+  const known =
+    ownAddress(mailbox, null) ??
+    ownAddress(mailbox, (await deps.helpdesks.mailboxStatus(helpdesk.id, mailbox.id)).resolvedAddress);
+  if (known) return known;
   const address = await deps.mailSource.mailboxAddress(mailbox.userId);
   if (!address) throw new PermanentSendFailure(`Graph has no mail address for mailbox ${mailbox.id}`);
   return address;
@@ -68,40 +83,80 @@ async function recordSent(deps: ReplyDependencies, current: StoredReply): Promis
     'agentReplySent',
     `Reply sent to ${describeRecipients(current.reply)}.`,
   );
-  await saveDelivery(deps, current, { status: 'sent', sentAt: deps.clock().toISOString(), error: null });
+  await saveDelivery(deps, current, {
+    status: 'sent',
+    sentAt: deps.clock().toISOString(),
+    error: null,
+    claim: null,
+  });
+}
+
+/** The job that is sending a reply, as its queue delivers it: redeliveries of one message share its id. */
+export interface SendJob extends ReplyJob {
+  /** The queue message's id. */
+  messageId: string;
+}
+
+interface SendResult {
+  outcome: Exclude<ReplyOutcome, 'retrying'>;
+  reason: string | null;
 }
 
 /**
- * Sends a queued reply's mail with Graph (MIME sendMail) from its mailbox. A send that was started
- * before (a redelivered job, a crash after sending, a 503 that may have gone through) looks in Sent
- * Items for the reply's Message-ID first and only records what it finds there. Failures that may pass
- * (throttling, outages) escape, so the host retries the job and finally poisons it; failures that
- * cannot pass fail the reply at once.
+ * Takes the reply for this job and counts the attempt, if it is still at the version read: of two jobs
+ * for one reply only one gets it. From now on the mail may be out, and every later attempt looks in Sent
+ * Items first. Null when another job changed the reply meanwhile.
  */
-export async function sendReply(deps: ReplyDependencies, job: ReplyJob): Promise<SendOutcome> {
+async function claim(
+  deps: ReplyDependencies,
+  current: StoredReply,
+  job: SendJob,
+): Promise<StoredReply | null> {
+  const until = new Date(deps.clock().getTime() + CLAIM_MINUTES * 60_000).toISOString();
+  const reply: AgentReply = {
+    ...current.reply,
+    delivery: {
+      ...current.reply.delivery,
+      attempts: current.reply.delivery.attempts + 1,
+      claim: { by: job.messageId, until },
+    },
+    lastModifiedAt: deps.clock().toISOString(),
+  };
+  const etag = await deps.replies.replace(reply, current.etag);
+  return etag === null ? null : { reply, etag };
+}
+
+async function deliver(
+  deps: ReplyDependencies,
+  job: SendJob,
+  seen: { current: StoredReply | null },
+): Promise<SendResult> {
   const found = await deps.replies.get(job.helpdeskId, job.ticketNumber, job.replyId);
-  if (found?.reply.delivery.status !== 'queued') return 'nothingToDo';
-  let current: StoredReply = found;
-  const { delivery } = current.reply;
+  seen.current = found;
+  if (found?.reply.delivery.status !== 'queued') return { outcome: 'nothingToDo', reason: null };
+  const claimedBy = found.reply.delivery.claim?.by;
+  if (isClaimed(found.reply, deps.clock()) && claimedBy !== job.messageId) {
+    return { outcome: 'inProgressElsewhere', reason: `being sent by job ${claimedBy}` };
+  }
+  const { delivery } = found.reply;
   const helpdesk = await deps.helpdesks.get(job.helpdeskId);
   const mailbox = helpdesk?.importer.mailboxes.find((m) => m.id === delivery.mailboxId);
   if (!helpdesk || !mailbox) {
-    await markFailed(deps, current, `mailbox ${delivery.mailboxId} is no longer configured`);
-    return 'failed';
+    return failed(deps, seen, found, `mailbox ${delivery.mailboxId} is no longer configured`);
   }
   if (!deps.mailboxAllowed(mailbox.userId)) {
-    await markFailed(deps, current, `mailbox ${mailbox.id} is outside this deployment's ALLOWED_MAILBOXES`);
-    return 'failed';
+    return failed(deps, seen, found, `mailbox ${mailbox.id} is outside this deployment's ALLOWED_MAILBOXES`);
   }
+  const current = await claim(deps, found, job);
+  if (!current) return { outcome: 'inProgressElsewhere', reason: 'another job took the reply meanwhile' };
+  seen.current = current;
   if (
     delivery.attempts > 0 &&
     (await deps.mailSource.sentMessageExists(mailbox.userId, delivery.messageId))
   ) {
     await recordSent(deps, current);
-    return 'foundInSentItems';
+    return { outcome: 'alreadySent', reason: null };
   }
-  // Counted before sending: from now on the mail may be out, and every later try checks Sent Items.
-  current = await saveDelivery(deps, current, { attempts: delivery.attempts + 1 });
   try {
     const mime = await composeOutgoingMime({
       from: { address: await fromAddress(deps, helpdesk, mailbox), name: helpdesk.name },
@@ -119,23 +174,83 @@ export async function sendReply(deps: ReplyDependencies, job: ReplyJob): Promise
     });
     await deps.mailSource.sendMime(mailbox.userId, mime);
   } catch (error) {
-    if (isPermanent(error)) {
-      await markFailed(deps, current, errorText(error));
-      return 'failed';
-    }
-    // Kept for the GET and, once the host gives up, for the failed reply.
-    await saveDelivery(deps, current, { error: errorText(error) });
+    if (isPermanent(error)) return failed(deps, seen, current, errorText(error));
+    // Kept for the GET and, once the host gives up, for the failed reply; the claim ends with the attempt.
+    seen.current = await saveDelivery(deps, current, { error: errorText(error), claim: null });
     throw error;
   }
   await recordSent(deps, current);
-  return 'sent';
+  return { outcome: 'sent', reason: null };
 }
 
-/** The host gave up on the job (poison queue): the reply fails with the last reason, to be retried by a person. */
-export async function recordPoisonedReply(deps: ReplyDependencies, job: ReplyJob): Promise<boolean> {
+async function failed(
+  deps: ReplyDependencies,
+  seen: { current: StoredReply | null },
+  current: StoredReply,
+  reason: string,
+): Promise<SendResult> {
+  seen.current = await markFailed(deps, current, reason);
+  return { outcome: 'failed', reason };
+}
+
+function record(
+  telemetry: ReplyTelemetry,
+  job: ReplyJob,
+  reply: AgentReply | undefined,
+  result: { outcome: ReplyOutcome; reason: string | null },
+  startedAt: number,
+): void {
+  telemetry.replyOutcome({
+    helpdeskId: job.helpdeskId,
+    mailboxId: reply?.delivery.mailboxId ?? null,
+    ticketNumber: job.ticketNumber,
+    replyId: job.replyId,
+    attempts: reply?.delivery.attempts ?? 0,
+    round: reply?.delivery.round ?? 0,
+    durationMs: performance.now() - startedAt,
+    ...result,
+  });
+}
+
+/**
+ * Sends a queued reply's mail with Graph (MIME sendMail) from its mailbox, exactly once: the job claims
+ * the reply first (If-Match on its version), so no two jobs send it at once, and an attempt after one that
+ * started (a redelivered job, a crash after sending, a 503 that may have gone through, a second job for a
+ * reply whose first job's claim lapsed) looks in Sent Items for the reply's Message-ID and only records
+ * what it finds there. Failures that may pass (throttling, outages) escape, so the host retries the job
+ * and finally poisons it; failures that cannot pass fail the reply at once. One telemetry record per call.
+ */
+export async function sendReply(
+  deps: ReplyDependencies,
+  job: SendJob,
+  telemetry: ReplyTelemetry,
+): Promise<ReplyOutcome> {
+  const startedAt = performance.now();
+  const seen: { current: StoredReply | null } = { current: null };
+  try {
+    const result = await deliver(deps, job, seen);
+    record(telemetry, job, seen.current?.reply, result, startedAt);
+    return result.outcome;
+  } catch (error) {
+    record(telemetry, job, seen.current?.reply, { outcome: 'retrying', reason: errorText(error) }, startedAt);
+    throw error;
+  }
+}
+
+/**
+ * The host gave up on the job (poison queue): the reply fails with the last reason, to be retried by a
+ * person. Not while another job holds it: that job's outcome decides.
+ */
+export async function recordPoisonedReply(
+  deps: ReplyDependencies,
+  job: ReplyJob,
+  telemetry: ReplyTelemetry,
+): Promise<boolean> {
+  const startedAt = performance.now();
   const found = await deps.replies.get(job.helpdeskId, job.ticketNumber, job.replyId);
-  if (found?.reply.delivery.status !== 'queued') return false;
-  const reason = found.reply.delivery.error ?? 'unknown error';
-  await markFailed(deps, found, `the send job failed on every delivery; last error: ${reason}`);
+  if (found?.reply.delivery.status !== 'queued' || isClaimed(found.reply, deps.clock())) return false;
+  const reason = `the send job failed on every delivery; last error: ${found.reply.delivery.error ?? 'unknown error'}`;
+  const failedReply = await markFailed(deps, found, reason);
+  record(telemetry, job, failedReply.reply, { outcome: 'failed', reason }, startedAt);
   return true;
 }

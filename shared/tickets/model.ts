@@ -171,6 +171,13 @@ export interface ReplyDelivery {
   sentAt: string | null;
   /** Why the last attempt failed (while queued) or why the reply failed. */
   error: string | null;
+  /**
+   * The send job sending it right now (its queue message id) and until when that claim holds; null when
+   * no job is sending. Another job leaves a claimed reply alone, so two jobs never send one reply at once.
+   */
+  claim: { by: string; until: string } | null;
+  /** Set when it was posted with an Idempotency-Key: a repeated post is compared with this request. */
+  requestHash?: string;
 }
 
 export type HistoryEvent =

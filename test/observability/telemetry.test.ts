@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
   addressFreeLog,
+  createReplyTelemetry,
   createTelemetry,
   MAX_TEXT_LENGTH,
   type MailboxRunSummary,
   MESSAGE_RECORD_PREFIX,
   type MessageOutcomeRecord,
+  REPLY_RECORD_PREFIX,
+  type ReplyOutcomeRecord,
   RUN_RECORD_PREFIX,
   withoutAddresses,
 } from '../../shared/observability/telemetry.js';
@@ -19,7 +22,7 @@ function capture() {
     warn: (...args: unknown[]) => lines.push({ level: 'warn', args }),
     error: (...args: unknown[]) => lines.push({ level: 'error', args }),
   };
-  return { telemetry: createTelemetry(log), lines };
+  return { telemetry: createTelemetry(log), replies: createReplyTelemetry(log), lines };
 }
 
 /** The JSON part of a line, the way the KQL in docs/monitoring.md reads it: substring after prefix + space. */
@@ -170,6 +173,44 @@ describe('mailboxRun', () => {
     telemetry.mailboxRun({ ...run, complete: false, error: 'Graph 403 for helpdesk@contoso.com' });
     expect(lines.map((line) => line.level)).toEqual(['warn', 'error']);
     expect(parse(lines[1]?.args[0], RUN_RECORD_PREFIX).error).toBe('Graph 403 for *@contoso.com');
+  });
+});
+
+const reply: ReplyOutcomeRecord = {
+  helpdeskId: 'hd-1',
+  mailboxId: 'support',
+  ticketNumber: 1042,
+  replyId: '0f8e2a4c-1b3d-4e5f-8a9b-0c1d2e3f4a5b',
+  outcome: 'sent',
+  attempts: 1,
+  round: 1,
+  durationMs: 640.6,
+  reason: null,
+};
+
+describe('replyOutcome', () => {
+  it('writes one line per send: the prefix and the record as JSON, nothing else', () => {
+    const { replies, lines } = capture();
+    replies.replyOutcome({ ...reply, text: 'Dear Karin' } as ReplyOutcomeRecord);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.level).toBe('info');
+    expect(parse(lines[0]?.args[0], REPLY_RECORD_PREFIX)).toEqual({ v: 1, ...reply, durationMs: 641 });
+  });
+
+  it('reports a failed reply as an error and an attempt to be retried as a warning, without addresses', () => {
+    const { replies, lines } = capture();
+    replies.replyOutcome({
+      ...reply,
+      outcome: 'failed',
+      reason: 'Graph: recipient karin@customer.example refused',
+    });
+    replies.replyOutcome({ ...reply, outcome: 'retrying', reason: 'HTTP 503' });
+    replies.replyOutcome({ ...reply, outcome: 'alreadySent', mailboxId: null });
+    expect(lines.map((l) => l.level)).toEqual(['error', 'warn', 'info']);
+    expect(parse(lines[0]?.args[0], REPLY_RECORD_PREFIX).reason).toBe(
+      'Graph: recipient *@customer.example refused',
+    );
+    expect(parse(lines[2]?.args[0], REPLY_RECORD_PREFIX).mailboxId).toBeNull();
   });
 });
 

@@ -1,15 +1,17 @@
 import { QueueClient } from '@azure/storage-queue';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { allFunctions } from '../../functions/definitions.js';
-import { crashingProcess } from '../../local/crashInjection.js';
+import { crashingProcess, SimulatedCrash } from '../../local/crashInjection.js';
 import { type LocalHost, startLocalHost } from '../../local/host.js';
 import { appServices } from '../../shared/app/services.js';
 import type { Helpdesk } from '../../shared/helpdesk/settings.js';
 import type { FunctionDefinition } from '../../shared/host/functionDefinition.js';
 import type { ParsedMail } from '../../shared/mail/parsedMail.js';
+import { createReplyTelemetry, REPLY_RECORD_PREFIX } from '../../shared/observability/telemetry.js';
 import { StorageReplyJobQueue } from '../../shared/queue/replyJobs.js';
-import { postReply } from '../../shared/replies/agentReplies.js';
-import type { ReplyDependencies } from '../../shared/replies/ports.js';
+import { postReply, replyIdForKey, retryReply } from '../../shared/replies/agentReplies.js';
+import { requeueLostReplies } from '../../shared/replies/lostReplies.js';
+import type { AgentReply, ReplyDependencies } from '../../shared/replies/ports.js';
 import { replyJobSchema } from '../../shared/replies/replyJob.js';
 import { sendReply } from '../../shared/replies/sendReply.js';
 import { testHelpdesk } from '../support/helpdeskFixtures.js';
@@ -47,6 +49,11 @@ let replyDeps: ReplyDependencies;
 const hostLog: string[] = [];
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 let crashedAt: string | null = null;
+/** Reply telemetry of the sends this file runs itself, as parsed records. */
+const replyRecords: Array<Record<string, unknown>> = [];
+const keepRecord = (line: unknown) =>
+  replyRecords.push(JSON.parse(String(line).slice(REPLY_RECORD_PREFIX.length + 1)));
+const telemetry = createReplyTelemetry({ info: keepRecord, warn: keepRecord, error: keepRecord });
 
 /** The send function, but its first delivery of a job runs in a process that dies right after sendMail. */
 const crashingSend: FunctionDefinition = {
@@ -55,9 +62,9 @@ const crashingSend: FunctionDefinition = {
   queueName: '%CRASH_QUEUE%',
   connection: 'AzureWebJobsStorage',
   handler: async (message, context) => {
-    const job = replyJobSchema.parse(message);
+    const job = { ...replyJobSchema.parse(message), messageId: String(context.triggerMetadata?.id) };
     if (Number(context.triggerMetadata?.dequeueCount ?? 1) > 1) {
-      await sendReply(replyDeps, job);
+      await sendReply(replyDeps, job, telemetry);
       return;
     }
     const process = crashingProcess(
@@ -66,7 +73,7 @@ const crashingSend: FunctionDefinition = {
       ['replies', 'replyJobs'],
     );
     try {
-      await sendReply(process.deps, job);
+      await sendReply(process.deps, job, telemetry);
     } finally {
       crashedAt = process.diedAt();
     }
@@ -404,4 +411,228 @@ describe('exactly once', () => {
     expect(await sentOf(failed.messageId)).toHaveLength(1);
     expect((await hostApi(host, 'POST', `${path}/${replyId}/retry`)).status).toBe(409);
   }, 60_000);
+});
+
+/** Telemetry records of the host's send functions, parsed from its log. */
+function hostReplyRecords(): Array<Record<string, unknown>> {
+  const marker = `${REPLY_RECORD_PREFIX} `;
+  return hostLog
+    .filter((line) => line.includes(marker))
+    .map((line) => JSON.parse(line.slice(line.indexOf(marker) + marker.length)));
+}
+
+/** The reply posted by a process that dies after storing it, just before queuing its send job. */
+async function postDyingBeforeQueue(
+  helpdesk: Helpdesk,
+  ticketNumber: number,
+  text: string,
+  idempotencyKey?: string,
+): Promise<AgentReply> {
+  const process = crashingProcess(
+    replyDeps,
+    { atCall: (call) => (call === 'replyJobs.enqueue' ? 'before' : null) },
+    ['replies', 'replyJobs'],
+  );
+  await expect(
+    postReply(process.deps, {
+      helpdeskId: helpdesk.id,
+      ticketNumber,
+      request: { text, author: AGENT, images: [] },
+      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+    }),
+  ).rejects.toThrow(SimulatedCrash);
+  expect(process.diedAt()).toBe('before replyJobs.enqueue');
+  const reply = (await history(helpdesk, ticketNumber)).supplements.find((s) => s.description === text);
+  expect(reply?.delivery?.status).toBe('queued');
+  return reply as AgentReply;
+}
+
+/** The same services, their clock just past the time after which a queued reply counts as lost. */
+function minutesLater(): ReplyDependencies {
+  return { ...replyDeps, clock: () => new Date(Date.now() + 6 * 60_000) };
+}
+
+async function copiesSent(helpdesk: Helpdesk, messageId: string): Promise<number> {
+  const mailbox = helpdesk.importer.mailboxes[0]?.userId ?? '';
+  return (await sentMail(scenario, mailbox)).filter((s) => s.mail.messageId === messageId).length;
+}
+
+describe('never stuck: a process that dies between storing a reply and queuing its send job', () => {
+  it('POST …/retry queues it again once it is stale (409 before), and it is sent once', async () => {
+    const ticket = await ticketFromKarin(crashDesk, 'Dock dead', 'No power.\n');
+    const reply = await postDyingBeforeQueue(crashDesk, ticket.number, 'Try the other socket.');
+    const replyId = reply.id.replace(/^reply-/, '');
+    await host.drainQueues();
+    expect((await replyState(crashDesk, ticket.number, replyId)).status).toBe('queued');
+    const path = `helpdesks/${crashDesk.id}/tickets/${ticket.number}/replies/${replyId}/retry`;
+    const early = await hostApi(host, 'POST', path);
+    expect(early.status).toBe(409);
+    expect((early.json as { error: { message: string } }).error.message).toContain('5 minutes');
+
+    const input = { helpdeskId: crashDesk.id, ticketNumber: ticket.number, replyId };
+    expect(await retryReply(minutesLater(), input)).toMatchObject({ status: 'queued', attempts: 0 });
+    await host.drainQueues();
+    const state = await replyState(crashDesk, ticket.number, replyId);
+    expect(state.status).toBe('sent');
+    expect(await copiesSent(crashDesk, state.messageId)).toBe(1);
+    const events = (await history(crashDesk, ticket.number)).history.map((e) => e.event);
+    expect(events.filter((e) => e === 'agentReplyQueued')).toHaveLength(2);
+    expect(events.filter((e) => e === 'agentReplySent')).toHaveLength(1);
+  }, 60_000);
+
+  it('the sweep (timer requeueLostReplies) queues it again once it is stale, and it is sent once', async () => {
+    const ticket = await ticketFromKarin(crashDesk, 'Headset silent', 'Nothing.\n');
+    const reply = await postDyingBeforeQueue(crashDesk, ticket.number, 'Check the mute switch.');
+    expect(await requeueLostReplies(replyDeps)).toBe(0);
+    expect(await requeueLostReplies(minutesLater())).toBe(1);
+    await host.drainQueues();
+    const state = await replyState(crashDesk, ticket.number, reply.id.replace(/^reply-/, ''));
+    expect(state.status).toBe('sent');
+    expect(await copiesSent(crashDesk, state.messageId)).toBe(1);
+    expect(await requeueLostReplies(minutesLater())).toBe(0);
+  }, 60_000);
+
+  it('two jobs for one reply: the second leaves it to the first, which holds its claim; one mail', async () => {
+    const ticket = await ticketFromKarin(crashDesk, 'Webcam upside down', 'Weird.\n');
+    const reply = await postDyingBeforeQueue(crashDesk, ticket.number, 'Turn it around.');
+    const job = {
+      helpdeskId: crashDesk.id,
+      ticketNumber: ticket.number,
+      replyId: reply.id.replace(/^reply-/, ''),
+    };
+    // The first job is slow to reach Graph: the second comes while the first may already be sending.
+    const slow = crashingProcess(
+      replyDeps,
+      { stallBefore: (call) => (call === 'mailSource.sendMime' ? 1_500 : 0) },
+      ['replies', 'replyJobs'],
+    );
+    const first = sendReply(slow.deps, { ...job, messageId: 'job-1' }, telemetry);
+    await vi.waitFor(async () => {
+      const stored = await replyDeps.replies.get(job.helpdeskId, job.ticketNumber, job.replyId);
+      expect(stored?.reply.delivery.claim?.by).toBe('job-1');
+    });
+    expect(await sendReply(replyDeps, { ...job, messageId: 'job-2' }, telemetry)).toBe('inProgressElsewhere');
+    expect(await first).toBe('sent');
+    expect(await sendReply(replyDeps, { ...job, messageId: 'job-3' }, telemetry)).toBe('nothingToDo');
+    expect(await copiesSent(crashDesk, reply.source.internetMessageId ?? '')).toBe(1);
+
+    const records = replyRecords.filter((r) => r.replyId === job.replyId);
+    expect(records.map((r) => r.outcome)).toEqual(['inProgressElsewhere', 'sent', 'nothingToDo']);
+    expect(records[1]).toMatchObject({
+      v: 1,
+      helpdeskId: crashDesk.id,
+      mailboxId: crashDesk.importer.mailboxes[0]?.id,
+      ticketNumber: ticket.number,
+      attempts: 1,
+      round: 1,
+      reason: null,
+    });
+    expect(records[1]?.durationMs).toBeGreaterThanOrEqual(1_500);
+  }, 60_000);
+});
+
+describe('Idempotency-Key', () => {
+  const request = { text: 'We will call you back.', author: AGENT };
+
+  it('the same key for the same ticket answers the same reply: one supplement, one mail', async () => {
+    const ticket = await ticketFromKarin(desk, 'Phone broken', 'Cracked.\n');
+    const path = `helpdesks/${desk.id}/tickets/${ticket.number}/replies`;
+    const headers = { 'Idempotency-Key': 'crm-comment-4711' };
+    const first = await hostApi(host, 'POST', path, request, headers);
+    expect(first.status).toBe(202);
+    const { replyId } = first.json as { replyId: string };
+    expect(replyId).toBe(replyIdForKey(desk.id, ticket.number, 'crm-comment-4711'));
+    // The same request with its keys in another order is the same request.
+    const again = await hostApi(host, 'POST', path, { author: AGENT, text: request.text }, headers);
+    expect(again).toEqual({ status: 202, json: { replyId, status: 'queued' } });
+    await host.drainQueues();
+    const afterSending = await hostApi(host, 'POST', path, request, headers);
+    expect(afterSending).toEqual({ status: 202, json: { replyId, status: 'sent' } });
+    const replies = (await history(desk, ticket.number)).supplements.filter(
+      (s) => s.supplementType === 'agentReply',
+    );
+    expect(replies).toHaveLength(1);
+    const state = await replyState(desk, ticket.number, replyId);
+    expect((await inKarinsInbox(state.messageId)).copies).toBe(1);
+
+    const reused = await hostApi(host, 'POST', path, { ...request, text: 'Something else.' }, headers);
+    expect(reused.status).toBe(409);
+    expect((reused.json as { error: { field: string; message: string } }).error).toMatchObject({
+      field: 'headers.idempotency-key',
+      message: expect.stringContaining('another reply'),
+    });
+    // Another ticket, the same key: another reply.
+    const other = await ticketFromKarin(desk, 'Phone charger', 'Lost.\n');
+    const elsewhere = await hostApi(
+      host,
+      'POST',
+      `helpdesks/${desk.id}/tickets/${other.number}/replies`,
+      request,
+      headers,
+    );
+    expect(elsewhere.status).toBe(202);
+    expect((elsewhere.json as { replyId: string }).replyId).not.toBe(replyId);
+  }, 60_000);
+
+  it('refuses a key that is empty, too long or not printable, naming the header; nothing stored', async () => {
+    const ticket = await ticketFromKarin(desk, 'Tablet slow', 'Very.\n');
+    const path = `helpdesks/${desk.id}/tickets/${ticket.number}/replies`;
+    for (const key of ['', '   ', 'x'.repeat(201), 'tab\there', 'ünïcode']) {
+      const answer = await hostApi(host, 'POST', path, request, { 'Idempotency-Key': key });
+      expect(answer.status, JSON.stringify(key)).toBe(400);
+      expect((answer.json as { error: { field: string } }).error.field).toBe('headers.idempotency-key');
+    }
+    expect((await history(desk, ticket.number)).supplements).toEqual([]);
+    expect((await hostApi(host, 'POST', path, request, { 'Idempotency-Key': 'x'.repeat(200) })).status).toBe(
+      202,
+    );
+  }, 60_000);
+
+  it('a post that died between storing and queuing: posted again with its key once stale, it is queued and sent once', async () => {
+    const ticket = await ticketFromKarin(crashDesk, 'Printer offline', 'Gone.\n');
+    const text = 'Restart the print spooler.';
+    const reply = await postDyingBeforeQueue(crashDesk, ticket.number, text, 'crm-9');
+    const replyId = replyIdForKey(crashDesk.id, ticket.number, 'crm-9');
+    expect(reply.id).toBe(`reply-${replyId}`);
+    const again = { helpdeskId: crashDesk.id, ticketNumber: ticket.number, idempotencyKey: 'crm-9' };
+    const request = { text, author: AGENT, images: [] };
+    // Soon after: the job may still be on its way, so nothing is queued twice.
+    expect(await postReply(replyDeps, { ...again, request })).toEqual({ replyId, status: 'queued' });
+    await host.drainQueues();
+    expect((await replyState(crashDesk, ticket.number, replyId)).status).toBe('queued');
+    expect(await postReply(minutesLater(), { ...again, request })).toEqual({ replyId, status: 'queued' });
+    await host.drainQueues();
+    const state = await replyState(crashDesk, ticket.number, replyId);
+    expect(state.status).toBe('sent');
+    expect(await copiesSent(crashDesk, state.messageId)).toBe(1);
+  }, 60_000);
+});
+
+describe('reply telemetry (R23)', () => {
+  it('one record per delivery of the send job: sent, retrying, failed, alreadySent', () => {
+    // The host's send functions, and this file's crashing one (whose redelivery found the mail sent).
+    const records = [...hostReplyRecords(), ...replyRecords];
+    const outcomes = new Set(records.map((r) => r.outcome));
+    for (const outcome of ['sent', 'retrying', 'failed', 'alreadySent']) expect(outcomes).toContain(outcome);
+    for (const record of records) {
+      expect(Object.keys(record).sort()).toEqual(
+        [
+          'attempts',
+          'durationMs',
+          'helpdeskId',
+          'mailboxId',
+          'outcome',
+          'reason',
+          'replyId',
+          'round',
+          'ticketNumber',
+          'v',
+        ].sort(),
+      );
+    }
+    const failed = records.find((r) => r.outcome === 'failed');
+    expect(failed).toMatchObject({ helpdeskId: failDesk.id, attempts: 3 });
+    expect(String(failed?.reason)).toContain('failed on every delivery');
+    expect(records.filter((r) => r.outcome === 'retrying' && r.helpdeskId === failDesk.id)).toHaveLength(3);
+  });
 });

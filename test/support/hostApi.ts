@@ -5,18 +5,19 @@ export interface ApiAnswer {
   json: unknown;
 }
 
-/** Calls an HTTP function of the local host below /api with an optional JSON body. */
+/** Calls an HTTP function of the local host below /api with an optional JSON body and headers. */
 export async function hostApi(
   host: LocalHost,
   method: string,
   path: string,
   body?: unknown,
+  headers: Record<string, string> = {},
 ): Promise<ApiAnswer> {
   const response = await fetch(`${host.httpUrl}/api/${path}`, {
     method,
     ...(body === undefined
-      ? {}
-      : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      ? { headers }
+      : { body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } }),
   });
   const text = await response.text();
   return { status: response.status, json: text ? JSON.parse(text) : null };
