@@ -260,6 +260,8 @@ describe('rules per mailbox (R19), end to end', () => {
     expect((await api('POST', `helpdesks/${helpdesk.id}/messages/${record.id}/retry`)).status).toBeLessThan(
       300,
     );
+    // The retry queues the mailbox's job: wait for it, or an import started now finds the mailbox busy.
+    await host.drainQueues();
     await importNow();
     const ticket = await ticketFor('Legal question');
     expect(ticket.priorityId).toBe('p3');
