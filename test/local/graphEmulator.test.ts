@@ -707,7 +707,8 @@ describe('Graph emulator', () => {
     });
 
     it('refuses a fifth concurrent request to one mailbox with ApplicationThrottled', async () => {
-      emulator.setLatency(100);
+      // Long enough that all six are in flight together even on a loaded machine.
+      emulator.setLatency(400);
       const replies = await Promise.all(
         Array.from({ length: 6 }, () => client.call('GET', `${user}/mailFolders/inbox`)),
       );

@@ -4,15 +4,10 @@ import { previewMail } from '../../shared/import/previewMail.js';
 import { ProcessingBudget, ProcessingTimeExceeded } from '../../shared/mail/processingBudget.js';
 import { extractReply } from '../../shared/mail/replyText.js';
 import { htmlTooDeep, htmlToText, toSafeHtml } from '../../shared/mail/safeHtml.js';
+import { cpuTimed } from '../support/cpuTime.js';
 import { stallHtml, stallMail } from '../support/hostileMail.js';
 
 /** Security review (issue 20, item 1): one crafted mail must not stall a worker. */
-
-function timed<T>(work: () => T): { result: T; ms: number } {
-  const start = performance.now();
-  const result = work();
-  return { result, ms: performance.now() - start };
-}
 
 const safe = (html: string) =>
   toSafeHtml({ html, text: '', allowExternalImages: false, imageUrlForContentId: () => null });
@@ -36,7 +31,7 @@ describe('attack: 490 nested Outlook history-marker divs around 5 MB of text (th
 
   it('reply extraction reads each marker without reading its whole subtree again', () => {
     const html = stallHtml(490, 5 * MB);
-    const { result, ms } = timed(() => extractReply({ text: 'Hello', html, separator: '' }));
+    const { result, ms } = cpuTimed(() => extractReply({ text: 'Hello', html, separator: '' }));
     expect(result.replyHtml).toContain('Hello');
     expect(result.replyHtml).not.toContain('someone who quoted');
     expect(ms).toBeLessThan(STALL_BOUND_MS / 2);
@@ -87,7 +82,7 @@ describe('attack: markup built so that each element costs a pass over its siblin
       () => extractReply({ text: 'x', html, separator: '==== reply above ====' }),
       () => safe(html),
     ];
-    for (const work of stages) expect(timed(work).ms).toBeLessThan(6000);
+    for (const work of stages) expect(cpuTimed(work).ms).toBeLessThan(6000);
   });
 
   it('the separator is matched on a 1 MB line without spreading its words onto the stack', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { extractReply } from '../../shared/mail/replyText.js';
 import { htmlToText } from '../../shared/mail/safeHtml.js';
+import { cpuMs } from '../support/cpuTime.js';
 
 /**
  * Replies from clients in many languages, written from each client's known format. Each row is a whole
@@ -608,9 +609,10 @@ describe('extractReply in many languages: HTML', () => {
 
 describe('extractReply in many languages: cost', () => {
   it('stays fast on many short lines that end in a colon and look like labels', () => {
-    const start = performance.now();
-    extractReply({ text: 'От: 1 <a@b> пишет:\n'.repeat(100_000), html: null, separator: '' });
-    extractReply({ text: `${'x'.repeat(399)}:\n`.repeat(5_000), html: null, separator: '' });
-    expect(performance.now() - start).toBeLessThan(5000);
+    const ms = cpuMs(() => {
+      extractReply({ text: 'От: 1 <a@b> пишет:\n'.repeat(100_000), html: null, separator: '' });
+      extractReply({ text: `${'x'.repeat(399)}:\n`.repeat(5_000), html: null, separator: '' });
+    });
+    expect(ms).toBeLessThan(5000);
   });
 });
