@@ -82,9 +82,12 @@ async function main(): Promise<void> {
     const baselineRssBytes = process.memoryUsage.rss();
     const highWaterReset = await resetHighWaterMark();
     let sampledPeak = baselineRssBytes;
-    const sampler = setInterval(() => {
-      sampledPeak = Math.max(sampledPeak, process.memoryUsage.rss());
-    }, RSS_SAMPLE_MS);
+    // Sampled only without the kernel's record: reading RSS every 20 ms cost about 1 % of the import's CPU.
+    const sampler = highWaterReset
+      ? undefined
+      : setInterval(() => {
+          sampledPeak = Math.max(sampledPeak, process.memoryUsage.rss());
+        }, RSS_SAMPLE_MS);
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
     await host.runTimer('pollMailboxes');

@@ -1080,13 +1080,16 @@ async function storeContent(
       imageUrlForContentId: (cid) => byContentId.get(cid) ?? null,
       budget: context.budget,
     });
+  const html = safe(parsed.html, parsed.text);
+  // Nothing was cut from the mail (typical for new plain-text mail): the same input, the same safe HTML.
+  const whole = reply.replyHtml === parsed.html && reply.replyText === parsed.text;
   return {
     subject: parsed.subject,
     receivedAt,
     text: parsed.text,
-    html: safe(parsed.html, parsed.text),
+    html,
     replyText: reply.replyText,
-    replyHtml: safe(reply.replyHtml, reply.replyText),
+    replyHtml: whole ? html : safe(reply.replyHtml, reply.replyText),
     images,
     files,
     attachmentsNotStored: notStored,

@@ -148,10 +148,22 @@ function words(value: string, limit = Number.POSITIVE_INFINITY): string[] {
 class SeparatorMatcher {
   private readonly words: string[];
   private readonly decoration: Set<string>;
+  private readonly wordsByLine = new WeakMap<Line, string[]>();
 
   constructor(separator: string) {
     this.words = words(separator);
     this.decoration = new Set([...separator.replace(/\s+/g, '')]);
+  }
+
+  /** A line's first words, read once however many separator candidates the line belongs to. */
+  private lineWords(line: Line): string[] {
+    let found = this.wordsByLine.get(line);
+    if (found === undefined) {
+      // A line with more than two words besides the separator's is prose: no need to read further.
+      found = words(line.content, this.words.length + 3);
+      this.wordsByLine.set(line, found);
+    }
+    return found;
   }
 
   get configured(): boolean {
@@ -166,14 +178,12 @@ class SeparatorMatcher {
       const compact = first.content.replace(/\s+/g, '');
       return compact.length >= 5 && [...compact].every((char) => this.decoration.has(char)) ? 1 : 0;
     }
-    // A line with more than two words besides the separator's is prose: no need to read further.
-    const limit = this.words.length + 3;
     const seen: string[] = [];
-    const firstLineWords = words(first.content, limit).length;
+    const firstLineWords = this.lineWords(first).length;
     for (let end = start; end < Math.min(lines.length, start + 3); end++) {
       const line = lines[end];
       if (!line || line.block !== first.block) break;
-      seen.push(...words(line.content, limit));
+      seen.push(...this.lineWords(line));
       if (seen.length > this.words.length + 2) break;
       const at = indexOfSequence(seen, this.words);
       if (at >= 0 && at < firstLineWords) return end - start + 1;
