@@ -91,7 +91,12 @@ export function createServices(env: Environment): AppServices {
   return {
     env,
     dependencies,
-    replyDependencies: (log) => ({ ...dependencies(log), replies, replyJobs }),
+    replyDependencies: (log) => ({
+      ...dependencies(log),
+      replies,
+      replyJobs,
+      sentItemsDelayMs: env.SENT_ITEMS_DELAY_SECONDS * 1000,
+    }),
     jobQueue: new StorageJobQueue(queueServiceClient(env).getQueueClient(env.IMPORT_QUEUE_NAME)),
     telemetry: (context) => createTelemetry(invocationLog(context)),
     deadline: () => Date.now() + env.IMPORT_TIME_BUDGET_SECONDS * 1000,

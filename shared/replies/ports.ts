@@ -21,11 +21,14 @@ export interface ReplyStore {
 }
 
 export interface ReplyJobQueue {
-  enqueue(job: ReplyJob): Promise<void>;
+  /** `delayMs`: the job becomes visible only after that long. */
+  enqueue(job: ReplyJob, delayMs?: number): Promise<void>;
 }
 
 /** The import's adapters (tickets, images, Graph, …) plus where replies and their send jobs live. */
 export interface ReplyDependencies extends ImportDependencies {
   replies: ReplyStore;
   replyJobs: ReplyJobQueue;
+  /** SENT_ITEMS_DELAY_SECONDS in milliseconds. */
+  sentItemsDelayMs: number;
 }
