@@ -1,7 +1,7 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
-import { type MailboxAllowList, parseMailboxAllowList } from './mailboxAllowList.js';
 import { SENT_ITEMS_DELAY_MS } from '../graph/sentItems.js';
+import { type MailboxAllowList, parseMailboxAllowList } from './mailboxAllowList.js';
 
 /**
  * Every setting the app reads from its environment. Connections come in two forms:
