@@ -87,16 +87,12 @@ export function createServices(env: Environment): AppServices {
     mailboxAllowed: (userId) => mailboxAllowed(env.ALLOWED_MAILBOXES, userId),
     imageUrl: ticketImageUrl,
     checkpoint: () => undefined,
+    sentItemsDelayMs: env.SENT_ITEMS_DELAY_SECONDS * 1000,
   });
   return {
     env,
     dependencies,
-    replyDependencies: (log) => ({
-      ...dependencies(log),
-      replies,
-      replyJobs,
-      sentItemsDelayMs: env.SENT_ITEMS_DELAY_SECONDS * 1000,
-    }),
+    replyDependencies: (log) => ({ ...dependencies(log), replies, replyJobs }),
     jobQueue: new StorageJobQueue(queueServiceClient(env).getQueueClient(env.IMPORT_QUEUE_NAME)),
     telemetry: (context) => createTelemetry(invocationLog(context)),
     deadline: () => Date.now() + env.IMPORT_TIME_BUDGET_SECONDS * 1000,

@@ -29,6 +29,4 @@ export interface ReplyJobQueue {
 export interface ReplyDependencies extends ImportDependencies {
   replies: ReplyStore;
   replyJobs: ReplyJobQueue;
-  /** SENT_ITEMS_DELAY_SECONDS in milliseconds. */
-  sentItemsDelayMs: number;
 }
