@@ -26,6 +26,8 @@ interface Preview {
   ruleOutcome?: Record<string, unknown>;
   replyText?: string;
   html?: string;
+  /** `html` with the mail's inline images as data: URLs, for display only. */
+  displayHtml?: string;
   attachments?: MailAttachment[];
 }
 
@@ -175,7 +177,7 @@ function PreviewResult({ preview }: { preview: Preview }) {
           <h3>Text that would be imported</h3>
           <pre>{preview.replyText}</pre>
           <h3>Sanitised HTML</h3>
-          <MailHtml html={preview.html} title="The mail's HTML" />
+          <MailHtml html={preview.displayHtml ?? preview.html} title="The mail's HTML" />
         </Section>
       )}
     </>

@@ -18,7 +18,7 @@ export async function maintainSubscriptionsHandler(_timer: Timer, context: Invoc
     log: deps.log,
   });
   context.log(
-    `maintainSubscriptions: ${counts.created} created, ${counts.renewed} renewed, ${counts.unchanged} unchanged, ${counts.failed} failed`,
+    `maintainSubscriptions: ${counts.created} created, ${counts.renewed} renewed, ${counts.unchanged} unchanged, ${counts.deleted} deleted, ${counts.failed} failed`,
   );
 }
 

@@ -7,7 +7,11 @@ export async function pollMailboxesHandler(timer: Timer, context: InvocationCont
   const services = appServices();
   const { helpdesks } = services.dependencies(invocationLog(context));
   const safetyNet = services.notifications
-    ? { store: services.notifications.store, intervalMs: services.env.SAFETY_NET_POLL_MINUTES * 60_000 }
+    ? {
+        store: services.notifications.store,
+        intervalMs: services.env.SAFETY_NET_POLL_MINUTES * 60_000,
+        secret: services.notifications.secret,
+      }
     : undefined;
   const jobs = await pollMailboxes(helpdesks, services.jobQueue, 'timer', new Date(), safetyNet);
   context.log(`pollMailboxes: ${jobs} mailbox job(s) enqueued${timer.isPastDue ? ' (timer past due)' : ''}`);

@@ -32,6 +32,8 @@ const BATCH_KEY = 'POST /$batch';
 export class GraphService implements MailRouting {
   readonly faults = new FaultPlan();
   latencyMs = 0;
+  /** How long after sendMail's 202 the copy shows in Sent Items (Graph saves it asynchronously). */
+  sentItemsDelayMs = 0;
   baseUrl = '';
   readonly deltaTokens = new DeltaTokens();
   readonly subscriptions: Subscriptions;
@@ -107,7 +109,11 @@ export class GraphService implements MailRouting {
       (mime: Buffer) => withHeaderIfMissing(mime, 'Message-ID', newInternetMessageId(domain)),
     ].reduce((mime, complete) => complete(mime), raw);
     const sentItems = from.folder('sentitems');
-    if (saveToSentItems && sentItems) from.deliver(message, { folderId: sentItems.id, isRead: true });
+    if (saveToSentItems && sentItems) {
+      const save = () => from.deliver(message, { folderId: sentItems.id, isRead: true });
+      if (this.sentItemsDelayMs > 0) setTimeout(save, this.sentItemsDelayMs).unref();
+      else save();
+    }
     const headers = parseMessageHeaders(message);
     const recipients = new Set(
       [...headers.to, ...headers.cc, ...headers.bcc].flatMap(({ address }) => this.mailbox(address) ?? []),

@@ -29,6 +29,8 @@ export interface GraphEmulatorOptions {
   maxSubscriptionMinutes?: number;
   /** Largest delta page, whatever odata.maxpagesize asks for; default 1000. */
   deltaPageSizeLimit?: number;
+  /** How long after sendMail's 202 the copy shows in Sent Items; default 0 (at once). */
+  sentItemsDelayMs?: number;
 }
 
 /** One message as the emulator holds it, for assertions. */
@@ -73,6 +75,8 @@ export interface GraphEmulator {
   injectFault(fault: Fault): void;
   /** Delay added to every Graph request (inside a $batch too). */
   setLatency(ms: number): void;
+  /** How long after sendMail's 202 the copy shows in Sent Items, as Graph saves it asynchronously. */
+  setSentItemsDelay(ms: number): void;
   /** Every delta and skip token is forgotten: the next use of one answers 410 SyncStateNotFound. */
   expireDeltaTokens(): void;
   /** Active change-notification subscriptions. */
@@ -245,6 +249,10 @@ function control(service: GraphService, method: string, url: URL, body: Buffer):
     service.latencyMs = z.object({ ms: z.number().nonnegative() }).parse(jsonBody()).ms;
     return ok(204);
   }
+  if (method === 'POST' && path === '/sentItems/delay') {
+    service.sentItemsDelayMs = z.object({ ms: z.number().nonnegative() }).parse(jsonBody()).ms;
+    return ok(204);
+  }
   return ok(404, { error: `No emulator control route ${method} ${url.pathname}` });
 }
 
@@ -258,6 +266,7 @@ export async function startGraphEmulator(options: GraphEmulatorOptions = {}): Pr
   });
   if (options.deltaPageSizeLimit !== undefined)
     service.deltaTokens.pageSizeLimit = options.deltaPageSizeLimit;
+  service.sentItemsDelayMs = options.sentItemsDelayMs ?? 0;
   const certificate = await selfSignedCertificate();
 
   const server = createServer(certificate, (request, response) => {
@@ -345,6 +354,9 @@ export async function startGraphEmulator(options: GraphEmulatorOptions = {}): Pr
     injectFault: (fault) => service.injectFault(fault),
     setLatency: (ms) => {
       service.latencyMs = ms;
+    },
+    setSentItemsDelay: (ms) => {
+      service.sentItemsDelayMs = ms;
     },
     expireDeltaTokens: () => service.deltaTokens.expireAll(),
     subscriptions: () => service.subscriptions.list().map((subscription) => ({ ...subscription })),

@@ -87,6 +87,7 @@ export function createServices(env: Environment): AppServices {
     mailboxAllowed: (userId) => mailboxAllowed(env.ALLOWED_MAILBOXES, userId),
     imageUrl: ticketImageUrl,
     checkpoint: () => undefined,
+    sentItemsDelayMs: env.SENT_ITEMS_DELAY_SECONDS * 1000,
   });
   return {
     env,

@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
+import { SENT_ITEMS_DELAY_MS } from '../graph/sentItems.js';
 import { type MailboxAllowList, parseMailboxAllowList } from './mailboxAllowList.js';
 
 /**
@@ -114,6 +115,16 @@ export const environmentSchema = z
      * the safety net for a notification Graph dropped.
      */
     SAFETY_NET_POLL_MINUTES: z.coerce.number().int().min(5).max(1440).default(30),
+    /**
+     * How long after a send that may have gone through its mail can be missing from Sent Items: a repeat
+     * attempt waits this long before it looks (shared/graph/sentItems.ts).
+     */
+    SENT_ITEMS_DELAY_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(3600)
+      .default(SENT_ITEMS_DELAY_MS / 1000),
     /** Set by App Service on every app it runs; tells a deployed app from a local one. */
     WEBSITE_SITE_NAME: optionalText,
     /** Set by App Service to True when its authentication (Easy Auth) is on. */

@@ -25,31 +25,36 @@ export class CosmosNotificationStore implements NotificationStore {
   }
 
   async subscription(ref: MailboxRef): Promise<SubscriptionState | null> {
-    const found = await readOrNull<SubscriptionDocument>(
-      this.helpdesks,
-      `notification-subscription-${ref.mailboxId}`,
-      ref.helpdeskId,
+    const found = await readOrNull<SubscriptionDocument>(this.helpdesks, subscriptionId(ref), ref.helpdeskId);
+    return found ? subscriptionState(found.resource) : null;
+  }
+
+  async *subscriptions(pageSize = 500): AsyncIterable<SubscriptionState[]> {
+    const iterator = this.helpdesks.items.query<SubscriptionDocument>(
+      {
+        query: 'SELECT * FROM c WHERE c.docType = @docType',
+        parameters: [{ name: '@docType', value: 'notificationSubscription' }],
+      },
+      { maxItemCount: pageSize },
     );
-    if (!found) return null;
-    const state = found.resource;
-    return {
-      helpdeskId: state.helpdeskId,
-      mailboxId: state.mailboxId,
-      subscriptionId: state.subscriptionId,
-      userId: state.userId,
-      folder: state.folder,
-      expiresAt: state.expiresAt,
-      // Saved before rotation was noticed: recreated once, with the current secret.
-      clientStateHash: state.clientStateHash ?? null,
-      renewedAt: state.renewedAt,
-      lastError: state.lastError,
-    };
+    while (iterator.hasMoreResults()) {
+      const page = await iterator.fetchNext();
+      if (page.resources.length > 0) yield page.resources.map(subscriptionState);
+    }
+  }
+
+  async forgetSubscription(ref: MailboxRef): Promise<void> {
+    try {
+      await this.helpdesks.item(subscriptionId(ref), ref.helpdeskId).delete();
+    } catch (error) {
+      if (cosmosStatus(error) !== 404) throw error;
+    }
   }
 
   async saveSubscription(state: SubscriptionState): Promise<void> {
     await this.helpdesks.items.upsert<SubscriptionDocument>({
       ...state,
-      id: `notification-subscription-${state.mailboxId}`,
+      id: subscriptionId(state),
       docType: 'notificationSubscription',
     });
   }
@@ -93,3 +98,19 @@ export class CosmosNotificationStore implements NotificationStore {
 }
 
 const claimId = (ref: MailboxRef): string => `import-claim-${ref.mailboxId}`;
+const subscriptionId = (ref: MailboxRef): string => `notification-subscription-${ref.mailboxId}`;
+
+function subscriptionState(state: SubscriptionDocument): SubscriptionState {
+  return {
+    helpdeskId: state.helpdeskId,
+    mailboxId: state.mailboxId,
+    subscriptionId: state.subscriptionId,
+    userId: state.userId,
+    folder: state.folder,
+    expiresAt: state.expiresAt,
+    // Saved before rotation was noticed: recreated once, with the current secret.
+    clientStateHash: state.clientStateHash ?? null,
+    renewedAt: state.renewedAt,
+    lastError: state.lastError,
+  };
+}

@@ -26,4 +26,6 @@ export interface ImportDependencies {
   imageUrl: (blobName: string) => string;
   /** Called after each step of a message's import; tests inject crashes here, the benchmark times stages. */
   checkpoint: (step: ImportStep) => Promise<void> | void;
+  /** SENT_ITEMS_DELAY_SECONDS in milliseconds: how long a sent mail may be missing from Sent Items. */
+  sentItemsDelayMs: number;
 }

@@ -9,6 +9,7 @@ import {
 import { flattenHeaderText } from '../acknowledgement/headerSafety.js';
 import { normalisedSenderAddress, senderAuthentication } from '../acknowledgement/senderAuthentication.js';
 import type { MailSummary, SourceOperation } from '../graph/mailSource.js';
+import { sentItemsWait } from '../graph/sentItems.js';
 import type { Helpdesk, MailboxSettings } from '../helpdesk/settings.js';
 import { classifyMail, createOwnMessageId } from '../mail/classify.js';
 import { imageExtension } from '../mail/images.js';
@@ -1177,7 +1178,7 @@ async function acknowledgementDue(
     return null;
   }
   const messageId = createOwnMessageId(`${record.id}:${event}`, context.ownMessageIdDomain);
-  return { messageId, state: 'sending' };
+  return { messageId, state: 'sending', sendingSince: deps.clock().toISOString() };
 }
 
 /**
@@ -1209,6 +1210,14 @@ async function acknowledge(
   // A run whose lease lapsed may not send: the run that took over could be sending the same mail.
   if (!(await context.confirmLease())) throw new Error('the mailbox lease was lost before sending');
   if (resumed) {
+    // Graph shows a sent mail in Sent Items a while after sending: until then a look there proves nothing.
+    const sendingSince = current.record.acknowledgement?.sendingSince;
+    const wait = sentItemsWait(sendingSince, deps.clock(), deps.sentItemsDelayMs);
+    if (wait > 0) {
+      throw new Error(
+        `it may have gone out at ${sendingSince}; Sent Items is looked into by a run from ${Math.ceil(wait / 1000)} s on`,
+      );
+    }
     if (await deps.mailSource.sentMessageExists(mailbox.userId, messageId, context.signal)) {
       await acknowledgementSent(deps, context, current, ticket, to, event, messageId);
       return;

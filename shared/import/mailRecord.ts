@@ -65,7 +65,12 @@ export interface MailRecord {
    */
   resolution?: Resolution | null;
   /** 'sending' from the write that makes the record stored: due, and perhaps sent before a crash. */
-  acknowledgement: { messageId: string; state: 'sending' | 'sent' | 'failed' } | null;
+  acknowledgement: {
+    messageId: string;
+    state: 'sending' | 'sent' | 'failed';
+    /** When it was decided, just before it is sent; absent on records stored before this was kept. */
+    sendingSince?: string;
+  } | null;
   createdAt: string;
   updatedAt: string;
 }

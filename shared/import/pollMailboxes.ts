@@ -1,3 +1,4 @@
+import { clientStateFor, clientStateHash } from '../notifications/clientState.js';
 import type { NotificationStore } from '../notifications/ports.js';
 import { notificationsHealthy } from '../notifications/subscriptions.js';
 import type { ImportJob, JobQueue } from '../queue/importJobs.js';
@@ -7,6 +8,11 @@ import type { HelpdeskStore, MailboxRef } from './ports.js';
 export interface SafetyNet {
   store: NotificationStore;
   intervalMs: number;
+  /**
+   * NOTIFICATION_CLIENT_STATE_SECRET when notifications are on: a subscription made under another
+   * secret (just rotated) counts as unhealthy, so its mailbox is polled until the timer recreates it.
+   */
+  secret?: string;
 }
 
 /**
@@ -19,8 +25,9 @@ export function pollDue(
   lastRunAt: string | null,
   now: Date,
   intervalMs: number,
+  currentClientStateHash?: string,
 ): boolean {
-  if (!notificationsHealthy(subscription, now)) return true;
+  if (!notificationsHealthy(subscription, now, currentClientStateHash)) return true;
   return !lastRunAt || now.getTime() - Date.parse(lastRunAt) >= intervalMs;
 }
 
@@ -29,7 +36,8 @@ async function due(helpdesks: HelpdeskStore, net: SafetyNet, ref: MailboxRef, no
     net.store.subscription(ref),
     helpdesks.mailboxStatus(ref.helpdeskId, ref.mailboxId),
   ]);
-  return pollDue(subscription, status.lastRunAt, now, net.intervalMs);
+  const currentHash = net.secret === undefined ? undefined : clientStateHash(clientStateFor(net.secret, ref));
+  return pollDue(subscription, status.lastRunAt, now, net.intervalMs, currentHash);
 }
 
 /**

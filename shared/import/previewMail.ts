@@ -12,6 +12,31 @@ import { decideTarget, referencedMessageIds, type TicketFacts } from '../tickets
 import { mergeLinks } from '../tickets/ticketFields.js';
 import { findTicketNumbers } from '../tickets/ticketNumber.js';
 
+/** Largest inline image the preview shows in its HTML, and most image bytes it puts into one answer. */
+export const PREVIEW_IMAGE_MAX_BYTES = 1_000_000;
+export const PREVIEW_IMAGES_MAX_BYTES = 5_000_000;
+
+/**
+ * The sanitised HTML with its stored-image references (`images/<hash>.<ext>`, which only a ticket can
+ * serve) replaced by data: URLs of the mail's own images, for display in the console's sandboxed frame
+ * (its CSP allows data: images, no script). Only for the answer, never stored. Images over the caps keep
+ * their reference and show as missing. The type is the detected one (magic bytes), not the declared one.
+ */
+export function withImagesInline(
+  html: string,
+  images: Array<{ ref: string; type: string; content: Buffer }>,
+): string {
+  let budget = PREVIEW_IMAGES_MAX_BYTES;
+  let shown = html;
+  for (const image of images) {
+    if (image.content.length > PREVIEW_IMAGE_MAX_BYTES || image.content.length > budget) continue;
+    if (!shown.includes(image.ref)) continue;
+    budget -= image.content.length;
+    shown = shown.replaceAll(image.ref, `data:${image.type};base64,${image.content.toString('base64')}`);
+  }
+  return shown;
+}
+
 /**
  * What the importer would do with one mail, touching no store. Without a store it cannot know which
  * tickets exist, so a ticket number in the subject is taken to be a known ticket of this sender; the
@@ -92,11 +117,26 @@ async function previewWithin(
     }),
   );
   const links = mergeLinks(linksFromSubject(parsed.subject, helpdesk.importer.linkCriteria), outcome.links);
-  const imageRef = new Map(
-    parsed.attachments
-      .filter((a) => a.content && a.contentId && a.detectedType)
-      .map((a) => [a.contentId as string, `images/${a.sha256}.${imageExtension(a.detectedType as string)}`]),
+  const images = parsed.attachments.flatMap((a) =>
+    a.content && a.contentId && a.detectedType
+      ? [
+          {
+            contentId: a.contentId,
+            ref: `images/${a.sha256}.${imageExtension(a.detectedType)}`,
+            type: a.detectedType,
+            content: a.content,
+          },
+        ]
+      : [],
   );
+  const imageRef = new Map(images.map((image) => [image.contentId, image.ref]));
+  const html = toSafeHtml({
+    html: parsed.html,
+    text: parsed.text,
+    allowExternalImages: limits.allowExternalImages,
+    imageUrlForContentId: (cid) => imageRef.get(cid) ?? null,
+    budget,
+  });
   return {
     messageId: parsed.messageId,
     from: parsed.from,
@@ -109,13 +149,8 @@ async function previewWithin(
     references: referencedMessageIds(parsed),
     text: parsed.text,
     replyText: reply.replyText,
-    html: toSafeHtml({
-      html: parsed.html,
-      text: parsed.text,
-      allowExternalImages: limits.allowExternalImages,
-      imageUrlForContentId: (cid) => imageRef.get(cid) ?? null,
-      budget,
-    }),
+    html,
+    displayHtml: withImagesInline(html, images),
     attachments: parsed.attachments.map((a) => ({
       filename: a.filename,
       contentType: a.contentType,

@@ -23,6 +23,10 @@ export interface SubscriptionState extends MailboxRef {
 export interface NotificationStore {
   subscription(ref: MailboxRef): Promise<SubscriptionState | null>;
   saveSubscription(state: SubscriptionState): Promise<void>;
+  /** Every subscription state held, of any helpdesk, in pages. */
+  subscriptions(): AsyncIterable<SubscriptionState[]>;
+  /** Drops the mailbox's subscription state (its subscription was deleted); nothing held is fine. */
+  forgetSubscription(ref: MailboxRef): Promise<void>;
   /**
    * Claims the mailbox's next import: true for the first caller; false while an earlier claim's job has
    * not started yet (it will read the mailbox after this notification, so it covers it). A claim older

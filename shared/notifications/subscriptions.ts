@@ -44,13 +44,22 @@ export function subscriptionAction(
   return Date.parse(state.expiresAt) - now.getTime() < RENEW_WHEN_LEFT_MS ? 'renew' : 'none';
 }
 
-/** Notifications can be relied on: a subscription that is not about to lapse and whose last renewal worked. */
-export function notificationsHealthy(state: SubscriptionState | null, now: Date): boolean {
+/**
+ * Notifications can be relied on: a subscription that is not about to lapse, whose last renewal worked
+ * and, given the clientState hash under the current secret, that was made under that secret (after a
+ * rotation its notifications are refused until the next timer recreates it).
+ */
+export function notificationsHealthy(
+  state: SubscriptionState | null,
+  now: Date,
+  currentClientStateHash?: string,
+): boolean {
   return (
     !!state?.subscriptionId &&
     !!state.expiresAt &&
     state.lastError === null &&
-    Date.parse(state.expiresAt) > now.getTime()
+    Date.parse(state.expiresAt) > now.getTime() &&
+    (currentClientStateHash === undefined || state.clientStateHash === currentClientStateHash)
   );
 }
 
@@ -132,11 +141,16 @@ export interface MaintenanceCounts {
   renewed: number;
   unchanged: number;
   failed: number;
+  deleted: number;
 }
+
+const mailboxKey = (ref: MailboxRef): string => `${ref.helpdeskId}/${ref.mailboxId}`;
 
 /**
  * The timer's work: every mailbox of every enabled helpdesk gets a subscription, renewed well before
- * it expires. Mailboxes outside ALLOWED_MAILBOXES get none.
+ * it expires. Mailboxes outside ALLOWED_MAILBOXES get none. Then the subscriptions of mailboxes no
+ * longer served (removed from the settings, helpdesk or importer disabled, no longer allowed) are
+ * deleted: else Graph would keep posting their notifications, refused, until they lapse days later.
  */
 export async function maintainSubscriptions(
   deps: SubscriptionDependencies & {
@@ -144,7 +158,8 @@ export async function maintainSubscriptions(
     mailboxAllowed: (userId: string) => boolean;
   },
 ): Promise<MaintenanceCounts> {
-  const counts: MaintenanceCounts = { created: 0, renewed: 0, unchanged: 0, failed: 0 };
+  const counts: MaintenanceCounts = { created: 0, renewed: 0, unchanged: 0, failed: 0, deleted: 0 };
+  const served = new Set<string>();
   const helpdesks = new Map<string, Promise<Helpdesk | null>>();
   for await (const page of deps.helpdesks.enabledMailboxes()) {
     for (const ref of page) {
@@ -155,6 +170,7 @@ export async function maintainSubscriptions(
       }
       const mailbox = (await helpdesk)?.importer.mailboxes.find((m) => m.id === ref.mailboxId);
       if (!mailbox || !deps.mailboxAllowed(mailbox.userId)) continue;
+      served.add(mailboxKey(ref));
       const { action, state } = await ensureSubscription(deps, ref, mailbox);
       if (state.lastError && action !== 'none') counts.failed++;
       else if (action === 'renew') counts.renewed++;
@@ -162,5 +178,34 @@ export async function maintainSubscriptions(
       else counts.created++;
     }
   }
+  for await (const page of deps.store.subscriptions()) {
+    for (const state of page) {
+      if (served.has(mailboxKey(state))) continue;
+      if (await deleteSubscription(deps, state)) counts.deleted++;
+      else counts.failed++;
+    }
+  }
   return counts;
+}
+
+/**
+ * Deletes a subscription no mailbox needs any more and forgets it; gone at Graph already (404) is fine.
+ * A failure keeps the state, so the next timer tries again.
+ */
+async function deleteSubscription(
+  deps: SubscriptionDependencies,
+  state: SubscriptionState,
+): Promise<boolean> {
+  try {
+    if (state.subscriptionId) await deps.graph.deleteSubscription(state.userId, state.subscriptionId);
+  } catch (error) {
+    if (!(error instanceof GraphRequestError && error.status === 404)) {
+      deps.log.warn(
+        `mailbox ${mailboxKey(state)}: deleting its notification subscription failed: ${errorText(error)}`,
+      );
+      return false;
+    }
+  }
+  await deps.store.forgetSubscription(state);
+  return true;
 }

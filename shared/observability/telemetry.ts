@@ -60,10 +60,12 @@ export interface MailboxRunSummary {
  * What one delivery of an agent reply's send job (R21) came to: `sent`; `alreadySent` (found in Sent
  * Items: an earlier attempt did send it); `failed` (for good, until retried); `retrying` (this attempt
  * failed, the host delivers the job again); `inProgressElsewhere` (another job is sending it);
- * `nothingToDo` (no longer queued: sent or failed before).
+ * `nothingToDo` (no longer queued: sent or failed before); `waitingForSentItems` (an attempt started a
+ * moment ago: the job is queued again for when Sent Items would show its mail).
  */
 export type ReplyOutcome =
   | 'sent'
+  | 'waitingForSentItems'
   | 'alreadySent'
   | 'failed'
   | 'retrying'

@@ -6,9 +6,10 @@ import { type ReplyJob, replyJobSchema } from '../replies/replyJob.js';
 export class StorageReplyJobQueue implements ReplyJobQueue {
   constructor(private readonly queue: QueueClient) {}
 
-  async enqueue(job: ReplyJob): Promise<void> {
+  async enqueue(job: ReplyJob, delayMs = 0): Promise<void> {
     await this.queue.sendMessage(
       Buffer.from(JSON.stringify(replyJobSchema.parse(job)), 'utf8').toString('base64'),
+      delayMs > 0 ? { visibilityTimeout: Math.ceil(delayMs / 1000) } : {},
     );
   }
 }

@@ -21,7 +21,8 @@ export interface ReplyStore {
 }
 
 export interface ReplyJobQueue {
-  enqueue(job: ReplyJob): Promise<void>;
+  /** `delayMs`: the job becomes visible only after that long. */
+  enqueue(job: ReplyJob, delayMs?: number): Promise<void>;
 }
 
 /** The import's adapters (tickets, images, Graph, …) plus where replies and their send jobs live. */

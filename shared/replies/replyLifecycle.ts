@@ -120,6 +120,7 @@ export async function requeue(
     error: null,
     claim: null,
     round: current.reply.delivery.round + 1,
+    roundAttempts: 0,
   });
   await replyHistory(
     deps,

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { HeaderInjectionError } from '../acknowledgement/headerSafety.js';
 import { GraphRequestError } from '../graph/graphRequestError.js';
+import { sentItemsWait } from '../graph/sentItems.js';
 import type { Helpdesk, MailboxSettings } from '../helpdesk/settings.js';
 import { ownAddress } from '../import/mailboxAddresses.js';
 import { OWN_MAIL_HEADER } from '../mail/classify.js';
@@ -14,6 +15,7 @@ import {
   isClaimed,
   markFailed,
   replyHistory,
+  replyJob,
   type StoredReply,
   saveDelivery,
 } from './replyLifecycle.js';
@@ -26,6 +28,13 @@ import {
  * takes its claim over at once; another job waits for the claim to lapse.
  */
 const CLAIM_MINUTES = 10;
+
+/**
+ * Attempts per round after which a reply whose sends keep failing fails (until retried by a person): as many as the
+ * host's default maxDequeueCount. Counted here, not by the host, because a job that waits for Sent Items
+ * is queued again as a new message, whose deliveries the host counts from one.
+ */
+export const MAX_SEND_ATTEMPTS = 5;
 
 /** A failure that no retry mends: the reply fails now instead of after the host's retries. */
 class PermanentSendFailure extends Error {}
@@ -105,19 +114,22 @@ interface SendResult {
 /**
  * Takes the reply for this job and counts the attempt, if it is still at the version read: of two jobs
  * for one reply only one gets it. From now on the mail may be out, and every later attempt looks in Sent
- * Items first. Null when another job changed the reply meanwhile.
+ * Items first (once it could show it). Null when another job changed the reply meanwhile.
  */
 async function claim(
   deps: ReplyDependencies,
   current: StoredReply,
   job: SendJob,
 ): Promise<StoredReply | null> {
-  const until = new Date(deps.clock().getTime() + CLAIM_MINUTES * 60_000).toISOString();
+  const now = deps.clock();
+  const until = new Date(now.getTime() + CLAIM_MINUTES * 60_000).toISOString();
   const reply: AgentReply = {
     ...current.reply,
     delivery: {
       ...current.reply.delivery,
       attempts: current.reply.delivery.attempts + 1,
+      roundAttempts: (current.reply.delivery.roundAttempts ?? 0) + 1,
+      lastAttemptAt: now.toISOString(),
       claim: { by: job.messageId, until },
     },
     lastModifiedAt: deps.clock().toISOString(),
@@ -147,16 +159,23 @@ async function deliver(
   if (!deps.mailboxAllowed(mailbox.userId)) {
     return failed(deps, seen, found, `mailbox ${mailbox.id} is outside this deployment's ALLOWED_MAILBOXES`);
   }
+  if (delivery.attempts > 0) {
+    // An earlier attempt may have sent it: Sent Items tells, once it can show the mail.
+    const wait = sentItemsWait(delivery.lastAttemptAt, deps.clock(), deps.sentItemsDelayMs);
+    if (wait > 0) return waitForSentItems(deps, seen, found, wait);
+    if (await deps.mailSource.sentMessageExists(mailbox.userId, delivery.messageId)) {
+      await recordSent(deps, found);
+      return { outcome: 'alreadySent', reason: null };
+    }
+    const roundAttempts = delivery.roundAttempts ?? 0;
+    if (roundAttempts >= MAX_SEND_ATTEMPTS) {
+      const reason = `the send failed on every one of ${roundAttempts} attempts; last error: ${delivery.error ?? 'unknown error'}`;
+      return failed(deps, seen, found, reason);
+    }
+  }
   const current = await claim(deps, found, job);
   if (!current) return { outcome: 'inProgressElsewhere', reason: 'another job took the reply meanwhile' };
   seen.current = current;
-  if (
-    delivery.attempts > 0 &&
-    (await deps.mailSource.sentMessageExists(mailbox.userId, delivery.messageId))
-  ) {
-    await recordSent(deps, current);
-    return { outcome: 'alreadySent', reason: null };
-  }
   try {
     const mime = await composeOutgoingMime({
       from: { address: await fromAddress(deps, helpdesk, mailbox), name: helpdesk.name },
@@ -181,6 +200,25 @@ async function deliver(
   }
   await recordSent(deps, current);
   return { outcome: 'sent', reason: null };
+}
+
+/**
+ * The previous attempt started too recently for Sent Items to show its mail: the job is queued again for
+ * when it would, and this delivery ends (never a failure, so the host's retries are not used up on
+ * waiting). A claim this job's own earlier delivery left (it died mid-send) is released for the new job.
+ */
+async function waitForSentItems(
+  deps: ReplyDependencies,
+  seen: { current: StoredReply | null },
+  found: StoredReply,
+  waitMs: number,
+): Promise<SendResult> {
+  if (found.reply.delivery.claim) seen.current = await saveDelivery(deps, found, { claim: null });
+  await deps.replyJobs.enqueue(replyJob(found.reply), waitMs);
+  return {
+    outcome: 'waitingForSentItems',
+    reason: `the last attempt started less than ${Math.round(deps.sentItemsDelayMs / 1000)} s ago; looking into Sent Items in ${Math.ceil(waitMs / 1000)} s`,
+  };
 }
 
 async function failed(
@@ -217,8 +255,10 @@ function record(
  * the reply first (If-Match on its version), so no two jobs send it at once, and an attempt after one that
  * started (a redelivered job, a crash after sending, a 503 that may have gone through, a second job for a
  * reply whose first job's claim lapsed) looks in Sent Items for the reply's Message-ID and only records
- * what it finds there. Failures that may pass (throttling, outages) escape, so the host retries the job
- * and finally poisons it; failures that cannot pass fail the reply at once. One telemetry record per call.
+ * what it finds there — but not before Sent Items could show a mail sent by that attempt: until then the
+ * job is queued again for later. Failures that may pass (throttling, outages) escape, so the host retries
+ * the job; after MAX_SEND_ATTEMPTS the reply fails, as when the host finally poisons the job. Failures that
+ * cannot pass fail the reply at once. One telemetry record per call.
  */
 export async function sendReply(
   deps: ReplyDependencies,

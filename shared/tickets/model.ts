@@ -168,6 +168,13 @@ export interface ReplyDelivery {
   round: number;
   /** Send attempts started; once one started, the next looks in Sent Items before sending again. */
   attempts: number;
+  /** Attempts started in this round (a retry starts a new round); absent: none yet. */
+  roundAttempts?: number;
+  /**
+   * When the last attempt started: the next one waits until Sent Items would show its mail. Absent on
+   * replies stored before it was recorded.
+   */
+  lastAttemptAt?: string;
   sentAt: string | null;
   /** Why the last attempt failed (while queued) or why the reply failed. */
   error: string | null;

@@ -11,7 +11,7 @@ import type { Helpdesk } from '../../shared/helpdesk/settings.js';
 import { CONSOLE_CSP } from '../../shared/http/consoleAssets.js';
 import { browserMissing, launchChromium } from '../support/browser.js';
 import { type ImportScenario, mailRecords, startImportScenario } from '../support/importScenario.js';
-import { rawMail } from '../support/mail.js';
+import { pngImage, rawMail } from '../support/mail.js';
 
 /**
  * The admin console (issue 16) against the local host with the demo helpdesk and its sample mail: the
@@ -300,13 +300,23 @@ describe.skipIf(browserMissing() !== null)('the console in Chromium', () => {
     expect(await page.getByRole('button', { name: 'Add to this ticket' }).count()).toBe(0);
   });
 
-  it('previews a dropped .eml', async () => {
+  it('previews a dropped .eml, its inline image shown in the frame', async () => {
     await page.goto(`${host.httpUrl}/api/console#/${demo.id}/preview`);
     await page.locator('select[name="mailbox"] option').first().waitFor({ state: 'attached' });
+    const illustrated = await rawMail({
+      from: 'Karin Smit <karin@customer.example>',
+      to: DEMO_MAILBOX,
+      subject: 'A legal question about our contract',
+      text: 'Can we end the contract early?\n',
+      html: '<p>Can we end the <b>contract</b> early?</p><p><img alt="clause" src="cid:clause@customer.example"></p>',
+      attachments: [
+        { content: pngImage(4, 24, 12), contentType: 'image/png', cid: 'clause@customer.example' },
+      ],
+    });
     // The drop a person makes: a drop event whose DataTransfer holds the file.
     const drop = await page.evaluateHandle(
       `(() => {
-        const bytes = Uint8Array.from(atob(${JSON.stringify(legalMail.toString('base64'))}), (c) => c.charCodeAt(0));
+        const bytes = Uint8Array.from(atob(${JSON.stringify(illustrated.toString('base64'))}), (c) => c.charCodeAt(0));
         const transfer = new DataTransfer();
         transfer.items.add(new File([bytes], 'legal.eml', { type: 'message/rfc822' }));
         return transfer;
@@ -317,6 +327,20 @@ describe.skipIf(browserMissing() !== null)('the console in Chromium', () => {
     await decision.waitFor();
     expect(await decision.textContent()).toBe('keepAside: kept aside by rule legal for manual handling');
     expect(await page.locator('table.rules tbody tr').first().textContent()).toBe('legalyeskeepAside');
+    // The image, loaded from the answer's data: URL inside the sandboxed frame (the policy allows data: images).
+    const image = page.frameLocator('iframe.mail-html').locator('img[alt="clause"]');
+    await image.waitFor();
+    await expect
+      .poll(() =>
+        image.evaluate((img) => {
+          const { naturalWidth, naturalHeight } = img as unknown as {
+            naturalWidth: number;
+            naturalHeight: number;
+          };
+          return [naturalWidth, naturalHeight];
+        }),
+      )
+      .toEqual([24, 12]);
     await shoot('preview');
   });
 

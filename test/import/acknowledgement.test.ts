@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { importMailboxHandler } from '../../functions/importMailbox.js';
 import type { Helpdesk } from '../../shared/helpdesk/settings.js';
@@ -52,7 +53,8 @@ let scenario: ImportScenario;
 let sequence = 0;
 
 beforeAll(async () => {
-  scenario = await startImportScenario();
+  // A run resuming an acknowledgement waits this long for Sent Items (the crash test below).
+  scenario = await startImportScenario({ SENT_ITEMS_DELAY_SECONDS: '2' });
   await seedHelpdesk(scenario, helpdesk);
 });
 
@@ -374,7 +376,9 @@ describe('a job run again', () => {
     expect(status.lastCounts).toMatchObject({ created: 0, alreadyImported: 1 });
   });
 
-  it('after a crash right after sending, finds the sent mail and does not send it again', async () => {
+  it('after a crash right after sending, finds the sent mail once Sent Items can show it, and does not send it again', async () => {
+    // Graph saves the sent copy 1.5 s after its 202; a run resuming the acknowledgement waits 2 s.
+    scenario.local.graph.setSentItemsDelay(1_500);
     await deliverTo('desk@redeliver.test', {
       from: KARIN,
       subject: 'Headset crackles',
@@ -418,6 +422,13 @@ describe('a job run again', () => {
       state: 'stored',
       acknowledgement: { state: 'sending' },
     });
+    // Run again at once: Sent Items cannot show the mail yet, so the run leaves it for a later one.
+    await importMailboxHandler(job, invocation('importMailbox'));
+    expect(await record(redeliver, '<crash-1@customer.example>')).toMatchObject({
+      acknowledgement: { state: 'sending' },
+    });
+    await sleep(2_000);
+    scenario.local.graph.setSentItemsDelay(0);
     expect(await answersTo('desk@redeliver.test', '<crash-1@customer.example>')).toHaveLength(1);
 
     await importMailboxHandler(job, invocation('importMailbox'));

@@ -270,4 +270,74 @@ describe('change notifications', () => {
     await waitFor(async () => (await ticketSubjects()).includes('Lost in the storm'));
     expect(lines.some((line) => /importMailbox notify\/main: done/.test(line))).toBe(true);
   });
+
+  it('polls a mailbox whose subscription was made under another secret until the timer recreates it', async () => {
+    await host.drainQueues();
+    const store = appServices().notificationStore;
+    const state = await store.subscription(ref);
+    if (!state?.subscriptionId) throw new Error('no subscription');
+    // As if NOTIFICATION_CLIENT_STATE_SECRET was rotated since the subscription was made.
+    await store.saveSubscription({ ...state, clientStateHash: 'made-under-the-old-secret' });
+    const polled: string[] = [];
+    await pollMailboxesHandler(timer, invocation('pollMailboxes', polled));
+    expect(polled.join('\n')).toContain('1 mailbox job(s)');
+    await host.drainQueues();
+
+    expect((await maintain()).join('\n')).toContain('1 created');
+    expect((await store.subscription(ref))?.subscriptionId).not.toBe(state.subscriptionId);
+    const after: string[] = [];
+    await pollMailboxesHandler(timer, invocation('pollMailboxes', after));
+    expect(after.join('\n')).toContain('0 mailbox job(s)');
+  });
+
+  it('deletes the subscriptions of mailboxes no longer served: removed from the settings, importer disabled, gone at Graph', async () => {
+    const store = appServices().notificationStore;
+    const other: Helpdesk = testHelpdesk('notify-other', 'first@notify-other.test', {
+      enabled: true,
+      mailboxes: [
+        { id: 'first', userId: 'first@notify-other.test' },
+        { id: 'second', userId: 'second@notify-other.test' },
+      ],
+    });
+    await seedHelpdesk(scenario, other);
+    expect((await maintain()).join('\n')).toContain('2 created');
+    const resources = () => scenario.local.graph.subscriptions().map((s) => s.resource.toLowerCase());
+    expect(resources().some((r) => r.includes('second@notify-other.test'))).toBe(true);
+
+    // Mailbox removed from the helpdesk's settings.
+    const [first] = other.importer.mailboxes;
+    if (!first) throw new Error('no mailbox');
+    await scenario.deps.helpdesks.put({ ...other, importer: { ...other.importer, mailboxes: [first] } });
+    expect((await maintain()).join('\n')).toContain('1 deleted');
+    expect(resources().some((r) => r.includes('second@notify-other.test'))).toBe(false);
+    expect(await store.subscription({ helpdeskId: other.id, mailboxId: 'second' })).toBeNull();
+
+    // The helpdesk's importer disabled.
+    await scenario.deps.helpdesks.put({
+      ...other,
+      importer: { ...other.importer, mailboxes: [first], enabled: false },
+    });
+    expect((await maintain()).join('\n')).toContain('1 deleted');
+    expect(resources().some((r) => r.includes('notify-other.test'))).toBe(false);
+    expect(await store.subscription({ helpdeskId: other.id, mailboxId: 'first' })).toBeNull();
+
+    // Held for a mailbox whose subscription Graph no longer knows: the 404 is fine, the state goes.
+    const gone = { helpdeskId: other.id, mailboxId: 'gone' };
+    await store.saveSubscription({
+      ...gone,
+      subscriptionId: 'unknown-to-graph',
+      userId: 'gone@notify-other.test',
+      folder: 'inbox',
+      expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+      clientStateHash: null,
+      renewedAt: null,
+      lastError: null,
+    });
+    const logged = (await maintain()).join('\n');
+    expect(logged).toContain('1 deleted');
+    expect(logged).toContain('0 failed');
+    expect(await store.subscription(gone)).toBeNull();
+    // The served mailbox keeps its subscription.
+    expect(resources().some((r) => r.includes(DESK))).toBe(true);
+  });
 });

@@ -90,6 +90,13 @@ describe('the timer as safety net', () => {
     expect(pollDue(state(10), minutesAgo(31), now, interval)).toBe(true);
     expect(pollDue(state(10), null, now, interval)).toBe(true);
   });
+
+  it('polls at the normal interval while the subscription was made under another secret (rotation)', () => {
+    const rotated = clientStateHash(clientStateFor(`${SECRET}-rotated`, ref));
+    expect(pollDue(state(10), minutesAgo(1), now, interval, hash)).toBe(false);
+    expect(pollDue(state(10), minutesAgo(1), now, interval, rotated)).toBe(true);
+    expect(notificationsHealthy(state(10), now, rotated)).toBe(false);
+  });
 });
 
 describe('a notification job that found the mailbox busy', () => {

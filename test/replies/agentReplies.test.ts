@@ -13,7 +13,7 @@ import { postReply, replyIdForKey, retryReply } from '../../shared/replies/agent
 import { requeueLostReplies } from '../../shared/replies/lostReplies.js';
 import type { AgentReply, ReplyDependencies } from '../../shared/replies/ports.js';
 import { replyJobSchema } from '../../shared/replies/replyJob.js';
-import { sendReply } from '../../shared/replies/sendReply.js';
+import { MAX_SEND_ATTEMPTS, sendReply } from '../../shared/replies/sendReply.js';
 import { testHelpdesk } from '../support/helpdeskFixtures.js';
 import { hostApi } from '../support/hostApi.js';
 import {
@@ -81,7 +81,8 @@ const crashingSend: FunctionDefinition = {
 };
 
 beforeAll(async () => {
-  scenario = await startImportScenario();
+  // Longer than the host's redelivery (1 s): a redelivered attempt always waits for Sent Items first.
+  scenario = await startImportScenario({ SENT_ITEMS_DELAY_SECONDS: '3' });
   for (const helpdesk of [desk, crashDesk, failDesk]) await seedHelpdesk(scenario, helpdesk);
   scenario.local.graph.addMailbox(KARIN, { displayName: 'Karin Klant' });
   replyDeps = appServices().replyDependencies(quiet);
@@ -387,17 +388,22 @@ describe('exactly once', () => {
     expect(answer.json).toMatchObject({ status: 'sent', attempts: 1, error: null });
   }, 60_000);
 
-  it('sendMail failing on every delivery: failed with the reason, in the history, sent once by a retry', async () => {
+  it('sendMail failing on every attempt: failed with the reason, in the history, sent once by a retry', async () => {
     const ticket = await ticketFromKarin(failDesk, 'Keyboard sticky', 'Coffee.\n');
     const mailbox = failDesk.importer.mailboxes[0]?.userId ?? '';
-    scenario.local.graph.injectFault({ route: 'sendMail', method: 'POST', status: 503, count: 3 });
+    scenario.local.graph.injectFault({
+      route: 'sendMail',
+      method: 'POST',
+      status: 503,
+      count: MAX_SEND_ATTEMPTS,
+    });
     const path = `helpdesks/${failDesk.id}/tickets/${ticket.number}/replies`;
     const { replyId } = (await hostApi(host, 'POST', path, { text: 'A new one is coming.', author: AGENT }))
       .json as { replyId: string };
     await host.drainQueues();
     const failed = await replyState(failDesk, ticket.number, replyId);
     expect(failed.status).toBe('failed');
-    expect(failed.error).toMatch(/failed on every delivery.*503|ServiceUnavailable|unavailable/i);
+    expect(failed.error).toMatch(/failed on every one of 5 attempts.*(503|ServiceUnavailable|unavailable)/i);
     const { history: entries } = await history(failDesk, ticket.number);
     expect(entries.find((e) => e.event === 'agentReplyFailed')?.text).toContain(failed.error ?? '');
     const sentOf = async (messageId: string) =>
@@ -410,6 +416,46 @@ describe('exactly once', () => {
     expect(retried).toMatchObject({ status: 'sent', error: null, messageId: failed.messageId });
     expect(await sentOf(failed.messageId)).toHaveLength(1);
     expect((await hostApi(host, 'POST', `${path}/${replyId}/retry`)).status).toBe(409);
+  }, 90_000);
+
+  it('a send that went out though its answer was lost, repeated at once: it waits until Sent Items can show the mail; one mail', async () => {
+    const ticket = await ticketFromKarin(crashDesk, 'Scanner jams', 'Every page.\n');
+    const reply = await postDyingBeforeQueue(crashDesk, ticket.number, 'Clean the rollers.');
+    const messageId = reply.delivery.messageId;
+    const job = {
+      helpdeskId: crashDesk.id,
+      ticketNumber: ticket.number,
+      replyId: reply.id.replace(/^reply-/, ''),
+      messageId: 'job-answer-lost',
+    };
+    // Graph saves the sent copy 2 s after its 202; the app waits 3 s before it trusts Sent Items.
+    scenario.local.graph.setSentItemsDelay(2_000);
+    try {
+      // Graph took the mail, but no answer came back (the process died right after sendMail).
+      const dying = crashingProcess(
+        replyDeps,
+        { atCall: (call) => (call === 'mailSource.sendMime' ? 'after' : null) },
+        ['replies', 'replyJobs'],
+      );
+      await expect(sendReply(dying.deps, job, telemetry)).rejects.toThrow(SimulatedCrash);
+      expect((await inKarinsInbox(messageId)).copies).toBe(1);
+      // Redelivered at once, while Sent Items does not show the mail yet.
+      expect(await copiesSent(crashDesk, messageId)).toBe(0);
+      expect(await sendReply(replyDeps, job, telemetry)).toBe('waitingForSentItems');
+      await host.drainQueues();
+    } finally {
+      scenario.local.graph.setSentItemsDelay(0);
+    }
+    expect(await replyState(crashDesk, ticket.number, job.replyId)).toMatchObject({ status: 'sent' });
+    expect(await copiesSent(crashDesk, messageId)).toBe(1);
+    expect((await inKarinsInbox(messageId)).copies).toBe(1);
+    const waited = replyRecords.find((r) => r.replyId === job.replyId && r.outcome === 'waitingForSentItems');
+    expect(String(waited?.reason)).toMatch(/looking into Sent Items in [1-3] s/);
+    expect(
+      hostReplyRecords()
+        .filter((r) => r.replyId === job.replyId)
+        .map((r) => r.outcome),
+    ).toEqual(['alreadySent']);
   }, 60_000);
 });
 
@@ -609,7 +655,7 @@ describe('Idempotency-Key', () => {
 });
 
 describe('reply telemetry (R23)', () => {
-  it('one record per delivery of the send job: sent, retrying, failed, alreadySent', () => {
+  it('one record per delivery of the send job: sent, retrying, failed, alreadySent, waitingForSentItems', () => {
     // The host's send functions, and this file's crashing one (whose redelivery found the mail sent).
     const records = [...hostReplyRecords(), ...replyRecords];
     const outcomes = new Set(records.map((r) => r.outcome));
@@ -631,8 +677,14 @@ describe('reply telemetry (R23)', () => {
       );
     }
     const failed = records.find((r) => r.outcome === 'failed');
-    expect(failed).toMatchObject({ helpdeskId: failDesk.id, attempts: 3 });
-    expect(String(failed?.reason)).toContain('failed on every delivery');
-    expect(records.filter((r) => r.outcome === 'retrying' && r.helpdeskId === failDesk.id)).toHaveLength(3);
+    expect(failed).toMatchObject({ helpdeskId: failDesk.id, attempts: MAX_SEND_ATTEMPTS });
+    expect(String(failed?.reason)).toContain('failed on every one of');
+    expect(records.filter((r) => r.outcome === 'retrying' && r.helpdeskId === failDesk.id)).toHaveLength(
+      MAX_SEND_ATTEMPTS,
+    );
+    // Each failed attempt's redelivery came at once and waited for Sent Items rather than send again.
+    expect(
+      records.filter((r) => r.outcome === 'waitingForSentItems' && r.helpdeskId === failDesk.id),
+    ).toHaveLength(MAX_SEND_ATTEMPTS);
   });
 });

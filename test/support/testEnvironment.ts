@@ -19,6 +19,8 @@ export function testEnvironment(overrides: Record<string, string> = {}): Record<
     IMAGES_CONTAINER: `images-${suffix}`,
     RAW_MAIL_CONTAINER: `raw-mail-${suffix}`,
     KEPT_ASIDE_CONTAINER: `kept-aside-${suffix}`,
+    // The emulator shows sent mail in Sent Items at once; a test about Graph's delay sets both.
+    SENT_ITEMS_DELAY_SECONDS: '0',
     ...overrides,
   };
 }
