@@ -214,7 +214,7 @@ export function MessageDetailPage({ helpdeskId, messageKey }: { helpdeskId: stri
               <h3>Attachments</h3>
               <Attachments attachments={mail.attachments} />
               <h3>As sent (sanitised HTML)</h3>
-              <MailHtml html={mail.safeHtml} title="The mail's HTML" />
+              <MailHtml html={mail.displayHtml} title="The mail's HTML" />
               <details>
                 <summary>Reply text and full text</summary>
                 <pre>{mail.replyText}</pre>

@@ -6,6 +6,7 @@ import { toSafeHtml } from '../mail/safeHtml.js';
 import type { ImportDependencies } from './dependencies.js';
 import { findMessage, type ListedMessage, listedMessage } from './keptAside.js';
 import type { MailRecord } from './mailRecord.js';
+import { mailHtml } from './previewMail.js';
 
 /** The headers a person deciding on a mail looks at; the values as the parser decoded them. */
 const IMPORTANT_HEADERS = [
@@ -55,6 +56,8 @@ export interface MailContent {
   fullText: string;
   /** Sanitised; inline images are left out (a mail not imported has none stored to point at). */
   safeHtml: string;
+  /** For display only: the mail's own inline images as data: URLs, within the preview's caps (mailHtml). */
+  displayHtml: string;
   attachments: Array<{
     filename: string | null;
     declaredType: string;
@@ -128,6 +131,7 @@ function mailContent(parsed: ParsedMail, separator: string, budget: ProcessingBu
       imageUrlForContentId: () => null,
       budget,
     }),
+    displayHtml: mailHtml(parsed, { allowExternalImages: false, budget }).displayHtml,
     attachments: parsed.attachments.map((attachment) => ({
       filename: attachment.filename,
       declaredType: attachment.contentType,

@@ -1,6 +1,7 @@
 import type { Helpdesk } from '../helpdesk/settings.js';
 import { classifyMail, fallbackMessageIdDomain } from '../mail/classify.js';
 import { imageExtension } from '../mail/images.js';
+import type { ParsedMail } from '../mail/parsedMail.js';
 import { MailLimitError, MailParseError, parseMail } from '../mail/parseMail.js';
 import { ProcessingBudget, ProcessingTimeExceeded } from '../mail/processingBudget.js';
 import { extractReply } from '../mail/replyText.js';
@@ -12,7 +13,10 @@ import { decideTarget, referencedMessageIds, type TicketFacts } from '../tickets
 import { mergeLinks } from '../tickets/ticketFields.js';
 import { findTicketNumbers } from '../tickets/ticketNumber.js';
 
-/** Largest inline image the preview shows in its HTML, and most image bytes it puts into one answer. */
+/**
+ * Largest inline image the preview (and a message's detail) shows in its HTML, and most image bytes it
+ * puts into one answer.
+ */
 export const PREVIEW_IMAGE_MAX_BYTES = 1_000_000;
 export const PREVIEW_IMAGES_MAX_BYTES = 5_000_000;
 
@@ -35,6 +39,37 @@ export function withImagesInline(
     shown = shown.replaceAll(image.ref, `data:${image.type};base64,${image.content.toString('base64')}`);
   }
   return shown;
+}
+
+/**
+ * The mail's sanitised HTML as a ticket would get it (inline images as `images/<hash>.<ext>`), and the
+ * same for display with those images inline (withImagesInline).
+ */
+export function mailHtml(
+  parsed: ParsedMail,
+  options: { allowExternalImages: boolean; budget: ProcessingBudget },
+): { html: string; displayHtml: string } {
+  const images = parsed.attachments.flatMap((a) =>
+    a.content && a.contentId && a.detectedType
+      ? [
+          {
+            contentId: a.contentId,
+            ref: `images/${a.sha256}.${imageExtension(a.detectedType)}`,
+            type: a.detectedType,
+            content: a.content,
+          },
+        ]
+      : [],
+  );
+  const imageRef = new Map(images.map((image) => [image.contentId, image.ref]));
+  const html = toSafeHtml({
+    html: parsed.html,
+    text: parsed.text,
+    allowExternalImages: options.allowExternalImages,
+    imageUrlForContentId: (cid) => imageRef.get(cid) ?? null,
+    budget: options.budget,
+  });
+  return { html, displayHtml: withImagesInline(html, images) };
 }
 
 /**
@@ -117,26 +152,7 @@ async function previewWithin(
     }),
   );
   const links = mergeLinks(linksFromSubject(parsed.subject, helpdesk.importer.linkCriteria), outcome.links);
-  const images = parsed.attachments.flatMap((a) =>
-    a.content && a.contentId && a.detectedType
-      ? [
-          {
-            contentId: a.contentId,
-            ref: `images/${a.sha256}.${imageExtension(a.detectedType)}`,
-            type: a.detectedType,
-            content: a.content,
-          },
-        ]
-      : [],
-  );
-  const imageRef = new Map(images.map((image) => [image.contentId, image.ref]));
-  const html = toSafeHtml({
-    html: parsed.html,
-    text: parsed.text,
-    allowExternalImages: limits.allowExternalImages,
-    imageUrlForContentId: (cid) => imageRef.get(cid) ?? null,
-    budget,
-  });
+  const { html, displayHtml } = mailHtml(parsed, { allowExternalImages: limits.allowExternalImages, budget });
   return {
     messageId: parsed.messageId,
     from: parsed.from,
@@ -150,7 +166,7 @@ async function previewWithin(
     text: parsed.text,
     replyText: reply.replyText,
     html,
-    displayHtml: withImagesInline(html, images),
+    displayHtml,
     attachments: parsed.attachments.map((a) => ({
       filename: a.filename,
       contentType: a.contentType,

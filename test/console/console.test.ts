@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allFunctions } from '../../functions/definitions.js';
 import { PREVIEW_MAX_BYTES } from '../../functions/previewMessage.js';
@@ -54,6 +54,21 @@ async function api(
   return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text) };
 }
 
+/** The decoded size of an image in the page, once it has loaded ([0, 0] never passes: a broken image). */
+async function naturalSize(image: Locator): Promise<number[]> {
+  await image.waitFor();
+  const size = () =>
+    image.evaluate((img) => {
+      const { naturalWidth, naturalHeight } = img as unknown as {
+        naturalWidth: number;
+        naturalHeight: number;
+      };
+      return [naturalWidth, naturalHeight];
+    });
+  await expect.poll(async () => (await size())[0]).toBeGreaterThan(0);
+  return size();
+}
+
 beforeAll(async () => {
   scenario = await startImportScenario();
   await seedDemo(scenario.deps, demo);
@@ -72,9 +87,12 @@ beforeAll(async () => {
     to: DEMO_MAILBOX,
     subject: 'A legal question about our contract',
     text: 'Can we end the contract early?\n',
-    html: '<p>Can we end the <b>contract</b> early?</p><script>document.title = "ran"</script>',
+    html:
+      '<p>Can we end the <b>contract</b> early?</p><p><img alt="signature" src="cid:signature@customer.example"></p>' +
+      '<script>document.title = "ran"</script>',
     attachments: [
       { filename: 'contract.pdf', content: Buffer.from('%PDF-1.4 x'), contentType: 'application/pdf' },
+      { content: pngImage(6, 20, 10), contentType: 'image/png', cid: 'signature@customer.example' },
     ],
   });
   graph.deliver(DEMO_MAILBOX, legalMail, { receivedDateTime: '2026-12-01T09:00:00Z' });
@@ -275,6 +293,10 @@ describe.skipIf(browserMissing() !== null)('the console in Chromium', () => {
     expect(await page.frameLocator('iframe.mail-html').locator('b').textContent()).toBe('contract');
     expect(await page.title()).not.toBe('ran');
     expect(await page.locator('table.attachments').textContent()).toContain('contract.pdf');
+    // The inline image of a mail never imported, from the answer's data: URL (nothing serves it otherwise).
+    expect(await naturalSize(page.frameLocator('iframe.mail-html').locator('img[alt="signature"]'))).toEqual([
+      20, 10,
+    ]);
 
     const download = page.waitForEvent('download');
     await page.getByRole('link', { name: 'Download the original .eml' }).click();
@@ -328,19 +350,9 @@ describe.skipIf(browserMissing() !== null)('the console in Chromium', () => {
     expect(await decision.textContent()).toBe('keepAside: kept aside by rule legal for manual handling');
     expect(await page.locator('table.rules tbody tr').first().textContent()).toBe('legalyeskeepAside');
     // The image, loaded from the answer's data: URL inside the sandboxed frame (the policy allows data: images).
-    const image = page.frameLocator('iframe.mail-html').locator('img[alt="clause"]');
-    await image.waitFor();
-    await expect
-      .poll(() =>
-        image.evaluate((img) => {
-          const { naturalWidth, naturalHeight } = img as unknown as {
-            naturalWidth: number;
-            naturalHeight: number;
-          };
-          return [naturalWidth, naturalHeight];
-        }),
-      )
-      .toEqual([24, 12]);
+    expect(await naturalSize(page.frameLocator('iframe.mail-html').locator('img[alt="clause"]'))).toEqual([
+      24, 12,
+    ]);
     await shoot('preview');
   });
 

@@ -5,6 +5,7 @@ import type { Helpdesk } from '../../shared/helpdesk/settings.js';
 import type { ImportDependencies } from '../../shared/import/dependencies.js';
 import type { ListedMessage } from '../../shared/import/keptAside.js';
 import { type MailRecord, mailboxKey } from '../../shared/import/mailRecord.js';
+import { PREVIEW_IMAGE_MAX_BYTES } from '../../shared/import/previewMail.js';
 import { resolveMessage } from '../../shared/import/resolveMessage.js';
 import { ticketImageUrl } from '../../shared/tickets/ticketImages.js';
 import { formatTicketReference } from '../../shared/tickets/ticketNumber.js';
@@ -498,6 +499,19 @@ describe('GET …/messages/{key}: everything needed to decide', () => {
     expect(detail.mail.fullText).toContain('About the contract');
     expect(detail.mail.safeHtml).toContain('<b>contract</b>');
     expect(detail.mail.safeHtml).not.toContain('script');
+  });
+
+  it("the mail's inline image as a data: URL in displayHtml only, within the caps; safeHtml unchanged", async () => {
+    const { key } = await deskMail('Screenshot');
+    const response = await api('GET', `helpdesks/${desk.id}/messages/${key}`);
+    expect(response.status).toBe(200);
+    const mail = (response.json as { mail: { safeHtml: string; displayHtml: string } }).mail;
+    const png = pngImage(5);
+    expect(png.length).toBeLessThanOrEqual(PREVIEW_IMAGE_MAX_BYTES);
+    expect(mail.displayHtml).toContain(`<img src="data:image/png;base64,${png.toString('base64')}" />`);
+    expect(mail.displayHtml).not.toContain('images/');
+    expect(mail.safeHtml).not.toContain('<img');
+    expect(mail.displayHtml.replace(/<img [^>]*>/, '')).toBe(mail.safeHtml);
   });
 
   it('a mail without a raw copy: the record, and why the mail itself is missing', async () => {
