@@ -41,8 +41,6 @@ interface FormState {
   document: Container;
   change(path: string, value: unknown): void;
   problem: FieldProblem | null;
-  /** JSON editors whose text does not parse, which keeps the form from being saved. */
-  setUnparsed(path: string, unparsed: boolean): void;
 }
 
 export const FormContext = createContext<FormState | null>(null);
@@ -73,11 +71,11 @@ export function FieldError({ path, within = false }: { path: string; within?: bo
 }
 
 /** The id of a field's control, for its label. */
-function fieldId(path: string): string {
+export function fieldId(path: string): string {
   return `field-${path.replaceAll('.', '-')}`;
 }
 
-function Field({
+export function Field({
   path,
   label,
   children,
@@ -246,37 +244,6 @@ export function LinesField({ path, label }: { path: string; label: string }) {
           )
         }
       />
-    </Field>
-  );
-}
-
-/** A JSON value edited as text (a rule's conditions); the server's errors inside it are shown here. */
-export function JsonField({ path, label }: { path: string; label: string }) {
-  const form = useForm();
-  const [text, setText] = useState(() => JSON.stringify(getAt(form.document, path) ?? null, null, 2));
-  const [unparsed, setUnparsedHere] = useState<string | null>(null);
-  return (
-    <Field path={path} label={label} within>
-      <textarea
-        id={fieldId(path)}
-        name={path}
-        class="json"
-        rows={Math.min(16, text.split('\n').length + 1)}
-        value={text}
-        onInput={(event) => {
-          const next = event.currentTarget.value;
-          setText(next);
-          try {
-            form.change(path, JSON.parse(next));
-            setUnparsedHere(null);
-            form.setUnparsed(path, false);
-          } catch (error) {
-            setUnparsedHere(error instanceof Error ? error.message : 'not JSON');
-            form.setUnparsed(path, true);
-          }
-        }}
-      />
-      {unparsed && <span class="field-error">not valid JSON: {unparsed}</span>}
     </Field>
   );
 }

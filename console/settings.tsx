@@ -2,12 +2,12 @@ import { useEffect, useState } from 'preact/hooks';
 import type { ImporterSettings } from '../shared/helpdesk/settings.js';
 import type { RuleAction } from '../shared/rules/ruleSettings.js';
 import { type ApiProblem, asProblem, call, helpdeskPath, settle } from './api.js';
+import { ConditionEditor, newCondition } from './conditions.js';
 import {
   ActionKindField,
   CheckField,
   type FieldProblem,
   FormContext,
-  JsonField,
   LinesField,
   ListEditor,
   NumberField,
@@ -56,7 +56,7 @@ function newRule(count: number): unknown {
     ['id', `rule-${count + 1}`],
     ['name', 'New rule'],
     ['enabled', true],
-    ['when', { field: 'subject', op: 'contains', value: '' }],
+    ['when', newCondition()],
     ['then', [newAction('keepAside')]],
     ['stop', false],
   ]);
@@ -111,7 +111,6 @@ function SettingsForm({
 }) {
   const [document] = useState(() => structuredClone(loaded.settings) as unknown as Record<string, unknown>);
   const [, setChanges] = useState(0);
-  const [unparsed, setUnparsed] = useState<string[]>([]);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
   const [saving, setSaving] = useState(false);
   const [saved, setSaved] = useState(loaded.saved);
@@ -123,8 +122,6 @@ function SettingsForm({
       setSaved(false);
     },
     problem: problem?.field ? ({ field: problem.field, message: problem.message } as FieldProblem) : null,
-    setUnparsed: (path: string, bad: boolean) =>
-      setUnparsed((paths) => (bad ? [...new Set([...paths, path])] : paths.filter((p) => p !== path))),
   };
   const conflict = problem && (problem.status === 409 || problem.status === 412);
 
@@ -250,9 +247,8 @@ function SettingsForm({
                 : `Not saved: ${problem.message}`}
             </p>
           )}
-          {unparsed.length > 0 && <p class="problem">Fix the JSON of {unparsed.join(', ')} first.</p>}
           {saved && <p class="saved">Saved.</p>}
-          <button type="submit" disabled={saving || unparsed.length > 0}>
+          <button type="submit" disabled={saving}>
             {saving ? 'Saving…' : 'Save settings'}
           </button>
           {conflict && (
@@ -311,10 +307,8 @@ function RuleFields({ path }: { path: string }) {
         <CheckField path={`${path}.enabled`} label="Enabled" />
         <CheckField path={`${path}.stop`} label="Stop after this rule" />
       </div>
-      <JsonField
-        path={`${path}.when`}
-        label="When (conditions as JSON: all / any / not over field, op, value)"
-      />
+      <h4>When</h4>
+      <ConditionEditor path={`${path}.when`} />
       <h4>Then</h4>
       <ListEditor
         path={`${path}.then`}

@@ -1,5 +1,12 @@
 import { z } from 'zod';
 import { patternProblem } from '../text/safeRegex.js';
+import {
+  conditionOps,
+  HEADER_FIELD,
+  MAX_CONDITION_DEPTH,
+  plainFields,
+  valuelessOps,
+} from './conditionGrammar.js';
 
 /**
  * The settings format of rules per mailbox and link criteria (R19). Written by administrators and kept for
@@ -10,41 +17,14 @@ export const ruleIdentifier = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'letters, digits, ".", "_" and "-" (at most 64)');
 
-export const conditionOps = [
-  'contains',
-  'notContains',
-  'equals',
-  'notEquals',
-  'startsWith',
-  'endsWith',
-  'matches',
-  'exists',
-  'notExists',
-] as const;
-export type ConditionOp = (typeof conditionOps)[number];
-
-export const plainFields = [
-  'from',
-  'fromName',
-  'to',
-  'cc',
-  'replyTo',
-  'subject',
-  'body',
-  'fullText',
-  'attachmentName',
-  'classification',
-  'senderKnown',
-  'ticketNumber',
-  'mailbox',
-] as const;
-
 /** A plain field, or `header:<Name>` for any header of the mail. */
 const conditionField = z
   .string()
   .refine(
     (field) =>
-      (plainFields as readonly string[]).includes(field) || /^header:[\x21-\x39\x3b-\x7e]{1,76}$/.test(field),
+      (plainFields as readonly string[]).includes(field) ||
+      (field.startsWith(HEADER_FIELD) &&
+        /^[\x21-\x39\x3b-\x7e]{1,76}$/.test(field.slice(HEADER_FIELD.length))),
     `must be one of ${plainFields.join(', ')}, or header:<Name>`,
   );
 
@@ -56,7 +36,7 @@ export const conditionLeafSchema = z
     caseSensitive: z.boolean().default(false),
   })
   .superRefine((leaf, context) => {
-    const needsValue = leaf.op !== 'exists' && leaf.op !== 'notExists';
+    const needsValue = !valuelessOps.includes(leaf.op);
     if (needsValue && leaf.value === undefined) {
       context.addIssue({ code: 'custom', path: ['value'], message: `is required for ${leaf.op}` });
     }
@@ -90,9 +70,6 @@ export function patternProblems(
     : [{ path: [...path, 'value'], problem: `invalid regular expression: ${problem}` }];
 }
 
-/** Nesting deeper than this is not a rule an administrator can read; it is refused. */
-const MAX_DEPTH = 8;
-
 /**
  * Picks the shape by its key (all, any, not, or a leaf) before validating, so a mistake is reported at its
  * own path (`when.any.1.value`) instead of as "matches none of four shapes" at `when`.
@@ -109,8 +86,8 @@ function conditionAt(depth: number): z.ZodType<Condition> {
   return z.unknown().transform((value, context): Condition => {
     const keys = value !== null && typeof value === 'object' ? Object.keys(value) : [];
     const shape = (['all', 'any', 'not'] as const).find((key) => keys.includes(key)) ?? 'leaf';
-    if (shape !== 'leaf' && depth >= MAX_DEPTH) {
-      context.addIssue({ code: 'custom', message: `conditions nest at most ${MAX_DEPTH} deep` });
+    if (shape !== 'leaf' && depth >= MAX_CONDITION_DEPTH) {
+      context.addIssue({ code: 'custom', message: `conditions nest at most ${MAX_CONDITION_DEPTH} deep` });
       return z.NEVER;
     }
     const result = shapes[shape].safeParse(value);
