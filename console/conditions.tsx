@@ -6,7 +6,7 @@ import {
   MAX_CONDITION_DEPTH,
   plainFields,
   valuelessOps,
-} from '../shared/rules/conditionGrammar.js';
+} from '../shared/rules/ruleGrammar.js';
 import { CheckField, Field, FieldError, fieldId, SelectField, TextField, useForm, useValue } from './form.js';
 
 /**

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { ImporterSettings } from '../shared/helpdesk/settings.js';
+import { ruleActionKinds, settableFields } from '../shared/rules/ruleGrammar.js';
 import type { RuleAction } from '../shared/rules/ruleSettings.js';
 import { type ApiProblem, asProblem, call, helpdeskPath, settle } from './api.js';
 import { ConditionEditor, newCondition } from './conditions.js';
@@ -24,17 +25,6 @@ const POST_PROCESSING = ['markRead', 'move', 'delete'] as const;
 const AUTO_REPLIES = ['skip', 'supplement'] as const;
 const UNRELATED_SENDER = ['internalAndFlag', 'accept', 'acceptAndFlag', 'newTicket'] as const;
 const KEEP = ['images', 'all'] as const;
-const ACTIONS = [
-  'setField',
-  'link',
-  'createContact',
-  'noAcknowledgement',
-  'keepAside',
-  'ignore',
-  'moveTo',
-  'delete',
-] as const;
-const SETTABLE = ['statusId', 'priorityId', 'typeId', 'categoryId', 'environmentId'] as const;
 
 /** An action with the fields it needs, empty, for when its kind is chosen. */
 function newAction(action: RuleAction['action']): RuleAction {
@@ -327,12 +317,12 @@ function ActionFields({ path }: { path: string }) {
       <ActionKindField
         path={path}
         label="Action"
-        options={ACTIONS}
+        options={ruleActionKinds}
         make={(kind) => newAction(kind as RuleAction['action'])}
       />
       {action === 'setField' && (
         <>
-          <SelectField path={`${path}.field`} label="Field" options={SETTABLE} />
+          <SelectField path={`${path}.field`} label="Field" options={settableFields} />
           <TextField path={`${path}.value`} label="Value (id)" />
         </>
       )}

@@ -1,4 +1,4 @@
-import type { SettableField } from '../rules/ruleSettings.js';
+import type { SettableField } from '../rules/ruleGrammar.js';
 import type { Helpdesk, ListEntry } from './settings.js';
 
 /** Which of the helpdesk's lists a settable ticket field names an entry of, and what an entry is called. */

@@ -1,5 +1,6 @@
 import { SafeRegex, UnsafePatternError } from '../text/safeRegex.js';
-import type { Condition, ConditionLeaf, Rule, RuleAction, SettableField } from './ruleSettings.js';
+import type { SettableField } from './ruleGrammar.js';
+import type { Condition, ConditionLeaf, Rule, RuleAction } from './ruleSettings.js';
 
 /**
  * Rules per mailbox (R19), evaluated without I/O: the import gathers the facts about one mail, the rules

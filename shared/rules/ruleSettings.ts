@@ -5,8 +5,9 @@ import {
   HEADER_FIELD,
   MAX_CONDITION_DEPTH,
   plainFields,
+  settableFields,
   valuelessOps,
-} from './conditionGrammar.js';
+} from './ruleGrammar.js';
 
 /**
  * The settings format of rules per mailbox and link criteria (R19). Written by administrators and kept for
@@ -98,21 +99,6 @@ function conditionAt(depth: number): z.ZodType<Condition> {
   });
 }
 export const conditionSchema = conditionAt(0);
-
-/**
- * Ticket fields a rule may set, each to the id of an entry of one of the helpdesk's lists
- * (shared/helpdesk/helpdeskLists.ts): the assignee from its employees, the department from its departments.
- */
-export const settableFields = [
-  'statusId',
-  'priorityId',
-  'typeId',
-  'categoryId',
-  'environmentId',
-  'assigneeId',
-  'departmentId',
-] as const;
-export type SettableField = (typeof settableFields)[number];
 
 const linkEntity = ruleIdentifier;
 

@@ -7,7 +7,7 @@ import {
   statusById,
 } from '../helpdesk/settings.js';
 import type { TicketLink } from '../rules/evaluateRules.js';
-import type { SettableField } from '../rules/ruleSettings.js';
+import type { SettableField } from '../rules/ruleGrammar.js';
 import type {
   AttachmentNotStored,
   Contact,

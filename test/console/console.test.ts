@@ -293,6 +293,27 @@ describe.skipIf(browserMissing() !== null)('the console in Chromium', () => {
     await shoot('settings-conditions');
   });
 
+  it("sets a ticket field from the helpdesk's lists with a rule: the assignee", async () => {
+    const action = 'mailboxes.0.rules.0.then.1';
+    await page.getByRole('button', { name: 'Add action' }).click();
+    await page.selectOption(`select[name="${action}.action"]`, 'setField');
+    await page.selectOption(`select[name="${action}.field"]`, 'assigneeId');
+    await page.locator(`input[name="${action}.value"]`).fill('emp-3');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await expect
+      .poll(
+        async () => (await api('GET', `helpdesks/${demo.id}/importer`)).json().mailboxes[0].rules[0].then[1],
+      )
+      .toEqual({ action: 'setField', field: 'assigneeId', value: 'emp-3' });
+
+    // Taken out again, so the rule keeps only its keep-aside for the tests after this one.
+    await page.getByRole('button', { name: 'Remove action' }).nth(1).click();
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await expect
+      .poll(async () => (await api('GET', `helpdesks/${demo.id}/importer`)).json().mailboxes[0].rules[0].then)
+      .toEqual([{ action: 'keepAside' }]);
+  });
+
   it('says when the settings were changed by someone else meanwhile', async () => {
     const separator = page.locator('input[name="replySeparator"]');
     // Someone else saves meanwhile: the console's version is stale, and it says so.
