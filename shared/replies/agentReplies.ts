@@ -4,6 +4,7 @@ import { type Helpdesk, identifier, type MailboxSettings } from '../helpdesk/set
 import { ApiError } from '../http/errors.js';
 import { knownMailboxAddresses, messageIdDomain } from '../import/mailboxAddresses.js';
 import { createOwnMessageId } from '../mail/classify.js';
+import { normalizeAddress } from '../mail/parseMail.js';
 import { toSafeHtml } from '../mail/safeHtml.js';
 import type { ReplyDelivery, StoredImage, Supplement, Ticket } from '../tickets/model.js';
 import { IMAGE_NAME } from '../tickets/ticketImages.js';
@@ -270,6 +271,10 @@ export async function postReply(
   };
   // Known before it can go out, so even a very quick answer threads into the ticket (R17).
   await deps.tickets.rememberMessageIds(helpdesk.id, ticketNumber, [messageId]);
+  // Whoever the agent writes to takes part in the ticket: their answer is not an unrelated sender's (R18).
+  for (const participant of newParticipants(ticket, [...recipients.to, ...recipients.cc])) {
+    await deps.tickets.addParticipant(helpdesk.id, ticketNumber, participant);
+  }
   const etag = await deps.replies.create(reply);
   if (etag === null) {
     // Only a post with the same key makes the same id: it stored first, meanwhile.
@@ -285,6 +290,13 @@ export async function postReply(
   );
   await enqueueSend(deps, { reply, etag });
   return { replyId, status: 'queued' };
+}
+
+/** Recipients' addresses that are neither the ticket's contact nor already among its participants. */
+function newParticipants(ticket: Ticket, recipients: Array<{ address: string }>): string[] {
+  const known = new Set([ticket.contact.email, ...ticket.participants].map((a) => a.trim().toLowerCase()));
+  const added = recipients.map((r) => normalizeAddress(r.address)).filter((a) => a !== '' && !known.has(a));
+  return [...new Set(added)];
 }
 
 async function existingReply(

@@ -298,6 +298,43 @@ describe('an agent reply goes out by mail and the customer answers into the same
   });
 });
 
+describe('people the agent writes to beside the contact', () => {
+  it('take part in the ticket: their own mail with its number is a visible supplement, not flagged', async () => {
+    const ticket = await ticketFromKarin(desk, 'Contract renewal', 'Can we renew the contract?\n');
+    const auditor = 'auditor@partner.example';
+    const posted = await hostApi(host, 'POST', `helpdesks/${desk.id}/tickets/${ticket.number}/replies`, {
+      text: 'Our auditor will confirm the terms.',
+      cc: ['Auditor@Partner.example'],
+      author: AGENT,
+    });
+    expect(posted.status).toBe(202);
+    const { replyId } = posted.json as { replyId: string };
+    await host.drainQueues();
+    const { subject } = (await replyState(desk, ticket.number, replyId)) as ReplyState & { subject: string };
+    expect((await history(desk, ticket.number)).ticket.participants).toContain(auditor);
+
+    // A new mail of the auditor's (no In-Reply-To), with only the number in its subject to find the ticket.
+    const mailbox = desk.importer.mailboxes[0]?.userId ?? '';
+    scenario.local.graph.deliver(
+      mailbox,
+      await rawMail({
+        from: `The Auditor <${auditor}>`,
+        to: mailbox,
+        subject: `Re: ${subject}`,
+        text: 'Confirmed.\n',
+      }),
+    );
+    const run = await hostApi(host, 'POST', `helpdesks/${desk.id}/import`);
+    expect((run.json as { mailboxes: { supplemented: number[] }[] }).mailboxes[0]?.supplemented).toEqual([
+      ticket.number,
+    ]);
+    const answer = (await history(desk, ticket.number)).supplements.find(
+      (s) => s.description.trim() === 'Confirmed.',
+    );
+    expect(answer).toMatchObject({ visibleToCustomer: true, flagged: null });
+  });
+});
+
 describe('refused before anything is stored', () => {
   it('names the field: a no-reply address, an image the ticket does not have, an unknown template', async () => {
     const ticket = await ticketFromKarin(desk, 'Scanner jammed', 'Paper stuck.\n');
