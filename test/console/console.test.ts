@@ -3,13 +3,13 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allFunctions } from '../../functions/definitions.js';
 import { PREVIEW_MAX_BYTES } from '../../functions/previewMessage.js';
 import { DEMO_MAILBOX, demoHelpdesk, seedDemo } from '../../local/demoHelpdesk.js';
-import { type LocalHost, startLocalHost } from '../../local/host.js';
+import type { LocalHost } from '../../local/host.js';
 import type { Helpdesk } from '../../shared/helpdesk/settings.js';
 import { CONSOLE_CSP } from '../../shared/http/consoleAssets.js';
 import { browserMissing, launchChromium } from '../support/browser.js';
+import { startHostWithoutTimers } from '../support/hostApi.js';
 import { type ImportScenario, mailRecords, startImportScenario } from '../support/importScenario.js';
 import { pngImage, rawMail } from '../support/mail.js';
 
@@ -96,12 +96,7 @@ beforeAll(async () => {
     ],
   });
   graph.deliver(DEMO_MAILBOX, legalMail, { receivedDateTime: '2026-12-01T09:00:00Z' });
-  host = await startLocalHost({
-    functions: allFunctions.filter((definition) => definition.trigger !== 'timer'),
-    env: scenario.env,
-    hostJson: { version: '2.0' },
-    httpPort: 0,
-  });
+  host = await startHostWithoutTimers({ env: scenario.env });
 });
 
 afterAll(async () => {

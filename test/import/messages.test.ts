@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allFunctions } from '../../functions/definitions.js';
-import { type LocalHost, startLocalHost } from '../../local/host.js';
+import type { LocalHost } from '../../local/host.js';
 import type { Helpdesk } from '../../shared/helpdesk/settings.js';
 import type { ImportDependencies } from '../../shared/import/dependencies.js';
 import type { ListedMessage } from '../../shared/import/keptAside.js';
@@ -10,6 +9,7 @@ import { resolveMessage } from '../../shared/import/resolveMessage.js';
 import { ticketImageUrl } from '../../shared/tickets/ticketImages.js';
 import { formatTicketReference } from '../../shared/tickets/ticketNumber.js';
 import { testHelpdesk } from '../support/helpdeskFixtures.js';
+import { startHostWithoutTimers } from '../support/hostApi.js';
 import {
   type ImportScenario,
   mailRecords,
@@ -146,11 +146,8 @@ beforeAll(async () => {
   for (let i = 0; i < seeded.length; i += 25) {
     await Promise.all(seeded.slice(i, i + 25).map((record) => scenario.deps.records.create(record)));
   }
-  host = await startLocalHost({
-    functions: allFunctions.filter((definition) => definition.trigger !== 'timer'),
+  host = await startHostWithoutTimers({
     env: scenario.env,
-    hostJson: { version: '2.0' },
-    httpPort: 0,
     log: (line) => lines.push(line),
   });
   scenario.local.graph.deliver(

@@ -1,14 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allFunctions } from '../../functions/definitions.js';
-import { type LocalHost, startLocalHost } from '../../local/host.js';
+import type { LocalHost } from '../../local/host.js';
 import type { Helpdesk } from '../../shared/helpdesk/settings.js';
 import { importMailbox } from '../../shared/import/importMailbox.js';
 import type { MailRecord } from '../../shared/import/mailRecord.js';
 import { MESSAGE_RECORD_PREFIX } from '../../shared/observability/telemetry.js';
 import { formatTicketReference } from '../../shared/tickets/ticketNumber.js';
 import { testHelpdesk } from '../support/helpdeskFixtures.js';
-import { hostApi } from '../support/hostApi.js';
+import { hostApi, startHostWithoutTimers } from '../support/hostApi.js';
 import {
   type ImportScenario,
   mailRecords,
@@ -126,12 +125,9 @@ async function ticketFor(subject: string) {
 beforeAll(async () => {
   scenario = await startImportScenario();
   await seedHelpdesk(scenario, helpdesk);
-  host = await startLocalHost({
-    // Everything but the timer: the test imports on demand, over HTTP.
-    functions: allFunctions.filter((definition) => definition.trigger !== 'timer'),
+  // Everything but the timer: the test imports on demand, over HTTP.
+  host = await startHostWithoutTimers({
     env: scenario.env,
-    hostJson: { version: '2.0' },
-    httpPort: 0,
     log: (line) => lines.push(line),
   });
   await putRules([invoices, newsletters, strangers], [legal]);

@@ -1,16 +1,16 @@
 import { QueueClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allFunctions } from '../../functions/definitions.js';
 import { maintainSubscriptionsHandler } from '../../functions/maintainSubscriptions.js';
 import { pollMailboxesHandler } from '../../functions/pollMailboxes.js';
 import { freePort } from '../../local/freePort.js';
-import { type LocalHost, startLocalHost } from '../../local/host.js';
+import type { LocalHost } from '../../local/host.js';
 import { appServices } from '../../shared/app/services.js';
 import type { Helpdesk } from '../../shared/helpdesk/settings.js';
 import { isStored } from '../../shared/import/mailRecord.js';
 import { clientStateFor } from '../../shared/notifications/clientState.js';
 import { invocation } from '../support/functionRuns.js';
 import { testHelpdesk } from '../support/helpdeskFixtures.js';
+import { startHostWithoutTimers } from '../support/hostApi.js';
 import {
   type ImportScenario,
   mailRecords,
@@ -93,8 +93,7 @@ beforeAll(async () => {
     NOTIFICATION_CLIENT_STATE_SECRET: SECRET,
   });
   await seedHelpdesk(scenario, desk);
-  host = await startLocalHost({
-    functions: allFunctions.filter((definition) => definition.trigger !== 'timer'),
+  host = await startHostWithoutTimers({
     env: scenario.env,
     hostJson: { version: '2.0', extensions: { queues: { maxPollingInterval: '00:00:00.5' } } },
     httpPort: port,

@@ -1,8 +1,7 @@
 import { QueueClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { allFunctions } from '../../functions/definitions.js';
 import { crashingProcess, SimulatedCrash } from '../../local/crashInjection.js';
-import { type LocalHost, startLocalHost } from '../../local/host.js';
+import type { LocalHost } from '../../local/host.js';
 import { appServices } from '../../shared/app/services.js';
 import type { Helpdesk } from '../../shared/helpdesk/settings.js';
 import type { FunctionDefinition } from '../../shared/host/functionDefinition.js';
@@ -15,7 +14,7 @@ import type { AgentReply, ReplyDependencies } from '../../shared/replies/ports.j
 import { replyJobSchema } from '../../shared/replies/replyJob.js';
 import { MAX_SEND_ATTEMPTS, sendReply } from '../../shared/replies/sendReply.js';
 import { testHelpdesk } from '../support/helpdeskFixtures.js';
-import { hostApi } from '../support/hostApi.js';
+import { hostApi, startHostWithoutTimers } from '../support/hostApi.js';
 import {
   header,
   type ImportScenario,
@@ -88,8 +87,8 @@ beforeAll(async () => {
   replyDeps = appServices().replyDependencies(quiet);
   const crashQueue = `${scenario.env.REPLY_QUEUE_NAME}-crash`;
   await new QueueClient(scenario.env.AzureWebJobsStorage ?? '', crashQueue).createIfNotExists();
-  host = await startLocalHost({
-    functions: [...allFunctions.filter((f) => f.trigger !== 'timer'), crashingSend],
+  host = await startHostWithoutTimers({
+    extraFunctions: [crashingSend],
     env: { ...scenario.env, CRASH_QUEUE: crashQueue },
     hostJson: {
       version: '2.0',
