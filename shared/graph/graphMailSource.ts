@@ -1,8 +1,9 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Client, ResponseType, RetryHandlerOptions } from '@microsoft/microsoft-graph-client';
+import { ResponseType, RetryHandlerOptions } from '@microsoft/microsoft-graph-client';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { z } from 'zod';
+import type { GraphClientProvider } from './graphClient.js';
 import { GraphRequestError } from './graphRequestError.js';
 import { directFolder, mailFolderReference } from './mailFolders.js';
 import type {
@@ -46,6 +47,11 @@ const EXPIRED_DELTA_CODES = new Set(['syncstatenotfound', 'resyncrequired', 'syn
 const NO_SDK_RETRIES = [new RetryHandlerOptions(0, 0)];
 
 type RetryPolicy = 'transient' | 'throttlingOnly';
+
+/** What the retry loop reads of an answer: the SDK's fetch Response, or a streamed one. */
+type GraphAnswer = Pick<Response, 'ok' | 'status' | 'statusText' | 'text'> & {
+  headers: { get(name: string): string | null };
+};
 
 interface GraphCall {
   userId: string;
@@ -257,15 +263,15 @@ function packBatches<T extends { steps: BatchStep[] }>(units: T[]): T[][] {
 
 /** MailSource over Microsoft Graph v1.0 mail, through the Graph SDK client. */
 export class GraphMailSource implements MailSource {
-  private readonly client: () => Client;
+  private readonly client: GraphClientProvider;
   private readonly maxAttempts: number;
   private readonly maxRetryWaitMs: number;
   private readonly backoffMs: number;
   private readonly limiters = new Map<string, LimitFunction>();
   private readonly folderIds = new Map<string, Promise<string>>();
 
-  constructor(client: Client | (() => Client), options: GraphMailSourceOptions = {}) {
-    this.client = typeof client === 'function' ? client : () => client;
+  constructor(client: GraphClientProvider, options: GraphMailSourceOptions = {}) {
+    this.client = client;
     this.maxAttempts = options.maxAttempts ?? 6;
     this.maxRetryWaitMs = options.maxRetryWaitMs ?? 120_000;
     this.backoffMs = options.backoffMs ?? 1000;
@@ -429,12 +435,17 @@ export class GraphMailSource implements MailSource {
    * caller closes the stream would let one stream left open block the mailbox for good.
    */
   async fetchMime(userId: string, messageId: string, signal?: AbortSignal): Promise<Readable> {
-    const { response, release } = await this.exchange(
+    const { response, release } = await this.exchangeWith(
       { userId, method: 'GET', path: `${messagePath(userId, messageId)}/$value`, retry: 'transient' },
       signal,
+      (call, attemptSignal) =>
+        this.client.getStream(call.path, { Prefer: PREFER_IMMUTABLE_IDS }, attemptSignal),
     );
     release();
-    return response.body ? Readable.fromWeb(response.body) : Readable.from([]);
+    // Closing the body before its end (the parser stopped early, the run ended) makes undici emit an
+    // abort error; whoever reads it has their own listener, this one only keeps it from going uncaught.
+    response.body.on('error', () => {});
+    return response.body;
   }
 
   async applyOperations(
@@ -751,17 +762,26 @@ export class GraphMailSource implements MailSource {
    * Sends the call until it succeeds or may not be retried. On success the caller gets the response
    * with the mailbox slot still held, and releases it.
    */
-  private async exchange(
+  private exchange(
     call: GraphCall,
     signal: AbortSignal | undefined,
   ): Promise<{ response: Response; release: () => void }> {
+    return this.exchangeWith(call, signal, (attempt, attemptSignal) => this.send(attempt, attemptSignal));
+  }
+
+  /** One Graph call with this class's slots, retries and error mapping, sent by `send`. */
+  private async exchangeWith<R extends GraphAnswer>(
+    call: GraphCall,
+    signal: AbortSignal | undefined,
+    send: (call: GraphCall, signal: AbortSignal | undefined) => Promise<R>,
+  ): Promise<{ response: R; release: () => void }> {
     const started = Date.now();
     for (let attempt = 1; ; attempt += 1) {
       const release = await this.holdSlots(call.userId, call.slots ?? 1, signal);
       let failure: GraphRequestError;
       let retryAfter: string | null = null;
       try {
-        const response = await this.send(call, signal);
+        const response = await send(call, signal);
         if (response.ok) return { response, release };
         retryAfter = response.headers.get('retry-after');
         failure = await this.failure(call, response);
@@ -816,7 +836,7 @@ export class GraphMailSource implements MailSource {
     return response;
   }
 
-  private async failure(call: GraphCall, response: Response): Promise<GraphRequestError> {
+  private async failure(call: GraphCall, response: GraphAnswer): Promise<GraphRequestError> {
     const body = parseJson(await response.text().catch(() => ''));
     const error = errorBodySchema.safeParse(body).data?.error;
     const code = error?.code ?? `Http${response.status}`;

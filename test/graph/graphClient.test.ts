@@ -154,9 +154,24 @@ describe('Graph SDK client against the Graph emulator', () => {
     });
   });
 
+  it("streams a GET under the version root with the credential's token, and only there", async () => {
+    const id = emulator.deliver(HELPDESK, mime('streamed directly'));
+    const response = await client.getStream(`/users/${HELPDESK}/messages/${id}/$value`, {});
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe(emulator.rawMime(HELPDESK, id).toString('utf8'));
+    const missing = await client.getStream(`/users/${HELPDESK}/messages/AAkALgmissing=/$value`, {});
+    expect(missing).toMatchObject({ ok: false, status: 404 });
+    expect(await missing.text()).toContain('ErrorItemNotFound');
+    // An absolute URL (another host) is refused before any token is asked for or sent.
+    const asked = requestedScopes.length;
+    await expect(client.getStream('https://elsewhere.example/steal', {})).rejects.toThrow(/must start with/);
+    expect(requestedScopes).toHaveLength(asked);
+  });
+
   it('trusts the emulator certificate only when given', async () => {
     const untrusting = createGraphClient({ baseUrl: emulator.url, accessToken: 'token' });
     await expect(untrusting().api(`${USER}/mailFolders/inbox`).get()).rejects.toBeDefined();
+    await expect(untrusting.getStream(`${USER}/mailFolders/inbox`, {})).rejects.toBeDefined();
     expect(emulator.counters()['GET /users/{id}/mailFolders/{folder}']).toBeUndefined();
   });
 

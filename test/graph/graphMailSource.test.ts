@@ -154,6 +154,15 @@ describe('GraphMailSource against the Graph emulator', () => {
       expect(emulator.counters()[VALUE_ROUTE]).toBe(1);
     });
 
+    it('can be closed before its end without an uncaught error', async () => {
+      const id = emulator.deliver(mailbox, mime('closed early', [`X-Padding: ${'x'.repeat(200_000)}`]));
+      const stream = await source.fetchMime(mailbox, id);
+      await new Promise((resolve) => stream.once('data', resolve));
+      stream.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(stream.destroyed).toBe(true);
+    });
+
     it('fails with GraphRequestError for an unknown message', async () => {
       const error = await source.fetchMime(mailbox, 'AAkALgmissing=').catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(GraphRequestError);
