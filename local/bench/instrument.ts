@@ -80,11 +80,13 @@ export class RunTracker {
   /**
    * The first call of a message's import (its record lookup, or its MIME when it has no Message-ID).
    * A message the import does not report (one still kept aside) is charged together with the next one.
+   * False when a message is under way already.
    */
-  startMessage(): void {
-    if (this.message) return;
+  startMessage(): boolean {
+    if (this.message) return false;
     this.message = emptyMessageTally();
     this.enter('decide');
+    return true;
   }
 
   /** The import reported the message's outcome: its requests go to that outcome. */
@@ -218,8 +220,8 @@ function trackedMailSource(source: MailSource, tracker: RunTracker): MailSource 
     deltaMessages: (mailbox, start, signal) =>
       tracker.during('list', () => source.deltaMessages(mailbox, start, signal)),
     fetchMime: (userId: string, messageId: string, signal?: AbortSignal): Promise<Readable> => {
-      tracker.startMessage();
-      tracker.enter('fetch');
+      // While a message is under way this is the next one read ahead: it starts at its turn ('fetched').
+      if (tracker.startMessage()) tracker.enter('fetch');
       return source.fetchMime(userId, messageId, signal);
     },
     applyOperations: (userId, operations, signal) =>
@@ -266,6 +268,8 @@ export function instrument(
       mailSource: trackedMailSource(deps.mailSource, tracker),
       records: trackedRecords(deps.records, tracker),
       checkpoint: (step) => {
+        // A message read ahead of its turn reaches 'fetched' at its turn, with nothing tracked before.
+        if (step === 'fetched') tracker.startMessage();
         const stage = NEXT_STAGE[step];
         if (stage) tracker.enter(stage);
         return deps.checkpoint(step);

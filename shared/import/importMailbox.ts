@@ -5,7 +5,14 @@ import type { Helpdesk, MailboxSettings } from '../helpdesk/settings.js';
 import { DEFAULT_MESSAGE_BUDGET_MS, ProcessingBudget } from '../mail/processingBudget.js';
 import type { ImportTelemetry } from '../observability/telemetry.js';
 import type { ImportDependencies } from './dependencies.js';
-import { importMessage, type MailboxContext, type MessageResult } from './importMessage.js';
+import {
+  importMessage,
+  type MailboxContext,
+  type MessageResult,
+  mayReadAhead,
+  type ParsedAhead,
+  readAhead,
+} from './importMessage.js';
 import {
   knownMailboxAddresses,
   messageIdDomain,
@@ -52,6 +59,45 @@ export interface RunOptions {
    * deltaLink (Graph said notifications were missed).
    */
   fullScan?: boolean;
+}
+
+/** The one mail of a run fetched and parsed ahead of its turn. */
+class ReadingAhead {
+  private current: {
+    messageId: string;
+    result: Promise<ParsedAhead | undefined>;
+    cancel: AbortController;
+  } | null = null;
+
+  constructor(
+    private readonly deps: ImportDependencies,
+    private readonly runSignal: AbortSignal,
+  ) {}
+
+  start(context: MailboxContext, summary: MailSummary, budget: ProcessingBudget): void {
+    const cancel = new AbortController();
+    const signal = AbortSignal.any([this.runSignal, cancel.signal]);
+    this.current = {
+      messageId: summary.id,
+      result: readAhead(this.deps, { ...context, signal }, summary, budget),
+      cancel,
+    };
+  }
+
+  /** The mail's read-ahead, if it is the one read ahead. */
+  async take(messageId: string): Promise<ParsedAhead | undefined> {
+    const current = this.current;
+    if (current?.messageId !== messageId) return undefined;
+    this.current = null;
+    return current.result;
+  }
+
+  async stop(): Promise<void> {
+    const current = this.current;
+    this.current = null;
+    current?.cancel.abort(new Error('the run ended before its turn'));
+    await current?.result;
+  }
 }
 
 /** Post-processing goes out in groups this large: one Graph $batch call each. */
@@ -224,6 +270,8 @@ export async function importMailbox(
   let leftBehind = false;
   /** The delta round this run read; stored only once the whole round is imported. */
   let delta: DeltaState | null = null;
+  /** Stops a read-ahead still under way (the run ended before its turn); settles once it has stopped. */
+  let stopReadingAhead = async (): Promise<void> => {};
   try {
     const operations = await resolveOperations(deps, helpdesk, mailbox, stop.signal);
     resolvedAddress = await resolveAddress(deps, mailbox, status.resolvedAddress, stop.signal);
@@ -258,29 +306,49 @@ export async function importMailbox(
       }
     };
 
+    const readingAhead = new ReadingAhead(deps, stop.signal);
+    stopReadingAhead = () => readingAhead.stop();
+
     const listing = options.only
       ? [options.only]
       : scanPages(deps, mailbox, status, since, options.fullScan ?? false, stop.signal, (d) => {
           delta = d;
         });
-    pages: for await (const page of listing) {
-      for (const summary of page) {
-        if (stop.signal.aborted || Date.now() >= options.deadline) {
-          result.status = 'incomplete';
-          break pages;
-        }
-        const messageStarted = Date.now();
-        // Its own budget, or what is left of the run's when less: then the run stops, not the mail.
-        const budget = new ProcessingBudget(options.messageBudgetMs ?? DEFAULT_MESSAGE_BUDGET_MS, {
+    // Its own budget, or what is left of the run's when less: then the run stops, not the mail.
+    const messageBudget = (usedMs = 0) =>
+      new ProcessingBudget(
+        options.messageBudgetMs ?? DEFAULT_MESSAGE_BUDGET_MS,
+        {
           at: options.deadline,
           stop: () => {
             stop.abort(new Error('time budget used up'));
             return stop.signal.reason;
           },
-        });
+        },
+        usedMs,
+      );
+    pages: for await (const page of listing) {
+      for (const [index, summary] of page.entries()) {
+        if (stop.signal.aborted || Date.now() >= options.deadline) {
+          result.status = 'incomplete';
+          break pages;
+        }
+        const messageStarted = Date.now();
+        const parsedAhead = await readingAhead.take(summary.id);
+        // The next mail's MIME is fetched and parsed while this one is decided and written (one ahead).
+        const next = page[index + 1];
+        const onParsed =
+          next && mayReadAhead(context, next)
+            ? () => readingAhead.start(context, next, messageBudget())
+            : undefined;
         let outcome: MessageResult;
         try {
-          outcome = await importMessage(deps, { ...context, budget }, summary);
+          outcome = await importMessage(
+            deps,
+            { ...context, budget: messageBudget(parsedAhead?.parseMs), onParsed },
+            summary,
+            parsedAhead,
+          );
         } catch (error) {
           if (!stop.signal.aborted) throw error;
           result.status = 'incomplete';
@@ -293,7 +361,8 @@ export async function importMailbox(
           messageKey: outcome.key ?? summary.id,
           outcome: outcome.outcome,
           ticketNumber: outcome.ticketNumber,
-          durationMs: Date.now() - messageStarted,
+          // A mail read ahead was parsed before its turn: that time is its own too.
+          durationMs: Date.now() - messageStarted + (parsedAhead?.parseMs ?? 0),
           classification: outcome.classification,
           senderDomain: outcome.senderDomain,
           reason: outcome.reason,
@@ -325,6 +394,7 @@ export async function importMailbox(
     // Stopped while listing or resolving folders: nothing was imported yet, nothing is wrong.
     result.status = 'incomplete';
   } finally {
+    await stopReadingAhead();
     clearInterval(heartbeat);
     clearTimeout(budget);
     result.durationMs = Date.now() - started;

@@ -117,6 +117,8 @@ export interface MailboxContext {
    * run ended, or when this run began if it took the mailbox over from a run that died.
    */
   maybeSeenBefore: string | null;
+  /** Called once this message is parsed: the run may start on the next one's MIME meanwhile. */
+  onParsed?: () => void;
 }
 
 /**
@@ -204,9 +206,11 @@ export async function importMessage(
   deps: ImportDependencies,
   context: MailboxContext,
   summary: MailSummary,
+  /** This mail parsed ahead of its turn (see `readAhead`). */
+  ahead?: ParsedAhead,
 ): Promise<MessageResult> {
   try {
-    return await importOrFail(deps, context, summary);
+    return await importOrFail(deps, context, summary, ahead);
   } catch (error) {
     if (!(error instanceof RecordConflictError)) throw error;
     return {
@@ -220,6 +224,57 @@ export async function importMessage(
       attempt: 0,
     };
   }
+}
+
+/** A mail's MIME fetched and parsed before its turn; a parse that ran out of budget is not kept. */
+export type ParsedAhead = { parsed: ParsedMail; parseMs: number } | { error: unknown; parseMs: number };
+
+/**
+ * Whether a mail may be parsed ahead of its turn, while the mail before it is written: only mail whose
+ * import starts with its parse (no record read first), so the parse is never wasted and nothing that
+ * decides anything runs out of order. Fetching and parsing change nothing stored.
+ */
+export function mayReadAhead(context: MailboxContext, summary: MailSummary): boolean {
+  return !maybeSeen(context, summary);
+}
+
+/**
+ * Fetches and parses a mail ahead of its turn under its own budget. Settles, never rejects: a failure is
+ * the mail's, handled at its turn as if it had happened then.
+ */
+export async function readAhead(
+  deps: ImportDependencies,
+  context: MailboxContext,
+  summary: MailSummary,
+  budget: ProcessingBudget,
+): Promise<ParsedAhead | undefined> {
+  const started = Date.now();
+  try {
+    const parsed = await parseSource(deps, context, summary, budget);
+    return { parsed, parseMs: Date.now() - started };
+  } catch (error) {
+    // Out of time while the mail before it was being worked on too: parsed again at its turn, undisturbed.
+    if (error instanceof ProcessingTimeExceeded) return undefined;
+    return { error, parseMs: Date.now() - started };
+  }
+}
+
+function parseSource(
+  deps: ImportDependencies,
+  context: MailboxContext,
+  summary: MailSummary,
+  budget: ProcessingBudget,
+  fetched?: () => Promise<void>,
+): Promise<ParsedMail> {
+  const { attachments } = context.helpdesk.importer;
+  return withMime(deps, context, summary, async (raw) => {
+    await fetched?.();
+    return parseMail(raw, {
+      maxMessageBytes: attachments.maxMessageBytes,
+      ...imageLimits(context.helpdesk),
+      budget,
+    });
+  });
 }
 
 /** A record as read: null when there is none. */
@@ -253,6 +308,7 @@ async function importOrFail(
   deps: ImportDependencies,
   context: MailboxContext,
   summary: MailSummary,
+  ahead: ParsedAhead | undefined,
 ): Promise<MessageResult> {
   const { helpdesk, mailbox } = context;
   const budget = context.budget ?? new ProcessingBudget();
@@ -267,15 +323,15 @@ async function importOrFail(
 
   let parsed: ParsedMail;
   try {
-    parsed = await withMime(deps, context, summary, async (raw) => {
+    if (ahead && !readFirst) {
       await reached(deps, 'fetched');
-      return parseMail(raw, {
-        maxMessageBytes: helpdesk.importer.attachments.maxMessageBytes,
-        ...imageLimits(helpdesk),
-        budget,
-      });
-    });
+      if ('error' in ahead) throw ahead.error;
+      parsed = ahead.parsed;
+    } else {
+      parsed = await parseSource(deps, context, summary, budget, () => reached(deps, 'fetched'));
+    }
     await reached(deps, 'parsed');
+    context.onParsed?.();
   } catch (error) {
     if (passesThrough(error, context)) throw error;
     if (key && existing === undefined) {

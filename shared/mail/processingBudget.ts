@@ -30,10 +30,11 @@ export class ProcessingBudget {
   private readonly endsAt: number;
   private readonly run: RunDeadline | null;
 
-  constructor(limitMs = DEFAULT_MESSAGE_BUDGET_MS, run?: RunDeadline) {
+  /** `usedMs`: what the mail already took before this budget (its parse, when read ahead of its turn). */
+  constructor(limitMs = DEFAULT_MESSAGE_BUDGET_MS, run?: RunDeadline, usedMs = 0) {
     this.limitMs = limitMs;
     this.run = run ?? null;
-    const own = Date.now() + limitMs;
+    const own = Date.now() + limitMs - usedMs;
     this.endsAt = run ? Math.min(own, run.at) : own;
   }
 
