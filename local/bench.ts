@@ -55,6 +55,8 @@ interface Options {
   seed: number;
   mailboxSize: number;
   largeMb: number;
+  /** --graph-latency: milliseconds the Graph emulator waits before each answer (Graph in Azure is not on loopback). */
+  graphLatencyMs: number;
   json: string | undefined;
   cpuProf: string | undefined;
   /** --latency: also measure delivery-to-ticket latency with notifications and with polling. */
@@ -78,6 +80,7 @@ function options(): Options {
       seed: { type: 'string', default: '1' },
       'mailbox-size': { type: 'string', default: '500' },
       'large-mb': { type: 'string', default: '30' },
+      'graph-latency': { type: 'string', default: '0' },
       json: { type: 'string' },
       'cpu-prof': { type: 'string' },
       latency: { type: 'boolean', default: false },
@@ -91,6 +94,8 @@ function options(): Options {
     seed: positiveInteger('seed', values.seed),
     mailboxSize: positiveInteger('mailbox-size', values['mailbox-size']),
     largeMb: positiveInteger('large-mb', values['large-mb']),
+    graphLatencyMs:
+      values['graph-latency'] === '0' ? 0 : positiveInteger('graph-latency', values['graph-latency']),
     json: values.json,
     cpuProf: values['cpu-prof'],
     latency: values.latency,
@@ -378,6 +383,7 @@ function report(
       concurrency: opts.concurrency,
       seed: opts.seed,
       mailboxSize: opts.mailboxSize,
+      graphLatencyMs: opts.graphLatencyMs,
     },
     corpus,
     importSeconds: seconds,
@@ -598,11 +604,13 @@ async function main(): Promise<void> {
       opts.cpuProf ? path.resolve(opts.cpuProf) : undefined,
     );
     graph.resetCounters();
+    graph.setLatency(opts.graphLatencyMs);
     log('importing…');
     const loadAtStart = os.loadavg()[0] ?? 0;
     const measurement = await importer.run();
     const loadAverage = { importStart: loadAtStart, importEnd: os.loadavg()[0] ?? 0 };
     const counts = graphCounts(graph.counters());
+    graph.setLatency(0);
     await importer.stop();
     const expected = {
       created: corpus.mails - corpus.byKind.reply.count,
