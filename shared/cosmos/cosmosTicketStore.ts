@@ -6,7 +6,7 @@ import {
   type JSONObject,
   type PatchOperation,
 } from '@azure/cosmos';
-import type { TicketStore } from '../import/ports.js';
+import { MAX_CONCURRENT_CHANGE_ATTEMPTS, TicketChangedMeanwhile, type TicketStore } from '../import/ports.js';
 import { type HistoryEntry, type Supplement, type Ticket, ticketKey } from '../tickets/model.js';
 import type { TicketChangeOnSupplement } from '../tickets/ticketFields.js';
 import { container, cosmosStatus, readOrNull } from './containers.js';
@@ -28,6 +28,12 @@ function threadId(messageId: string): string {
 const MAX_THREAD_LOOKUPS = 20;
 /** The most operations Cosmos DB takes in one patch. */
 const MAX_PATCH_OPERATIONS = 10;
+
+/** Cosmos DB's ETag on a ticket as read (absent on one not read from Cosmos DB). */
+function etagOf(ticket: Ticket): string | undefined {
+  const etag: unknown = Reflect.get(ticket, '_etag');
+  return typeof etag === 'string' ? etag : undefined;
+}
 
 /** The batch API types its bodies as JSON; the documents are plain JSON data, only typed more narrowly. */
 function asJson(document: Ticket | Supplement | HistoryEntry): JSONObject {
@@ -82,16 +88,15 @@ export class CosmosTicketStore implements TicketStore {
     }
   }
 
-  async addSupplement(supplement: Supplement, change: TicketChangeOnSupplement): Promise<void> {
+  async createSupplement(supplement: Supplement): Promise<void> {
     try {
       await this.tickets.items.create(supplement);
     } catch (error) {
       if (cosmosStatus(error) !== 409) throw error;
     }
-    await this.changeOnSupplement(supplement.ticketKey, change);
   }
 
-  async changeOnSupplement(ticketKey: string, change: TicketChangeOnSupplement): Promise<void> {
+  async changeOnSupplement(ticket: Ticket, change: TicketChangeOnSupplement): Promise<boolean> {
     // Setting values (not adding to them) keeps a repeated change harmless. A patch holds at most 10
     // operations: 6 fixed ones and the fields rules change. Only when rules change five or more fields at
     // once does it take a second patch; a crash between the two is repaired by the retry setting all again.
@@ -108,11 +113,17 @@ export class CosmosTicketStore implements TicketStore {
       { op: 'set', path: '/lastModifiedAt', value: change.lastModifiedAt },
       { op: 'set', path: '/lastModifiedBy', value: change.lastModifiedBy },
     ];
+    let etag = etagOf(ticket);
     for (let start = 0; start < operations.length; start += MAX_PATCH_OPERATIONS) {
-      await this.tickets
-        .item('ticket', ticketKey)
-        .patch(operations.slice(start, start + MAX_PATCH_OPERATIONS));
+      const changed = await this.patchIfUnchanged(
+        ticket.ticketKey,
+        operations.slice(start, start + MAX_PATCH_OPERATIONS),
+        etag,
+      );
+      if (changed === null) return false;
+      etag = changed;
     }
+    return true;
   }
 
   async reviseSupplement(
@@ -143,12 +154,34 @@ export class CosmosTicketStore implements TicketStore {
   }
 
   async addParticipant(helpdeskId: string, ticketNumber: number, address: string): Promise<void> {
-    // Set whole, from the ticket as read, as a supplement sets it: adding twice leaves one.
-    const ticket = await this.getTicket(helpdeskId, ticketNumber);
-    if (!ticket || ticket.participants.includes(address)) return;
-    await this.tickets
-      .item('ticket', ticket.ticketKey)
-      .patch([{ op: 'set', path: '/participants', value: [...ticket.participants, address] }]);
+    // The list is set whole, so only onto the ticket as read: a participant added meanwhile (an import's
+    // sender, a reply's recipient) is read again and kept. Adding twice leaves one.
+    for (let attempt = 1; ; attempt++) {
+      const ticket = await this.getTicket(helpdeskId, ticketNumber);
+      if (!ticket || ticket.participants.includes(address)) return;
+      const operations: PatchOperation[] = [
+        { op: 'set', path: '/participants', value: [...ticket.participants, address] },
+      ];
+      if ((await this.patchIfUnchanged(ticket.ticketKey, operations, etagOf(ticket))) !== null) return;
+      if (attempt >= MAX_CONCURRENT_CHANGE_ATTEMPTS) throw new TicketChangedMeanwhile(ticketNumber, attempt);
+    }
+  }
+
+  /** The ticket's new ETag; null when it changed since `etag` and nothing was written. */
+  private async patchIfUnchanged(
+    key: string,
+    operations: PatchOperation[],
+    etag: string | undefined,
+  ): Promise<string | null> {
+    try {
+      const response = await this.tickets
+        .item('ticket', key)
+        .patch(operations, etag ? { accessCondition: { type: 'IfMatch', condition: etag } } : {});
+      return response.etag ?? '';
+    } catch (error) {
+      if (cosmosStatus(error) === 412) return null;
+      throw error;
+    }
   }
 
   async putHistory(entry: HistoryEntry): Promise<void> {

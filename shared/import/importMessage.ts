@@ -44,6 +44,7 @@ import {
   newTicketFields,
   type ResolvedContact,
   supplementFields,
+  type TicketChangeOnSupplement,
   ticketChangeOnSupplement,
   ticketFieldValues,
 } from '../tickets/ticketFields.js';
@@ -59,6 +60,7 @@ import {
   messageKey,
   type RuleDecision,
 } from './mailRecord.js';
+import { MAX_CONCURRENT_CHANGE_ATTEMPTS, TicketChangedMeanwhile } from './ports.js';
 import type { RunContacts } from './runContacts.js';
 
 /** Steps of one message's import, reported to `checkpoint` (crash tests, stage timing). */
@@ -857,17 +859,18 @@ async function writeTicketOrSupplement(
       automatic: plan.automatic,
       internal: plan.internal === true,
     });
-    const change = ticketChangeOnSupplement({
-      helpdesk,
-      ticket,
-      sender,
-      receivedAt,
-      importedAt,
-      // An unrelated or automatic sender does not become related by writing once.
-      addSender: !plan.flagged && !plan.automatic,
-      internal: plan.internal === true,
-      rules: ruleChanges,
-    });
+    const changeFor = (current: Ticket) =>
+      ticketChangeOnSupplement({
+        helpdesk,
+        ticket: current,
+        sender,
+        receivedAt,
+        importedAt,
+        // An unrelated or automatic sender does not become related by writing once.
+        addSender: !plan.flagged && !plan.automatic,
+        internal: plan.internal === true,
+        rules: ruleChanges,
+      });
     const byPerson = resolution ? `Linked to this ticket by ${resolution.by}.` : null;
     const notes = [plan.flagged, plan.automatic, byPerson].filter((note): note is string => !!note);
     const entry = historyEntry({
@@ -881,8 +884,8 @@ async function writeTicketOrSupplement(
     });
     // The ticket's change is a patch, which a batch on the local emulator cannot hold: its own request.
     const together = await deps.tickets.createWithHistory(supplement, entry);
-    if (together) await deps.tickets.changeOnSupplement(supplement.ticketKey, change);
-    else await deps.tickets.addSupplement(supplement, change);
+    if (!together) await deps.tickets.createSupplement(supplement);
+    ticket = await changeTicket(deps, ticket, changeFor);
     await reached(deps, 'supplementWritten');
     if (!together) {
       await afterWritten(deps, context, key, problems, 'no history entry written', () =>
@@ -895,6 +898,26 @@ async function writeTicketOrSupplement(
     deps.tickets.rememberMessageIds(helpdesk.id, ticket.number, messageIds),
   );
   return ticket;
+}
+
+/**
+ * A supplement's change to its ticket, worked out from the ticket as it is when written: when someone else
+ * changed it since it was read (another mailbox's supplement, a person's approve, an agent's reply adding a
+ * participant), it is read again and the change worked out anew, so theirs is kept, not overwritten.
+ */
+async function changeTicket(
+  deps: ImportDependencies,
+  read: Ticket,
+  changeFor: (ticket: Ticket) => TicketChangeOnSupplement,
+): Promise<Ticket> {
+  let ticket = read;
+  for (let attempt = 1; ; attempt++) {
+    if (await deps.tickets.changeOnSupplement(ticket, changeFor(ticket))) return ticket;
+    if (attempt >= MAX_CONCURRENT_CHANGE_ATTEMPTS) throw new TicketChangedMeanwhile(ticket.number, attempt);
+    const fresh = await deps.tickets.getTicket(ticket.helpdeskId, ticket.number);
+    if (!fresh) throw new Error(`ticket ${ticket.number} no longer exists`);
+    ticket = fresh;
+  }
 }
 
 /**

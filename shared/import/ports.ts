@@ -87,12 +87,24 @@ export interface ContactDirectory {
   put(contact: Contact): Promise<void>;
 }
 
+/** How often a change is read again and retried because someone else changed the ticket meanwhile. */
+export const MAX_CONCURRENT_CHANGE_ATTEMPTS = 5;
+
+/** The ticket kept changing under a read-modify-write: given up after this many attempts (then retried). */
+export class TicketChangedMeanwhile extends Error {
+  override readonly name = 'TicketChangedMeanwhile';
+
+  constructor(ticketNumber: number, attempts: number) {
+    super(`ticket ${ticketNumber} was changed by someone else during each of ${attempts} attempts`);
+  }
+}
+
 export interface TicketStore {
   getTicket(helpdeskId: string, ticketNumber: number): Promise<Ticket | null>;
   /** Creates the ticket; 'exists' when a ticket with this number is already stored. */
   createTicket(ticket: Ticket): Promise<'created' | 'exists'>;
-  /** Creates the supplement when missing and applies its change to the ticket (idempotent). */
-  addSupplement(supplement: Supplement, change: TicketChangeOnSupplement): Promise<void>;
+  /** Creates the supplement when missing (idempotent). */
+  createSupplement(supplement: Supplement): Promise<void>;
   /**
    * A person's review of a flagged supplement (R18, R20): changes it in place; false when it does not exist.
    */
@@ -111,8 +123,12 @@ export interface TicketStore {
    * both were written that way (the document existed already, say), and the caller writes them one by one.
    */
   createWithHistory(document: Ticket | Supplement, history: HistoryEntry): Promise<boolean>;
-  /** Applies a supplement's change to its ticket (idempotent: values are set, not added to). */
-  changeOnSupplement(ticketKey: string, change: TicketChangeOnSupplement): Promise<void>;
+  /**
+   * Applies a supplement's change, worked out from `ticket` as read, to the ticket (idempotent: values are
+   * set, not added to); false when the ticket changed since it was read, and the change must be worked out
+   * again from the ticket as it is now.
+   */
+  changeOnSupplement(ticket: Ticket, change: TicketChangeOnSupplement): Promise<boolean>;
   /** Writes a history entry; writing the same entry twice leaves one. */
   putHistory(entry: HistoryEntry): Promise<void>;
   /** Everything stored for a ticket: the ticket, its supplements and history. */
