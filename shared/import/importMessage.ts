@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable, Transform } from 'node:stream';
 import {
   acknowledgementAllowed,
   composeAcknowledgementMime,
@@ -252,13 +252,34 @@ export async function readAhead(
 ): Promise<ParsedAhead | undefined> {
   const started = Date.now();
   try {
-    const parsed = await parseSource(deps, context, summary, budget);
+    const parsed = await parseSource(deps, context, summary, budget, { maxBytes: READ_AHEAD_MAX_BYTES });
     return { parsed, parseMs: Date.now() - started };
   } catch (error) {
     // Out of time while the mail before it was being worked on too: parsed again at its turn, undisturbed.
-    if (error instanceof ProcessingTimeExceeded) return undefined;
+    // Too large: read at its turn, so that a mailbox of large mails holds one at a time, as before.
+    if (error instanceof ProcessingTimeExceeded || error instanceof TooLargeToReadAhead) return undefined;
     return { error, parseMs: Date.now() - started };
   }
+}
+
+/** Mail larger than this is not read ahead (Graph's listing has no size: it is found out while reading). */
+export const READ_AHEAD_MAX_BYTES = 8 * 1024 * 1024;
+
+class TooLargeToReadAhead extends Error {
+  override readonly name = 'TooLargeToReadAhead';
+}
+
+/** The source as it is read, failing once more than `maxBytes` came through. */
+function atMost(raw: Readable, maxBytes: number): Readable {
+  let bytes = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      done(bytes > maxBytes ? new TooLargeToReadAhead(`more than ${maxBytes} bytes`) : null, chunk);
+    },
+  });
+  // The download's own failure reaches the parser through the counter; the caller closes the download.
+  return pipeline(raw, counter, () => {});
 }
 
 function parseSource(
@@ -266,12 +287,12 @@ function parseSource(
   context: MailboxContext,
   summary: MailSummary,
   budget: ProcessingBudget,
-  fetched?: () => Promise<void>,
+  options: { fetched?: () => Promise<void>; maxBytes?: number } = {},
 ): Promise<ParsedMail> {
   const { attachments } = context.helpdesk.importer;
   return withMime(deps, context, summary, async (raw) => {
-    await fetched?.();
-    return parseMail(raw, {
+    await options.fetched?.();
+    return parseMail(options.maxBytes === undefined ? raw : atMost(raw, options.maxBytes), {
       maxMessageBytes: attachments.maxMessageBytes,
       ...imageLimits(context.helpdesk),
       budget,
@@ -330,7 +351,7 @@ async function importOrFail(
       if ('error' in ahead) throw ahead.error;
       parsed = ahead.parsed;
     } else {
-      parsed = await parseSource(deps, context, summary, budget, () => reached(deps, 'fetched'));
+      parsed = await parseSource(deps, context, summary, budget, { fetched: () => reached(deps, 'fetched') });
     }
     await reached(deps, 'parsed');
     context.onParsed?.();

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImportDependencies } from '../../shared/import/dependencies.js';
 import { importMailbox } from '../../shared/import/importMailbox.js';
+import { READ_AHEAD_MAX_BYTES } from '../../shared/import/importMessage.js';
 import { testHelpdesk } from '../support/helpdeskFixtures.js';
 import {
   type ImportScenario,
@@ -133,6 +134,31 @@ describe('reading the next mail ahead', () => {
       [null, 'keptAside'],
       ['fine again', 'stored'],
     ]);
+  });
+
+  it('reads a mail larger than the read-ahead limit again at its turn, and imports it once', async () => {
+    const { ref, userId } = await desk('large');
+    const ids = await deliver(userId, ['small']);
+    const large = await rawMail({
+      from: 'Jan Jansen <jan@customer.test>',
+      to: userId,
+      subject: 'large',
+      text: 'A scanned report follows.',
+      attachments: [{ filename: 'report.bin', content: Buffer.alloc(READ_AHEAD_MAX_BYTES, 7) }],
+    });
+    ids.push(scenario.local.graph.deliver(userId, large, { receivedDateTime: '2026-12-05T08:05:00Z' }));
+    const { deps, events } = observed();
+
+    const result = await importMailbox(deps, ref, testRunOptions());
+
+    expect(result.counts.created).toBe(2);
+    const fetches = events
+      .map((event, index) => (event === `fetch ${ids[1]}` ? index : -1))
+      .filter((i) => i >= 0);
+    // Once ahead (given up past the limit, before the small mail was stored), once at its turn.
+    expect(fetches).toHaveLength(2);
+    expect(fetches[0]).toBeLessThan(nth(events, 'stored', 0));
+    expect(fetches[1]).toBeGreaterThan(nth(events, 'stored', 0));
   });
 
   it('leaves a mail read ahead to the next run when the run stops before its turn', async () => {
