@@ -244,6 +244,8 @@ async function parseOnly(corpora: MailboxCorpus[], helpdesk: Helpdesk): Promise<
 const sum = (tally: Tally): number => Object.values(tally).reduce((total, count) => total + count, 0);
 const fixed = (value: number, digits = 2): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 const mb = (bytes: number): number => bytes / MB;
+/** A group's requests are shared out over its messages, so a count per outcome can have a fraction. */
+const requestCount = (count: number): string => (Number.isInteger(count) ? String(count) : fixed(count, 1));
 
 function table(rows: string[][]): string {
   const widths =
@@ -262,7 +264,7 @@ function table(rows: string[][]): string {
 function tallyRows(tally: Tally, divisor: number, indent = '  '): string[][] {
   return Object.entries(tally)
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([operation, count]) => [`${indent}${operation}`, String(count), fixed(count / divisor)]);
+    .map(([operation, count]) => [`${indent}${operation}`, requestCount(count), fixed(count / divisor)]);
 }
 
 interface GraphCounts {
@@ -475,7 +477,7 @@ function report(
   for (const [outcome, tally] of Object.entries(main.cosmos.byOutcome)) {
     const count = main.outcomes[outcome] ?? 0;
     cosmosRows.push(
-      [`per ${outcome} mail (${count})`, String(sum(tally)), fixed(sum(tally) / count)],
+      [`per ${outcome} mail (${count})`, requestCount(sum(tally)), fixed(sum(tally) / count)],
       ...tallyRows(tally, count, '    '),
     );
   }
@@ -502,7 +504,7 @@ function report(
   for (const [outcome, tally] of Object.entries(main.blob.byOutcome)) {
     const count = main.outcomes[outcome] ?? 0;
     blobRows.push(
-      [`per ${outcome} mail (${count})`, String(sum(tally)), fixed(sum(tally) / count)],
+      [`per ${outcome} mail (${count})`, requestCount(sum(tally)), fixed(sum(tally) / count)],
       ...tallyRows(tally, count, '    '),
     );
   }

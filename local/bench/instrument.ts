@@ -62,7 +62,16 @@ const emptyMessageTally = (): MessageTally => ({ cosmos: {}, blob: {}, queue: {}
 export class RunTracker {
   private stage: Stage = 'run';
   private since = performance.now();
+  /** The message whose turn it is (or whose turn ended last, until its outcome is reported). */
   private message: MessageTally | null = null;
+  /** Whether the current message is parsed: a MIME fetched after that is the next one's, read ahead. */
+  private parsed = false;
+  /** Messages done but for their group's writes: their outcomes are reported after the group, in order. */
+  private waiting: MessageTally[] = [];
+  /** Since a group's writes, until the next message starts: outcomes reported now are the group's. */
+  private afterGroup = false;
+  /** During a group's writes: the messages its requests are shared out over. */
+  private group: MessageTally[] | null = null;
 
   /** run: a mailbox run; poll: the timer function; outside: no function (SDK metadata, host polling). */
   constructor(
@@ -77,22 +86,31 @@ export class RunTracker {
     this.stage = stage;
   }
 
-  /**
-   * The first call of a message's import (its record lookup, or its MIME when it has no Message-ID).
-   * A message the import does not report (one still kept aside) is charged together with the next one.
-   * False when a message is under way already.
-   */
-  startMessage(): boolean {
-    if (this.message) return false;
+  /** A message's turn begins: the one before it is done, its outcome reported now or after its group. */
+  startMessage(): void {
+    if (this.message) this.waiting.push(this.message);
     this.message = emptyMessageTally();
+    this.parsed = false;
+    this.afterGroup = false;
     this.enter('decide');
-    return true;
+  }
+
+  /** The current message is parsed: a MIME fetched from now on is the next one's, read ahead. */
+  parsedMessage(): void {
+    this.parsed = true;
+  }
+
+  /** Whether a MIME fetched now is the current message's own (not the next one's, read ahead). */
+  get fetchingOwn(): boolean {
+    return this.message !== null && !this.parsed;
   }
 
   /** The import reported the message's outcome: its requests go to that outcome. */
   endMessage(outcome: string): void {
-    const message = this.message;
-    this.message = null;
+    // After a group's writes its messages' outcomes come in order, the last of them still current.
+    const waiting = this.afterGroup ? this.waiting.shift() : undefined;
+    const message = waiting ?? this.message;
+    if (!waiting) this.message = null;
     this.enter('run');
     add(this.measurements.outcomes, outcome);
     if (!message) return;
@@ -106,9 +124,23 @@ export class RunTracker {
   count(service: Service, operation: string): void {
     const requests = this.measurements.requests[service];
     add(requests.total, operation);
-    if (this.message) add(this.message[service], operation);
+    const group = this.group;
+    if (group && group.length > 0) {
+      for (const message of group) add(message[service], operation, 1 / group.length);
+    } else if (this.message) add(this.message[service], operation);
     else if (this.scope === 'run') add(requests.perRun, operation);
     else add(this.scope === 'poll' ? requests.poll : requests.other, operation);
+  }
+
+  /** A write for a group of messages: its requests are shared out over the messages waiting for it. */
+  async groupWrite<T>(work: () => Promise<T>): Promise<T> {
+    this.afterGroup = true;
+    this.group = this.message ? [...this.waiting, this.message] : [...this.waiting];
+    try {
+      return await work();
+    } finally {
+      this.group = null;
+    }
   }
 
   async during<T>(stage: Stage, work: () => Promise<T>): Promise<T> {
@@ -220,8 +252,8 @@ function trackedMailSource(source: MailSource, tracker: RunTracker): MailSource 
     deltaMessages: (mailbox, start, signal) =>
       tracker.during('list', () => source.deltaMessages(mailbox, start, signal)),
     fetchMime: (userId: string, messageId: string, signal?: AbortSignal): Promise<Readable> => {
-      // While a message is under way this is the next one read ahead: it starts at its turn ('fetched').
-      if (tracker.startMessage()) tracker.enter('fetch');
+      // Once a message is parsed this is the next one, read ahead: its stages count from its turn.
+      if (tracker.fetchingOwn) tracker.enter('fetch');
       return source.fetchMime(userId, messageId, signal);
     },
     applyOperations: (userId, operations, signal) =>
@@ -236,12 +268,10 @@ function trackedMailSource(source: MailSource, tracker: RunTracker): MailSource 
 
 function trackedRecords(records: MailRecordStore, tracker: RunTracker): MailRecordStore {
   return {
-    get: (key, messageKey) => {
-      tracker.startMessage();
-      return records.get(key, messageKey);
-    },
+    get: (key, messageKey) => records.get(key, messageKey),
     create: (record) => records.create(record),
     replace: (record, etag) => records.replace(record, etag),
+    replaceGroup: (entries) => tracker.groupWrite(() => records.replaceGroup(entries)),
     withState: (helpdeskId, mailboxIds, state) => records.withState(helpdeskId, mailboxIds, state),
     page: (query) => records.page(query),
     countNeedingAttention: (helpdeskId, mailboxId) => records.countNeedingAttention(helpdeskId, mailboxId),
@@ -267,9 +297,19 @@ export function instrument(
       ...deps,
       mailSource: trackedMailSource(deps.mailSource, tracker),
       records: trackedRecords(deps.records, tracker),
+      tickets: new Proxy(deps.tickets, {
+        get: (target, property) => {
+          const value: unknown = Reflect.get(target, property);
+          if (typeof value !== 'function') return value;
+          if (property === 'rememberMessageIdsOfGroup') {
+            return (...args: unknown[]) => tracker.groupWrite(() => value.apply(target, args));
+          }
+          return value.bind(target);
+        },
+      }),
       checkpoint: (step) => {
-        // A message read ahead of its turn reaches 'fetched' at its turn, with nothing tracked before.
-        if (step === 'fetched') tracker.startMessage();
+        if (step === 'started') tracker.startMessage();
+        if (step === 'parsed') tracker.parsedMessage();
         const stage = NEXT_STAGE[step];
         if (stage) tracker.enter(stage);
         return deps.checkpoint(step);

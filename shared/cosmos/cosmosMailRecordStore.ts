@@ -1,4 +1,4 @@
-import type { Container, Database } from '@azure/cosmos';
+import { BulkOperationType, type Container, type Database, type JSONObject } from '@azure/cosmos';
 import {
   InvalidContinuationToken,
   type MailRecord,
@@ -40,6 +40,37 @@ export class CosmosMailRecordStore implements MailRecordStore {
       if (cosmosStatus(error) === 412) return null;
       throw error;
     }
+  }
+
+  async replaceGroup(entries: Array<{ record: MailRecord; etag: string }>) {
+    const results: Array<{ etag: string } | null | undefined> = entries.map(() => undefined);
+    const first = entries[0];
+    if (entries.length > 1 && first) {
+      try {
+        // Each operation names the partition too: the batch's own would do for the service, not the emulator.
+        const partitionKey = first.record.mailboxKey;
+        const { result } = await this.mail.items.batch(
+          entries.map(({ record, etag }) => ({
+            operationType: BulkOperationType.Replace,
+            id: record.id,
+            partitionKey,
+            ifMatch: etag,
+            resourceBody: record as unknown as JSONObject,
+          })),
+          partitionKey,
+        );
+        for (const [index, operation] of (result ?? []).entries()) {
+          if (operation.statusCode < 400) results[index] = { etag: operation.eTag ?? '' };
+        }
+      } catch {
+        // A failed batch as a whole (the SDK drops its status): written one by one below.
+      }
+    }
+    // What the batch did not write (all of it in Azure when one failed, the rest on the emulator).
+    for (const [index, entry] of entries.entries()) {
+      results[index] ??= await this.replace(entry.record, entry.etag);
+    }
+    return results.map((result) => result ?? null);
   }
 
   async withState(

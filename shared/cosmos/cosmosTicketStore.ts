@@ -26,6 +26,8 @@ function threadId(messageId: string): string {
 }
 
 const MAX_THREAD_LOOKUPS = 20;
+/** The most operations Cosmos DB takes in one transactional batch. */
+const MAX_BATCH_OPERATIONS = 100;
 /** The most operations Cosmos DB takes in one patch. */
 const MAX_PATCH_OPERATIONS = 10;
 
@@ -231,6 +233,42 @@ export class CosmosTicketStore implements TicketStore {
         messageId,
         ticketNumber,
       });
+    }
+  }
+
+  async rememberMessageIdsOfGroup(
+    helpdeskId: string,
+    entries: Array<{ ticketNumber: number; messageIds: string[] }>,
+  ): Promise<void> {
+    const documents = new Map<string, ThreadDocument>();
+    for (const { ticketNumber, messageIds } of entries) {
+      for (const messageId of messageIds) {
+        const id = threadId(messageId);
+        documents.set(id, { id, helpdeskId, docType: 'thread', messageId, ticketNumber });
+      }
+    }
+    const all = [...documents.values()];
+    for (let start = 0; start < all.length; start += MAX_BATCH_OPERATIONS) {
+      const part = all.slice(start, start + MAX_BATCH_OPERATIONS);
+      if (part.length > 1 && (await this.upsertTogether(helpdeskId, part))) continue;
+      // Upserts are idempotent: whatever a failed batch wrote is written again.
+      for (const document of part) await this.threads.items.upsert<ThreadDocument>(document);
+    }
+  }
+
+  private async upsertTogether(helpdeskId: string, documents: ThreadDocument[]): Promise<boolean> {
+    try {
+      const { result } = await this.threads.items.batch(
+        documents.map((document) => ({
+          operationType: BulkOperationType.Upsert,
+          partitionKey: helpdeskId,
+          resourceBody: document as unknown as JSONObject,
+        })),
+        helpdeskId,
+      );
+      return result?.every((operation) => operation.statusCode < 400) ?? false;
+    } catch {
+      return false;
     }
   }
 

@@ -6,11 +6,13 @@ import { DEFAULT_MESSAGE_BUDGET_MS, ProcessingBudget } from '../mail/processingB
 import type { ImportTelemetry } from '../observability/telemetry.js';
 import type { ImportDependencies } from './dependencies.js';
 import {
+  completeGroup,
   importMessage,
   type MailboxContext,
   type MessageResult,
   mayReadAhead,
   type ParsedAhead,
+  PendingCompletions,
   readAhead,
 } from './importMessage.js';
 import {
@@ -100,7 +102,10 @@ class ReadingAhead {
   }
 }
 
-/** Post-processing goes out in groups this large: one Graph $batch call each. */
+/**
+ * Post-processing goes out in groups this large: one Graph $batch call each, and before it one request for
+ * the group's thread entries and one for its records (mail without an acknowledgement to send).
+ */
 const OPERATION_GROUP = 20;
 /** A run that died holds its mailbox this long at most. */
 const LEASE_TTL_MS = 60_000;
@@ -287,6 +292,7 @@ export async function importMailbox(
       signal: stop.signal,
       confirmLease,
       contacts: new RunContacts(deps.contacts, helpdesk.id),
+      completions: new PendingCompletions(),
       maybeSeenBefore: lease.tookOver ? scanStartedAt : status.lastRunAt,
     };
     const since = new Date(
@@ -295,15 +301,69 @@ export async function importMailbox(
         : Date.now() - FIRST_SCAN_LOOKBACK_MS,
     ).toISOString();
     const pending: Array<{ messageId: string; operation: SourceOperation }> = [];
-    const flush = async () => {
-      if (pending.length === 0) return;
-      const group = pending.splice(0, pending.length);
-      // Not the run's stop signal: what is imported gets post-processed even when the run stops.
-      const outcomes = await deps.mailSource.applyOperations(mailbox.userId, group, finishing);
-      for (const outcome of outcomes.filter((o) => !o.ok)) {
-        // The ticket is stored; the record makes the next run only post-process this message again.
-        deps.log.warn(`post-processing ${outcome.messageId} failed: ${outcome.error ?? 'unknown error'}`);
+    /** Mails imported but for their group's writes: reported once those are done. */
+    const awaitingGroup = new Map<
+      string,
+      { summary: MailSummary; outcome: MessageResult; durationMs: number }
+    >();
+    /** One record per message, whatever its outcome (R23); false when another run is in the mailbox. */
+    const report = (summary: MailSummary, outcome: MessageResult, durationMs: number): boolean => {
+      options.telemetry.messageOutcome({
+        helpdeskId: ref.helpdeskId,
+        mailboxId: ref.mailboxId,
+        messageKey: outcome.key ?? summary.id,
+        outcome: outcome.outcome,
+        ticketNumber: outcome.ticketNumber,
+        durationMs,
+        classification: outcome.classification,
+        senderDomain: outcome.senderDomain,
+        reason: outcome.reason,
+        attempt: outcome.attempt,
+        rules: outcome.rules,
+        rulesSkipped: outcome.rulesSkipped,
+      });
+      if (outcome.outcome === 'inProgressElsewhere') {
+        // Another run is in this mailbox after all (a lease lapsed): leave the rest to it.
+        deps.log.warn(`message ${outcome.key} is being imported by another run; stopping this one`);
+        leftBehind = true;
+        result.status = 'incomplete';
+        return false;
       }
+      record(result, outcome);
+      if (outcome.outcome === 'failed') leftBehind = true;
+      if (outcome.operation && operationNeeded(outcome, summary))
+        pending.push({ messageId: summary.id, operation: outcome.operation });
+      return true;
+    };
+    /** Writes the group's thread entries and records, then post-processes it; false as `report`. */
+    const flush = async (): Promise<boolean> => {
+      const completed = await completeGroup(deps, helpdesk.id, context.completions?.take() ?? []);
+      let goOn = true;
+      for (const [sourceId, awaited] of awaitingGroup) {
+        const group = completed.get(sourceId);
+        const outcome: MessageResult =
+          !group || group.stored
+            ? awaited.outcome
+            : {
+                ...awaited.outcome,
+                // Written, not recorded: the next run completes it from its plan, no attempt counted.
+                outcome: group.changedElsewhere ? 'inProgressElsewhere' : 'failed',
+                operation: null,
+                reason: group.reason,
+              };
+        goOn = report(awaited.summary, outcome, awaited.durationMs) && goOn;
+      }
+      awaitingGroup.clear();
+      if (pending.length > 0) {
+        const group = pending.splice(0, pending.length);
+        // Not the run's stop signal: what is imported gets post-processed even when the run stops.
+        const outcomes = await deps.mailSource.applyOperations(mailbox.userId, group, finishing);
+        for (const outcome of outcomes.filter((o) => !o.ok)) {
+          // The ticket is stored; the record makes the next run only post-process this message again.
+          deps.log.warn(`post-processing ${outcome.messageId} failed: ${outcome.error ?? 'unknown error'}`);
+        }
+      }
+      return goOn;
     };
 
     const readingAhead = new ReadingAhead(deps, stop.signal);
@@ -354,34 +414,15 @@ export async function importMailbox(
           result.status = 'incomplete';
           break pages;
         }
-        // One record per message, whatever its outcome (R23).
-        options.telemetry.messageOutcome({
-          helpdeskId: ref.helpdeskId,
-          mailboxId: ref.mailboxId,
-          messageKey: outcome.key ?? summary.id,
-          outcome: outcome.outcome,
-          ticketNumber: outcome.ticketNumber,
-          // A mail read ahead was parsed before its turn: that time is its own too.
-          durationMs: Date.now() - messageStarted + (parsedAhead?.parseMs ?? 0),
-          classification: outcome.classification,
-          senderDomain: outcome.senderDomain,
-          reason: outcome.reason,
-          attempt: outcome.attempt,
-          rules: outcome.rules,
-          rulesSkipped: outcome.rulesSkipped,
-        });
-        if (outcome.outcome === 'inProgressElsewhere') {
-          // Another run is in this mailbox after all (a lease lapsed): leave the rest to it.
-          deps.log.warn(`message ${outcome.key} is being imported by another run; stopping this one`);
-          leftBehind = true;
-          result.status = 'incomplete';
+        // A mail read ahead was parsed before its turn: that time is its own too.
+        const durationMs = Date.now() - messageStarted + (parsedAhead?.parseMs ?? 0);
+        if (context.completions?.has(summary.id)) {
+          awaitingGroup.set(summary.id, { summary, outcome, durationMs });
+        } else if (!report(summary, outcome, durationMs)) {
           break pages;
         }
-        record(result, outcome);
-        if (outcome.outcome === 'failed') leftBehind = true;
-        if (outcome.operation && operationNeeded(outcome, summary))
-          pending.push({ messageId: summary.id, operation: outcome.operation });
-        if (pending.length >= OPERATION_GROUP) await flush();
+        const groupFull = pending.length + awaitingGroup.size >= OPERATION_GROUP;
+        if (groupFull && !(await flush())) break pages;
       }
     }
     await flush();

@@ -65,6 +65,8 @@ import type { RunContacts } from './runContacts.js';
 
 /** Steps of one message's import, reported to `checkpoint` (crash tests, stage timing). */
 export type ImportStep =
+  /** The message's turn has come; nothing is done for it yet. */
+  | 'started'
   | 'fetched'
   | 'parsed'
   | 'planned'
@@ -121,6 +123,135 @@ export interface MailboxContext {
   maybeSeenBefore: string | null;
   /** Called once this message is parsed: the run may start on the next one's MIME meanwhile. */
   onParsed?: () => void;
+  /**
+   * The run's mails whose thread entries and `stored` record wait for its next post-processing group;
+   * without it (a single mail's import) each mail is completed at once.
+   */
+  completions?: PendingCompletions;
+}
+
+/** What a mail imported in a group still waits for: its thread entries, then its record saying stored. */
+export interface Completion {
+  key: string;
+  /** The Graph id of the source message, whose post-processing waits for this. */
+  sourceId: string;
+  record: MailRecord;
+  etag: string;
+  ticketNumber: number;
+  messageIds: string[];
+}
+
+/** Message-IDs compare without surrounding brackets, blanks and case (as the thread index does). */
+function threadKey(messageId: string): string {
+  return messageId.trim().replace(/^<|>$/g, '').toLowerCase();
+}
+
+/**
+ * The mails of a run whose last two writes wait for its next post-processing group, so that a group of
+ * up to 20 mails takes one request for its thread entries and one for its records instead of two per mail.
+ * Their Message-IDs are known to the run at once: a reply right after its request finds the request's
+ * ticket before the group is written.
+ */
+export class PendingCompletions {
+  private waiting: Completion[] = [];
+  private readonly threads = new Map<string, number>();
+
+  add(completion: Completion): void {
+    this.waiting.push(completion);
+    for (const messageId of completion.messageIds)
+      this.threads.set(threadKey(messageId), completion.ticketNumber);
+  }
+
+  get size(): number {
+    return this.waiting.length;
+  }
+
+  /** Whether this source message's import waits for the group. */
+  has(sourceId: string): boolean {
+    return this.waiting.some((completion) => completion.sourceId === sourceId);
+  }
+
+  /** The ticket of a Message-ID this run imported, written or not yet. */
+  ticketFor(messageId: string): number | undefined {
+    return this.threads.get(threadKey(messageId));
+  }
+
+  take(): Completion[] {
+    const taken = this.waiting;
+    this.waiting = [];
+    return taken;
+  }
+}
+
+/** How a mail of a group came out once the group was written. */
+export type GroupOutcome =
+  | { stored: true }
+  /** changedElsewhere: its record changed meanwhile (another run is in the mailbox after a lease lapsed). */
+  | { stored: false; changedElsewhere: boolean; reason: string };
+
+/**
+ * Writes what a group of imported mails waited for: their thread entries, then their records as stored
+ * (the record last, so a crash in between leaves them planned and the next run completes them, writing
+ * nothing twice). By source id: which mails are stored now; the others are left for the next run.
+ */
+export async function completeGroup(
+  deps: ImportDependencies,
+  helpdeskId: string,
+  completions: Completion[],
+): Promise<Map<string, GroupOutcome>> {
+  const outcomes = new Map<string, GroupOutcome>();
+  if (completions.length === 0) return outcomes;
+  let threadProblem: string | null = null;
+  try {
+    await deps.tickets.rememberMessageIdsOfGroup(
+      helpdeskId,
+      completions.map(({ ticketNumber, messageIds }) => ({ ticketNumber, messageIds })),
+    );
+  } catch (error) {
+    if (error instanceof Interrupted) throw error;
+    // As for a single mail: imported all the same, the record says what is missing.
+    threadProblem = `its Message-ID is not remembered for threading: ${errorMessage(error)}`;
+    deps.log.warn(`${completions.length} messages are imported, but ${threadProblem}`);
+  }
+  const entries = completions.map(({ record, etag }) => ({
+    record: threadProblem
+      ? { ...record, lastError: [record.lastError, threadProblem].filter(Boolean).join('; ') }
+      : record,
+    etag,
+  }));
+  let results: Array<{ etag: string } | Error | null>;
+  try {
+    results = await deps.records.replaceGroup(entries);
+  } catch (error) {
+    if (error instanceof Interrupted) throw error;
+    // The group's write failed as a whole: one by one, so that one record's trouble stays its own.
+    results = [];
+    for (const { record, etag } of entries) {
+      results.push(
+        await deps.records.replace(record, etag).catch((failure: unknown) => {
+          if (failure instanceof Interrupted) throw failure;
+          return failure instanceof Error ? failure : new Error(String(failure));
+        }),
+      );
+    }
+  }
+  for (const [index, completion] of completions.entries()) {
+    const result = results[index];
+    if (result instanceof Error) {
+      const reason = `written, but its record is not updated yet: ${result.message}`;
+      outcomes.set(completion.sourceId, { stored: false, changedElsewhere: false, reason });
+    } else if (result) {
+      outcomes.set(completion.sourceId, { stored: true });
+      await reached(deps, 'stored');
+    } else {
+      outcomes.set(completion.sourceId, {
+        stored: false,
+        changedElsewhere: true,
+        reason: `message ${completion.key} has a record changed by another run`,
+      });
+    }
+  }
+  return outcomes;
 }
 
 /**
@@ -334,6 +465,7 @@ async function importOrFail(
   ahead: ParsedAhead | undefined,
 ): Promise<MessageResult> {
   const { helpdesk, mailbox } = context;
+  await reached(deps, 'started');
   const budget = context.budget ?? new ProcessingBudget();
   const partition = mailboxKey(helpdesk.id, mailbox.id);
   const readFirst = maybeSeen(context, summary);
@@ -739,11 +871,33 @@ async function importParsed(
     await afterWritten(deps, context, key, problems, 'no acknowledgement decided', async () => {
       acknowledgement = await acknowledgementDue(deps, context, current.record, parsed, plan, event);
     });
-    const lastError = problems.length > 0 ? problems.join('; ') : current.record.lastError;
     // A flagged supplement waits for a person: listed by GET …/messages?state=flagged.
     const state = plan.action === 'supplement' && plan.flagged ? 'flagged' : 'stored';
-    current = await save(deps, { ...current.record, state, acknowledgement, lastError }, current.etag);
-    await reached(deps, 'stored');
+    const messageIds = parsed.messageId ? [parsed.messageId] : [];
+    const lastError = () => (problems.length > 0 ? problems.join('; ') : current.record.lastError);
+    if (acknowledgement === null && context.completions) {
+      // Nothing is sent for it: its thread entries and record go out with the run's next group.
+      const record: MailRecord = { ...current.record, state, acknowledgement, lastError: lastError() };
+      context.completions.add({
+        key,
+        sourceId: summary.id,
+        record,
+        etag: current.etag,
+        ticketNumber: ticket.number,
+        messageIds,
+      });
+      current = { record, etag: current.etag };
+    } else {
+      await afterWritten(deps, context, key, problems, 'its Message-ID is not remembered for threading', () =>
+        deps.tickets.rememberMessageIds(helpdesk.id, ticket.number, messageIds),
+      );
+      current = await save(
+        deps,
+        { ...current.record, state, acknowledgement, lastError: lastError() },
+        current.etag,
+      );
+      await reached(deps, 'stored');
+    }
   }
 
   let acknowledgementPending = false;
@@ -830,7 +984,6 @@ async function writeTicketOrSupplement(
   }
   const content = await storeContent(deps, context, parsed, reply(), plan.ticketNumber, receivedAt, origin);
   await reached(deps, 'imagesStored');
-  const messageIds = parsed.messageId ? [parsed.messageId] : [];
 
   let ticket: Ticket;
   if (plan.action === 'createTicket') {
@@ -915,10 +1068,32 @@ async function writeTicketOrSupplement(
     }
   }
   await reached(deps, 'historyWritten');
-  await afterWritten(deps, context, key, problems, 'its Message-ID is not remembered for threading', () =>
-    deps.tickets.rememberMessageIds(helpdesk.id, ticket.number, messageIds),
-  );
   return ticket;
+}
+
+/** The most Message-IDs of a mail's references looked up in the thread index (as the store does). */
+const MAX_THREAD_LOOKUPS = 20;
+
+/**
+ * The ticket the first of these Message-IDs belongs to, the run's own mail not written yet included:
+ * in the references' order, as the thread index alone would answer.
+ */
+async function threadTicket(
+  deps: ImportDependencies,
+  context: MailboxContext,
+  references: string[],
+): Promise<number | null> {
+  const pending = context.completions;
+  const helpdeskId = context.helpdesk.id;
+  if (!pending || !references.some((messageId) => pending.ticketFor(messageId) !== undefined)) {
+    return deps.tickets.ticketForMessageIds(helpdeskId, references);
+  }
+  for (const messageId of references.slice(0, MAX_THREAD_LOOKUPS)) {
+    const ticketNumber =
+      pending.ticketFor(messageId) ?? (await deps.tickets.ticketForMessageIds(helpdeskId, [messageId]));
+    if (ticketNumber !== null) return ticketNumber;
+  }
+  return null;
 }
 
 /**
@@ -1087,8 +1262,7 @@ async function decidePlan(
   // Looked up even when the subject names a ticket (a reply-all from someone on the thread is related),
   // unless the sender is related to that ticket anyway.
   const references = needsThreadMatch(facts) ? referencedMessageIds(parsed) : [];
-  const threadMatch =
-    references.length > 0 ? await deps.tickets.ticketForMessageIds(helpdesk.id, references) : null;
+  const threadMatch = references.length > 0 ? await threadTicket(deps, context, references) : null;
   const decision = decideTarget({ ...facts, threadMatch });
   if (decision.action === 'skip') return { action: 'skip', reason: decision.reason };
   if (decision.action === 'supplement') {

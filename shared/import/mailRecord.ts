@@ -95,6 +95,11 @@ export interface MailRecordStore {
   create(record: MailRecord): Promise<{ etag: string } | null>;
   /** Replaces the record if it is unchanged since `etag`; null when someone else changed it. */
   replace(record: MailRecord, etag: string): Promise<{ etag: string } | null>;
+  /**
+   * `replace` for records of one mailbox at once (one request where the store can): each result as
+   * `replace` gives it, in order.
+   */
+  replaceGroup(entries: Array<{ record: MailRecord; etag: string }>): Promise<Array<{ etag: string } | null>>;
   /** Records in one state in these mailboxes, oldest first: kept aside (R14, R20) or flagged (R18). */
   withState(helpdeskId: string, mailboxIds: string[], state: 'keptAside' | 'flagged'): Promise<MailRecord[]>;
   /**

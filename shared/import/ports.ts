@@ -139,6 +139,11 @@ export interface TicketStore {
   listTickets(helpdeskId: string): Promise<Ticket[]>;
   /** Remembers Message-IDs that belong to a ticket (incoming mail and acknowledgements; R17). */
   rememberMessageIds(helpdeskId: string, ticketNumber: number, messageIds: string[]): Promise<void>;
+  /** `rememberMessageIds` for several tickets of one helpdesk at once (one request where the store can). */
+  rememberMessageIdsOfGroup(
+    helpdeskId: string,
+    entries: Array<{ ticketNumber: number; messageIds: string[] }>,
+  ): Promise<void>;
   /** The ticket that one of these Message-IDs belongs to, trying them in order. */
   ticketForMessageIds(helpdeskId: string, messageIds: string[]): Promise<number | null>;
 }

@@ -489,10 +489,16 @@ describe('overlapping runs of one mailbox', () => {
   it('a run that stalls until its lease lapses stops when it notices; the run that took over finishes, exactly once', async () => {
     const { userId, ref } = await mailbox('overlap-lapse', 30);
     // Its renewals and some writes hang for three lease lifetimes, like a process frozen mid-run.
+    // Its second group's records wait until the run that took over has completed them.
     let writes = 0;
+    let groups = 0;
     const stalled = crashingProcess(deps, {
       stallBefore: (call) =>
-        call === 'lease.renew' || (call === 'records.replace' && ++writes % 4 === 0) ? 3 * LEASE_TTL_MS : 0,
+        call === 'lease.renew' ||
+        (call === 'records.replace' && ++writes % 4 === 0) ||
+        (call === 'records.replaceGroup' && ++groups === 2)
+          ? 3 * LEASE_TTL_MS
+          : 0,
     });
     const first = importMailbox(stalled.deps, ref, runOptions());
     await sleep(LEASE_TTL_MS / 2);
@@ -734,6 +740,10 @@ describe('poison mail', () => {
     records.replace = async (changed, etag) => {
       if (changed.id === key && changed.state === 'stored') throw new Error('Service unavailable');
       return deps.records.replace(changed, etag);
+    };
+    records.replaceGroup = async (entries) => {
+      if (entries.some(({ record }) => record.id === key)) throw new Error('Service unavailable');
+      return deps.records.replaceGroup(entries);
     };
     const broken = { ...deps, records };
     for (let run = 0; run < 4; run++) {

@@ -92,7 +92,7 @@ describe('reading the next mail ahead', () => {
       const fetched = events.indexOf(`fetch ${id}`);
       // Fetched before the mail before it said stored, and only once.
       expect(fetched).toBeGreaterThan(-1);
-      expect(fetched).toBeLessThan(nth(events, 'stored', index));
+      expect(fetched).toBeLessThan(nth(events, 'historyWritten', index));
       expect(events.filter((event) => event === `fetch ${id}`)).toHaveLength(1);
     }
     const records = await mailRecords(scenario, 'ahead');
@@ -114,7 +114,7 @@ describe('reading the next mail ahead', () => {
     const result = await importMailbox(deps, ref, testRunOptions());
 
     expect(result.counts.created).toBe(2);
-    expect(events.indexOf(`fetch ${ids[1]}`)).toBeGreaterThan(nth(events, 'stored', 0));
+    expect(events.indexOf(`fetch ${ids[1]}`)).toBeGreaterThan(nth(events, 'historyWritten', 0));
   });
 
   it('keeps a mail aside at its turn when its parse ahead failed, and goes on with the next', async () => {
@@ -126,7 +126,7 @@ describe('reading the next mail ahead', () => {
 
     const result = await importMailbox(deps, ref, testRunOptions());
 
-    expect(events.indexOf(`fetch ${ids[1]}`)).toBeLessThan(nth(events, 'stored', 0));
+    expect(events.indexOf(`fetch ${ids[1]}`)).toBeLessThan(nth(events, 'historyWritten', 0));
     expect(result.counts).toMatchObject({ created: 2, keptAside: 1 });
     const records = await mailRecords(scenario, 'failing');
     expect(records.map((record) => [record.subject ?? null, record.state])).toEqual([
@@ -157,8 +157,8 @@ describe('reading the next mail ahead', () => {
       .filter((i) => i >= 0);
     // Once ahead (given up past the limit, before the small mail was stored), once at its turn.
     expect(fetches).toHaveLength(2);
-    expect(fetches[0]).toBeLessThan(nth(events, 'stored', 0));
-    expect(fetches[1]).toBeGreaterThan(nth(events, 'stored', 0));
+    expect(fetches[0]).toBeLessThan(nth(events, 'historyWritten', 0));
+    expect(fetches[1]).toBeGreaterThan(nth(events, 'historyWritten', 0));
   });
 
   it('leaves a mail read ahead to the next run when the run stops before its turn', async () => {
