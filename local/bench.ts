@@ -570,6 +570,8 @@ async function main(): Promise<void> {
         Math.min(opts.mailboxSize, opts.mails - start),
       );
       deliver(graph, corpus);
+      // Graph has a message's body from delivery: the emulator works it out now, not during the import.
+      await graph.prepareBodies(corpus.userId);
       corpora.push(corpus);
     }
     const corpus = summarise(corpora);
