@@ -984,7 +984,9 @@ async function writeTicketOrSupplement(
   if (helpdesk.importer.attachments.archiveAttachments && parsed.attachments.length > 0) {
     origin.attachments = await archiveAttachments(deps, context, summary, key);
   }
-  const content = await storeContent(deps, context, parsed, reply(), plan.ticketNumber, receivedAt, origin);
+  // The reply part is a supplement's; a new ticket keeps the whole mail (no extraction, no second sanitising).
+  const replyPart = plan.action === 'supplement' ? reply() : null;
+  const content = await storeContent(deps, context, parsed, replyPart, plan.ticketNumber, receivedAt, origin);
   await reached(deps, 'imagesStored');
 
   let ticket: Ticket;
@@ -1287,7 +1289,7 @@ async function storeContent(
   deps: ImportDependencies,
   context: MailboxContext,
   parsed: ParsedMail,
-  reply: ReplyResult,
+  reply: ReplyResult | null,
   ticketNumber: number,
   receivedAt: string,
   origin: ImportedContent['origin'],
@@ -1358,15 +1360,14 @@ async function storeContent(
       budget: context.budget,
     });
   const html = safe(parsed.html, parsed.text);
-  // Nothing was cut from the mail (typical for new plain-text mail): the same input, the same safe HTML.
-  const whole = reply.replyHtml === parsed.html && reply.replyText === parsed.text;
+  // Nothing was cut from the mail: the same input, the same safe HTML.
+  const whole = reply && reply.replyHtml === parsed.html && reply.replyText === parsed.text;
   return {
     subject: parsed.subject,
     receivedAt,
     text: parsed.text,
     html,
-    replyText: reply.replyText,
-    replyHtml: whole ? html : safe(reply.replyHtml, reply.replyText),
+    reply: reply && { text: reply.replyText, html: whole ? html : safe(reply.replyHtml, reply.replyText) },
     images,
     files,
     attachmentsNotStored: notStored,

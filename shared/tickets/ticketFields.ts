@@ -74,9 +74,11 @@ export interface ImportedContent {
   receivedAt: string;
   text: string;
   html: string;
-  /** Reply text and its HTML, for supplements (R9). */
-  replyText: string;
-  replyHtml: string;
+  /**
+   * The reply without the quoted history (R9), text and safe HTML: worked out for a supplement only, as a new
+   * ticket keeps the whole mail.
+   */
+  reply: { text: string; html: string } | null;
   images: StoredImage[];
   files: StoredFile[];
   attachmentsNotStored: AttachmentNotStored[];
@@ -188,8 +190,8 @@ export function supplementFields(input: {
     supplementType: 'importedFromMail',
     informationProvider: contactReference(sender.contact),
     createdBy: contactReference(sender.contact),
-    description: content.replyText,
-    descriptionHtml: content.replyHtml,
+    description: content.reply?.text ?? content.text,
+    descriptionHtml: content.reply?.html ?? content.html,
     fullText: content.text,
     images: content.images,
     ...(content.files.length > 0 ? { files: content.files } : {}),
