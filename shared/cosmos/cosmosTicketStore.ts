@@ -8,6 +8,7 @@ import {
 } from '@azure/cosmos';
 import { MAX_CONCURRENT_CHANGE_ATTEMPTS, TicketChangedMeanwhile, type TicketStore } from '../import/ports.js';
 import { type HistoryEntry, type Supplement, type Ticket, ticketKey } from '../tickets/model.js';
+import { threadKey } from '../tickets/threading.js';
 import type { TicketChangeOnSupplement } from '../tickets/ticketFields.js';
 import { container, cosmosStatus, readOrNull } from './containers.js';
 
@@ -19,10 +20,9 @@ interface ThreadDocument {
   ticketNumber: number;
 }
 
-/** Threading compares Message-IDs exactly but for surrounding brackets, blanks and case. */
+/** A thread entry's id: the Message-ID as threading compares it, hashed to a safe id. */
 function threadId(messageId: string): string {
-  const normalised = messageId.trim().replace(/^<|>$/g, '').toLowerCase();
-  return createHash('sha256').update(normalised).digest('base64url').slice(0, 40);
+  return createHash('sha256').update(threadKey(messageId)).digest('base64url').slice(0, 40);
 }
 
 const MAX_THREAD_LOOKUPS = 20;

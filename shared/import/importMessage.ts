@@ -35,6 +35,7 @@ import {
   needsThreadMatch,
   referencedMessageIds,
   type TicketFacts,
+  threadKey,
 } from '../tickets/threading.js';
 import {
   describeAttachments,
@@ -139,11 +140,6 @@ export interface Completion {
   etag: string;
   ticketNumber: number;
   messageIds: string[];
-}
-
-/** Message-IDs compare without surrounding brackets, blanks and case (as the thread index does). */
-function threadKey(messageId: string): string {
-  return messageId.trim().replace(/^<|>$/g, '').toLowerCase();
 }
 
 /**

@@ -6,6 +6,11 @@ import type { ParsedMail } from '../mail/parsedMail.js';
 /** A very long References chain adds nothing after this many of its newest ids. */
 const MAX_REFERENCED_IDS = 100;
 
+/** Threading compares Message-IDs exactly but for surrounding brackets, blanks and case. */
+export function threadKey(messageId: string): string {
+  return messageId.trim().replace(/^<|>$/g, '').toLowerCase();
+}
+
 /**
  * Message-IDs this mail answers, most telling first: In-Reply-To, then References newest first.
  * Ids keep their exact spelling (only trimmed, and put in angle brackets when a client left them off).
