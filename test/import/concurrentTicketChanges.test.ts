@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CosmosTicketStore } from '../../shared/cosmos/cosmosTicketStore.js';
 import { importMailbox } from '../../shared/import/importMailbox.js';
-import { testHelpdesk } from '../support/helpdeskFixtures.js';
 import {
   type ImportScenario,
   mailRecords,
-  seedHelpdesk,
+  seedDesk,
   startImportScenario,
   testRunOptions,
 } from '../support/importScenario.js';
@@ -27,12 +26,6 @@ afterAll(async () => {
   await scenario?.local.close();
 });
 
-async function desk(id: string) {
-  const userId = `desk@${id}.test`;
-  await seedHelpdesk(scenario, testHelpdesk(id, userId));
-  return { ref: { helpdeskId: id, mailboxId: 'main' }, userId, helpdeskId: id };
-}
-
 async function deliver(userId: string, subject: string, minute: number) {
   const raw = await rawMail({
     from: 'Karin Klant <karin@customer.example>',
@@ -45,7 +38,7 @@ async function deliver(userId: string, subject: string, minute: number) {
 
 describe('a ticket changed by someone else while a supplement is imported', () => {
   it('keeps a participant added between planning and writing the supplement', async () => {
-    const { ref, userId, helpdeskId } = await desk('concurrent');
+    const { ref, userId, helpdeskId } = await seedDesk(scenario, 'concurrent');
     await deliver(userId, 'Printer broken', 10);
     const first = await importMailbox(scenario.deps, ref, testRunOptions());
     const ticketNumber = first.created[0] ?? 0;
@@ -77,7 +70,7 @@ describe('a ticket changed by someone else while a supplement is imported', () =
   });
 
   it('keeps a participant another person added between reading the list and writing it', async () => {
-    const { ref, userId, helpdeskId } = await desk('together');
+    const { ref, userId, helpdeskId } = await seedDesk(scenario, 'together');
     await deliver(userId, 'Scanner broken', 20);
     const ticketNumber = (await importMailbox(scenario.deps, ref, testRunOptions())).created[0] ?? 0;
     /** A store whose first read of the ticket is followed at once by someone else's addition. */

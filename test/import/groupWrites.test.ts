@@ -2,11 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImportDependencies } from '../../shared/import/dependencies.js';
 import { importMailbox } from '../../shared/import/importMailbox.js';
 import type { MailRecord } from '../../shared/import/mailRecord.js';
-import { testHelpdesk } from '../support/helpdeskFixtures.js';
 import {
   type ImportScenario,
   mailRecords,
-  seedHelpdesk,
+  seedDesk,
   startImportScenario,
   testRunOptions,
 } from '../support/importScenario.js';
@@ -26,12 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await scenario?.local.close();
 });
-
-async function desk(id: string, importer: Record<string, unknown> = {}) {
-  const userId = `desk@${id}.test`;
-  await seedHelpdesk(scenario, testHelpdesk(id, userId, importer));
-  return { ref: { helpdeskId: id, mailboxId: 'main' }, userId };
-}
 
 async function deliver(
   userId: string,
@@ -66,7 +59,7 @@ function counting() {
 
 describe('the writes of a post-processing group', () => {
   it('marks a group of mails stored with one write, and 25 mails in two groups', async () => {
-    const { ref, userId } = await desk('groups');
+    const { ref, userId } = await seedDesk(scenario, 'groups');
     for (let index = 0; index < 25; index++) {
       await deliver(userId, 10 + index, {
         subject: `Question ${index}`,
@@ -84,7 +77,7 @@ describe('the writes of a post-processing group', () => {
   });
 
   it('threads a reply to a mail of the same group by its In-Reply-To before the group is written', async () => {
-    const { ref, userId } = await desk('samegroup');
+    const { ref, userId } = await seedDesk(scenario, 'samegroup');
     await deliver(userId, 10, { subject: 'Printer broken', messageId: '<request@customer.example>' });
     // Another person of the customer answers without the ticket number: only the thread relates it.
     await deliver(userId, 11, {
@@ -106,7 +99,7 @@ describe('the writes of a post-processing group', () => {
   });
 
   it('reports a mail whose record could not be written as failed, and the next run completes it once', async () => {
-    const { ref, userId } = await desk('groupdown');
+    const { ref, userId } = await seedDesk(scenario, 'groupdown');
     await deliver(userId, 10, { subject: 'One', messageId: '<one@customer.example>' });
     await deliver(userId, 11, { subject: 'Two', messageId: '<two@customer.example>' });
     const records = Object.create(scenario.deps.records) as ImportDependencies['records'];

@@ -3,11 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImportDependencies } from '../../shared/import/dependencies.js';
 import { importMailbox } from '../../shared/import/importMailbox.js';
 import { READ_AHEAD_MAX_BYTES } from '../../shared/import/importMessage.js';
-import { testHelpdesk } from '../support/helpdeskFixtures.js';
 import {
   type ImportScenario,
   mailRecords,
-  seedHelpdesk,
+  seedDesk,
   startImportScenario,
   testRunOptions,
 } from '../support/importScenario.js';
@@ -27,12 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await scenario?.local.close();
 });
-
-async function desk(id: string, importer: Record<string, unknown> = {}) {
-  const userId = `desk@${id}.test`;
-  await seedHelpdesk(scenario, testHelpdesk(id, userId, importer));
-  return { ref: { helpdeskId: id, mailboxId: 'main' }, userId };
-}
 
 async function deliver(
   userId: string,
@@ -80,7 +73,7 @@ function nth(events: string[], event: string, n: number): number {
 
 describe('reading the next mail ahead', () => {
   it('fetches the next mail while the one before it is written, and imports each once in order', async () => {
-    const { ref, userId } = await desk('ahead');
+    const { ref, userId } = await seedDesk(scenario, 'ahead');
     const ids = await deliver(userId, ['first', 'second', 'third']);
     const { deps, events } = observed();
 
@@ -104,7 +97,7 @@ describe('reading the next mail ahead', () => {
   });
 
   it('does not read ahead mail that may have been seen before: its record is read first', async () => {
-    const { ref, userId } = await desk('seen');
+    const { ref, userId } = await seedDesk(scenario, 'seen');
     await deliver(userId, ['earlier']);
     await importMailbox(scenario.deps, ref, testRunOptions());
     // Received before the last run ended: perhaps listed by that run, so its record is read first.
@@ -118,7 +111,7 @@ describe('reading the next mail ahead', () => {
   });
 
   it('keeps a mail aside at its turn when its parse ahead failed, and goes on with the next', async () => {
-    const { ref, userId } = await desk('failing', { attachments: { maxMessageBytes: 10_000 } });
+    const { ref, userId } = await seedDesk(scenario, 'failing', { attachments: { maxMessageBytes: 10_000 } });
     const ids = await deliver(userId, ['fine'], 'short');
     ids.push(...(await deliver(userId, ['too large'], 'x'.repeat(30_000))));
     ids.push(...(await deliver(userId, ['fine again'], 'short')));
@@ -137,7 +130,7 @@ describe('reading the next mail ahead', () => {
   });
 
   it('reads a mail larger than the read-ahead limit again at its turn, and imports it once', async () => {
-    const { ref, userId } = await desk('large');
+    const { ref, userId } = await seedDesk(scenario, 'large');
     const ids = await deliver(userId, ['small']);
     const large = await rawMail({
       from: 'Jan Jansen <jan@customer.test>',
@@ -162,7 +155,7 @@ describe('reading the next mail ahead', () => {
   });
 
   it('leaves a mail read ahead to the next run when the run stops before its turn', async () => {
-    const { ref, userId } = await desk('stopped');
+    const { ref, userId } = await seedDesk(scenario, 'stopped');
     await deliver(userId, ['imported now', 'left for later']);
     const deadline = Date.now() + 1_000;
     const { deps, events } = observed({

@@ -12,7 +12,7 @@ import type { RunOptions } from '../../shared/import/importMailbox.js';
 import type { MailRecord } from '../../shared/import/mailRecord.js';
 import type { ParsedMail } from '../../shared/mail/parsedMail.js';
 import type { Contact } from '../../shared/tickets/model.js';
-import { testContacts } from './helpdeskFixtures.js';
+import { testContacts, testHelpdesk } from './helpdeskFixtures.js';
 import { parsedMailFromSource } from './parsedMailFromFile.js';
 import { testEnvironment } from './testEnvironment.js';
 
@@ -55,6 +55,13 @@ export async function seedHelpdesk(
     await scenario.deps.contacts.put(contact);
   }
   for (const mailbox of helpdesk.importer.mailboxes) scenario.local.graph.addMailbox(mailbox.userId);
+}
+
+/** A test helpdesk `id` with one mailbox `main` at desk@<id>.test, seeded: its mailbox and Graph user. */
+export async function seedDesk(scenario: ImportScenario, id: string, importer: Record<string, unknown> = {}) {
+  const userId = `desk@${id}.test`;
+  await seedHelpdesk(scenario, testHelpdesk(id, userId, importer));
+  return { ref: { helpdeskId: id, mailboxId: 'main' }, userId, helpdeskId: id };
 }
 
 /** Every record of the `mail` container for one helpdesk, all mailboxes, oldest first. */
