@@ -1,4 +1,4 @@
-import type { Container, Database, ItemDefinition } from '@azure/cosmos';
+import type { Container, Database, ItemDefinition, OperationInput, OperationResponse } from '@azure/cosmos';
 
 /**
  * The containers the app uses, with their partition keys. infra/app/cosmos.bicep creates the same in
@@ -43,6 +43,33 @@ export function cosmosStatus(error: unknown): number | undefined {
   }
   return undefined;
 }
+
+/**
+ * A transactional batch in one partition; each operation names the partition too (the batch's own would do
+ * for the service, not for the emulator). The operations' responses in order, or null when the batch failed
+ * as a whole (the SDK drops its status): the caller writes one by one then.
+ */
+export async function batchInPartition(
+  container: Container,
+  partitionKey: string,
+  operations: Array<DistributiveOmit<OperationInput, 'partitionKey'>>,
+): Promise<OperationResponse[] | null> {
+  try {
+    const { result } = await container.items.batch(
+      operations.map((operation) => ({ ...operation, partitionKey }) as OperationInput),
+      partitionKey,
+    );
+    return result ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether every operation of a batch went through. */
+export const allWritten = (responses: OperationResponse[] | null): boolean =>
+  responses?.every((operation) => operation.statusCode < 400) ?? false;
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export async function readOrNull<T extends ItemDefinition>(
   container: Container,

@@ -6,7 +6,7 @@ import {
   type MailRecordStore,
   mailboxKey,
 } from '../import/mailRecord.js';
-import { container, cosmosStatus, readOrNull } from './containers.js';
+import { batchInPartition, container, cosmosStatus, readOrNull } from './containers.js';
 
 export class CosmosMailRecordStore implements MailRecordStore {
   private readonly mail: Container;
@@ -43,32 +43,29 @@ export class CosmosMailRecordStore implements MailRecordStore {
   }
 
   async replaceGroup(entries: Array<{ record: MailRecord; etag: string }>) {
-    const results: Array<{ etag: string } | null | undefined> = entries.map(() => undefined);
+    const results: Array<{ etag: string } | null | Error | undefined> = entries.map(() => undefined);
     const first = entries[0];
     if (entries.length > 1 && first) {
-      try {
-        // Each operation names the partition too: the batch's own would do for the service, not the emulator.
-        const partitionKey = first.record.mailboxKey;
-        const { result } = await this.mail.items.batch(
-          entries.map(({ record, etag }) => ({
-            operationType: BulkOperationType.Replace,
-            id: record.id,
-            partitionKey,
-            ifMatch: etag,
-            resourceBody: record as unknown as JSONObject,
-          })),
-          partitionKey,
-        );
-        for (const [index, operation] of (result ?? []).entries()) {
-          if (operation.statusCode < 400) results[index] = { etag: operation.eTag ?? '' };
-        }
-      } catch {
-        // A failed batch as a whole (the SDK drops its status): written one by one below.
+      const responses = await batchInPartition(
+        this.mail,
+        first.record.mailboxKey,
+        entries.map(({ record, etag }) => ({
+          operationType: BulkOperationType.Replace,
+          id: record.id,
+          ifMatch: etag,
+          resourceBody: record as unknown as JSONObject,
+        })),
+      );
+      for (const [index, operation] of (responses ?? []).entries()) {
+        if (operation.statusCode < 400) results[index] = { etag: operation.eTag ?? '' };
       }
     }
-    // What the batch did not write (all of it in Azure when one failed, the rest on the emulator).
+    // What the batch did not write (all of it in Azure when one failed, the rest on the emulator), one by
+    // one: a record that cannot be written is that record's failure, not the others'.
     for (const [index, entry] of entries.entries()) {
-      results[index] ??= await this.replace(entry.record, entry.etag);
+      results[index] ??= await this.replace(entry.record, entry.etag).catch((error: unknown) =>
+        error instanceof Error ? error : new Error(String(error)),
+      );
     }
     return results.map((result) => result ?? null);
   }

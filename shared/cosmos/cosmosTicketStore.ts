@@ -10,7 +10,7 @@ import { MAX_CONCURRENT_CHANGE_ATTEMPTS, TicketChangedMeanwhile, type TicketStor
 import { type HistoryEntry, type Supplement, type Ticket, ticketKey } from '../tickets/model.js';
 import { threadKey } from '../tickets/threading.js';
 import type { TicketChangeOnSupplement } from '../tickets/ticketFields.js';
-import { container, cosmosStatus, readOrNull } from './containers.js';
+import { allWritten, batchInPartition, container, cosmosStatus, readOrNull } from './containers.js';
 
 interface ThreadDocument {
   id: string;
@@ -73,21 +73,12 @@ export class CosmosTicketStore implements TicketStore {
    * anything short of both succeeding is false, whatever the service did.
    */
   async createWithHistory(document: Ticket | Supplement, history: HistoryEntry): Promise<boolean> {
-    try {
-      // Each operation names the partition too: the batch's own would do for the service, not the emulator.
-      const partitionKey = document.ticketKey;
-      const { result } = await this.tickets.items.batch(
-        [
-          { operationType: BulkOperationType.Create, partitionKey, resourceBody: asJson(document) },
-          { operationType: BulkOperationType.Upsert, partitionKey, resourceBody: asJson(history) },
-        ],
-        partitionKey,
-      );
-      return result?.every((operation) => operation.statusCode < 400) ?? false;
-    } catch {
-      // A failed batch as a whole (the SDK drops its status): the one-by-one writes find out why.
-      return false;
-    }
+    return allWritten(
+      await batchInPartition(this.tickets, document.ticketKey, [
+        { operationType: BulkOperationType.Create, resourceBody: asJson(document) },
+        { operationType: BulkOperationType.Upsert, resourceBody: asJson(history) },
+      ]),
+    );
   }
 
   async createSupplement(supplement: Supplement): Promise<void> {
@@ -224,16 +215,8 @@ export class CosmosTicketStore implements TicketStore {
     return resources;
   }
 
-  async rememberMessageIds(helpdeskId: string, ticketNumber: number, messageIds: string[]): Promise<void> {
-    for (const messageId of new Set(messageIds)) {
-      await this.threads.items.upsert<ThreadDocument>({
-        id: threadId(messageId),
-        helpdeskId,
-        docType: 'thread',
-        messageId,
-        ticketNumber,
-      });
-    }
+  rememberMessageIds(helpdeskId: string, ticketNumber: number, messageIds: string[]): Promise<void> {
+    return this.rememberMessageIdsOfGroup(helpdeskId, [{ ticketNumber, messageIds }]);
   }
 
   async rememberMessageIdsOfGroup(
@@ -250,25 +233,20 @@ export class CosmosTicketStore implements TicketStore {
     const all = [...documents.values()];
     for (let start = 0; start < all.length; start += MAX_BATCH_OPERATIONS) {
       const part = all.slice(start, start + MAX_BATCH_OPERATIONS);
-      if (part.length > 1 && (await this.upsertTogether(helpdeskId, part))) continue;
+      const together =
+        part.length > 1 &&
+        allWritten(
+          await batchInPartition(
+            this.threads,
+            helpdeskId,
+            part.map((document) => ({
+              operationType: BulkOperationType.Upsert,
+              resourceBody: document as unknown as JSONObject,
+            })),
+          ),
+        );
       // Upserts are idempotent: whatever a failed batch wrote is written again.
-      for (const document of part) await this.threads.items.upsert<ThreadDocument>(document);
-    }
-  }
-
-  private async upsertTogether(helpdeskId: string, documents: ThreadDocument[]): Promise<boolean> {
-    try {
-      const { result } = await this.threads.items.batch(
-        documents.map((document) => ({
-          operationType: BulkOperationType.Upsert,
-          partitionKey: helpdeskId,
-          resourceBody: document as unknown as JSONObject,
-        })),
-        helpdeskId,
-      );
-      return result?.every((operation) => operation.statusCode < 400) ?? false;
-    } catch {
-      return false;
+      if (!together) for (const document of part) await this.threads.items.upsert<ThreadDocument>(document);
     }
   }
 

@@ -220,7 +220,7 @@ export async function completeGroup(
     results = await deps.records.replaceGroup(entries);
   } catch (error) {
     if (error instanceof Interrupted) throw error;
-    // The group's write failed as a whole: one by one, so that one record's trouble stays its own.
+    // The store could not even try (it reports each record's own failure otherwise): one by one.
     results = [];
     for (const { record, etag } of entries) {
       results.push(

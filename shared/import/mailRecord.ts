@@ -97,9 +97,11 @@ export interface MailRecordStore {
   replace(record: MailRecord, etag: string): Promise<{ etag: string } | null>;
   /**
    * `replace` for records of one mailbox at once (one request where the store can): each result as
-   * `replace` gives it, in order.
+   * `replace` gives it, in order, or the error that kept that record from being written.
    */
-  replaceGroup(entries: Array<{ record: MailRecord; etag: string }>): Promise<Array<{ etag: string } | null>>;
+  replaceGroup(
+    entries: Array<{ record: MailRecord; etag: string }>,
+  ): Promise<Array<{ etag: string } | null | Error>>;
   /** Records in one state in these mailboxes, oldest first: kept aside (R14, R20) or flagged (R18). */
   withState(helpdeskId: string, mailboxIds: string[], state: 'keptAside' | 'flagged'): Promise<MailRecord[]>;
   /**
