@@ -275,8 +275,8 @@ export async function importMailbox(
   let leftBehind = false;
   /** The delta round this run read; stored only once the whole round is imported. */
   let delta: DeltaState | null = null;
-  /** Stops a read-ahead still under way (the run ended before its turn); settles once it has stopped. */
-  let stopReadingAhead = async (): Promise<void> => {};
+  /** The next mail, fetched and parsed ahead; stopped when the run ends before its turn. */
+  const readingAhead = new ReadingAhead(deps, stop.signal);
   try {
     const operations = await resolveOperations(deps, helpdesk, mailbox, stop.signal);
     resolvedAddress = await resolveAddress(deps, mailbox, status.resolvedAddress, stop.signal);
@@ -366,9 +366,6 @@ export async function importMailbox(
       return goOn;
     };
 
-    const readingAhead = new ReadingAhead(deps, stop.signal);
-    stopReadingAhead = () => readingAhead.stop();
-
     const listing = options.only
       ? [options.only]
       : scanPages(deps, mailbox, status, since, options.fullScan ?? false, stop.signal, (d) => {
@@ -435,7 +432,7 @@ export async function importMailbox(
     // Stopped while listing or resolving folders: nothing was imported yet, nothing is wrong.
     result.status = 'incomplete';
   } finally {
-    await stopReadingAhead();
+    await readingAhead.stop();
     clearInterval(heartbeat);
     clearTimeout(budget);
     result.durationMs = Date.now() - started;
