@@ -747,6 +747,28 @@ describe('parseMail: bodies', () => {
       expect(streamed).toEqual(await parseMail(raw, limits));
     }
   });
+
+  it('gives the same result when the pieces it joins a stream into split headers and boundaries', async () => {
+    // Many small parts: the joined pieces (64 KB and up) end inside header lines, header blocks and
+    // boundary lines, at other places than the slices of the same mail read from memory.
+    const boundary = 'part-boundary-0123456789';
+    const parts = Array.from(
+      { length: 400 },
+      (_, i) =>
+        `--${boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Disposition: attachment; filename="note-${i}.txt"\r\n\r\n${`line ${i} `.repeat(80)}\r\n`,
+    );
+    const raw = Buffer.from(
+      `From: Anna <anna@example.com>\r\nTo: desk@example.com\r\nSubject: Many parts\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="${boundary}"\r\n\r\n--${boundary}\r\nContent-Type: text/plain\r\n\r\nSee the notes.\r\n${parts.join('')}--${boundary}--\r\n`,
+    );
+    expect(raw.length).toBeGreaterThan(5 * 64 * 1024);
+    const fromMemory = await parseMail(raw, { ...limits, maxParts: 500 });
+    expect(fromMemory.attachments).toHaveLength(400);
+    for (const size of [7, 1000, 70_001]) {
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < raw.length; i += size) chunks.push(raw.subarray(i, i + size));
+      expect(await parseMail(Readable.from(chunks), { ...limits, maxParts: 500 })).toEqual(fromMemory);
+    }
+  });
 });
 
 describe('parseMail: attachments and images', () => {
